@@ -1,0 +1,2 @@
+// The layer-effects panel app arrives with the extension issue.
+export {};
