@@ -23,6 +23,8 @@ export interface ModelInfo {
   nLayers: number;
   dModel: number;
   nHeads: number;
+  /** Key/value heads (fewer than nHeads with grouped-query attention). */
+  nKvHeads: number;
   headDim: number;
   vocabSize: number;
   /** Longest sequence (prompt + generated) the model accepts. */
@@ -104,7 +106,8 @@ export interface SteerableModel {
   /** The execution provider that actually runs (after any fallback), e.g. "cpu". */
   readonly executionProvider: string;
   forward(request: ForwardRequest): Promise<ForwardResult>;
-  startDecoding(): DecodeSession;
+  /** A new generation with its own KV cache (resolves once the decoder is ready). */
+  startDecoding(): Promise<DecodeSession>;
   dispose(): Promise<void>;
 }
 
