@@ -1,0 +1,46 @@
+import { parseArgs } from 'node:util';
+import { UserError } from '../core/errors';
+import { defaultCacheDir } from '../runtime/embedded/embeddedModel';
+import { DEVICE_SETTINGS, type DeviceSetting } from '../runtime/executionProvider';
+import type { LoadOptions } from '../runtime/loadModel';
+
+/** Options every model-running command takes. */
+export const MODEL_OPTIONS = {
+  model: { type: 'string', default: 'default' },
+  device: { type: 'string', default: 'cpu' },
+  threads: { type: 'string' },
+  'cache-dir': { type: 'string' },
+  json: { type: 'boolean', default: false },
+} as const;
+
+type OptionSpec = NonNullable<Parameters<typeof parseArgs>[0]>['options'];
+
+export function parse<T extends OptionSpec>(argv: string[], options: T, allowPositionals = false) {
+  return parseArgs({ args: argv, options, allowPositionals, strict: true });
+}
+
+/** A numeric flag: a clear error names the flag when the value is not a number in range. */
+export function num(values: Record<string, unknown>, flag: string, fallback: number, { min = -Infinity, max = Infinity, integer = false } = {}): number {
+  const raw = values[flag];
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
+    throw new UserError(`--${flag} must be ${integer ? 'an integer' : 'a number'} in [${min}, ${max}], got "${raw}"`);
+  }
+  return n;
+}
+
+export function loadOptions(values: Record<string, unknown>, log: (m: string) => void): LoadOptions {
+  const device = values.device as string;
+  if (!DEVICE_SETTINGS.includes(device as DeviceSetting)) throw new UserError(`--device must be one of ${DEVICE_SETTINGS.join(', ')}, got "${device}"`);
+  return {
+    model: values.model as string,
+    device: device as DeviceSetting,
+    threads: values.threads === undefined ? undefined : num(values, 'threads', 0, { min: 1, max: 256, integer: true }),
+    cacheDir: (values['cache-dir'] as string | undefined) ?? defaultCacheDir(),
+    log,
+  };
+}
+
+/** Progress and notes go to stderr so that stdout stays clean for --json. */
+export const stderrLog = (message: string) => process.stderr.write(`${message}\n`);

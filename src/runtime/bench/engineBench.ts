@@ -1,0 +1,124 @@
+import { cpus, platform, totalmem } from 'node:os';
+import { readFileSync } from 'node:fs';
+import * as ort from 'onnxruntime-node';
+import { generate } from '../../core/generate';
+import type { Edit, ForwardRequest, ModelInfo, Position } from '../../core/model';
+import { Rng } from '../../core/random';
+import { parseLlama2cCheckpoint } from '../embedded/checkpoint';
+import { buildForwardGraph, FWD } from '../embedded/forwardGraph';
+import { toGraphWeights } from '../embedded/llamaWeights';
+import { sessionOptions } from '../executionProvider';
+import { indexTensor, packTokens } from '../forwardFeeds';
+import type { LoadedModel } from '../loadModel';
+import { measureMatmulPeak } from './matmulPeak';
+import { median, timeOnce } from './timing';
+
+export interface BenchResult {
+  machine: { cpu: string; cores: number; memoryGiB: number; platform: string; node: string; onnxruntime: string; executionProvider: string; threads: number | 'default' };
+  model: string;
+  runs: number;
+  matmulPeak: { gflops: number; shape: number[] };
+  prefill: { batch: number; length: number; ms: number; tokensPerSecond: number; gflops: number; ratioToMatmulPeak: number }[];
+  generation: { promptTokens: number; newTokens: number; decodeSteps: number; tokensPerSecond: number; prefillMs: number };
+  instrumentation: { batch: number; length: number; positions: number; plainMs: number; instrumentedMs: number; overhead: number };
+}
+
+/** Model FLOPs of a forward pass: weight MatMuls per token, causal attention, classifier rows. */
+export function forwardFlops(info: ModelInfo, hiddenDim: number, batch: number, length: number, logitRows: number): number {
+  const d = info.dModel;
+  const kvDim = info.nKvHeads * info.headDim;
+  const perTokenPerLayer = 2 * (d * (d + 2 * kvDim) + d * d + 3 * d * hiddenDim);
+  const attentionPerLayer = 4 * d * ((length * (length + 1)) / 2);
+  return batch * info.nLayers * (length * perTokenPerLayer + attentionPerLayer) + logitRows * 2 * info.vocabSize * d;
+}
+
+/**
+ * The engine benchmark: prefill throughput against the MatMul peak of the same process, KV-cached
+ * generation speed, and the cost of the instrumentation over the plain graph on identical inputs.
+ */
+export async function runEngineBench(loaded: LoadedModel, runs: number, threads: number | undefined, log: (m: string) => void): Promise<BenchResult> {
+  const { model } = loaded;
+  const info = model.info;
+  const opts = sessionOptions(threads);
+  const rng = new Rng(7);
+  const batchOf = (b: number, t: number) => Array.from({ length: b }, () => Array.from({ length: t }, () => 3 + rng.int(info.vocabSize - 3)));
+  const lastPositions = (b: number, t: number): Position[] => Array.from({ length: b }, (_, seq) => ({ seq, pos: t - 1 }));
+
+  log('MatMul peak...');
+  const matmulPeak = await measureMatmulPeak(opts, runs);
+  const weights = parseLlama2cCheckpoint(readFileSync(loaded.checkpoint), loaded.checkpoint);
+
+  const prefill: BenchResult['prefill'] = [];
+  for (const batch of [1, 10]) {
+    log(`prefill batch ${batch}...`);
+    const length = 128;
+    const req: ForwardRequest = { tokens: batchOf(batch, length), logits: lastPositions(batch, length) };
+    const ms = await median(runs, () => model.forward(req));
+    const gflops = forwardFlops(info, weights.config.hiddenDim, batch, length, batch) / ms / 1e6;
+    prefill.push({ batch, length, ms, tokensPerSecond: (batch * length * 1000) / ms, gflops, ratioToMatmulPeak: gflops / matmulPeak.gflops });
+  }
+
+  log('generation...');
+  const genTimes: { tokensPerSecond: number; prefillMs: number; newTokens: number }[] = [];
+  for (let i = 0; i < Math.max(3, Math.ceil(runs / 3)); i++) {
+    const g = await generate(model, [info.bosId], { maxNewTokens: info.maxSeqLen - 1, stopAtEos: false });
+    genTimes.push({ tokensPerSecond: g.timings.decodeTokensPerSecond, prefillMs: g.timings.prefillMs, newTokens: g.tokens.length });
+  }
+  genTimes.sort((a, b) => a.tokensPerSecond - b.tokensPerSecond);
+  const gen = genTimes[genTimes.length >> 1];
+
+  log('instrumentation overhead...');
+  const instrumentation = await measureOverhead(loaded, weights, opts, batchOf(10, 128), runs);
+  return {
+    machine: {
+      cpu: cpus()[0]?.model ?? 'unknown',
+      cores: cpus().length,
+      memoryGiB: Math.round(totalmem() / 2 ** 30),
+      platform: `${platform()}-${process.arch}`,
+      node: process.version,
+      onnxruntime: ort.env.versions.node ?? 'unknown',
+      executionProvider: model.executionProvider,
+      threads: threads ?? 'default',
+    },
+    model: info.name,
+    runs,
+    matmulPeak,
+    prefill,
+    generation: { promptTokens: 1, newTokens: gen.newTokens, decodeSteps: gen.newTokens - 1, tokensPerSecond: gen.tokensPerSecond, prefillMs: gen.prefillMs },
+    instrumentation,
+  };
+}
+
+/**
+ * Edits at 20 positions on every layer plus taps of all three sites there, against the plain
+ * graph (no intervention nodes) on the same batch; timed alternately so that drift hits both.
+ */
+async function measureOverhead(loaded: LoadedModel, weights: ReturnType<typeof parseLlama2cCheckpoint>, opts: ort.InferenceSession.SessionOptions, tokens: number[][], runs: number) {
+  const { model } = loaded;
+  const info = model.info;
+  const plain = await ort.InferenceSession.create(buildForwardGraph(weights, toGraphWeights(weights), false), opts);
+  const { ids, length } = packTokens(tokens);
+  const logits = tokens.map((_, seq) => ({ seq, pos: length - 1 }));
+  const plainFeeds = { [FWD.ids]: ids, [FWD.logitIndex]: indexTensor(logits, length) };
+  const positions: Position[] = Array.from({ length: 20 }, (_, i) => ({ seq: i % tokens.length, pos: (i * 37) % length }));
+  const rng = new Rng(3);
+  const edits: Edit[] = positions.flatMap((p) => Array.from({ length: info.nLayers }, (_, layer) => ({ ...p, layer, vector: Float32Array.from({ length: info.dModel }, () => rng.next() * 0.01) })));
+  const req: ForwardRequest = { tokens, edits, taps: positions, tapSites: ['attn_out', 'head_out', 'resid_post'], logits };
+  const runPlain = () => plain.run(plainFeeds, [FWD.logits]);
+  const runInstrumented = () => model.forward(req);
+  for (let i = 0; i < 2; i++) {
+    await runPlain();
+    await runInstrumented();
+  }
+  const plainTimes: number[] = [];
+  const instTimes: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    plainTimes.push(await timeOnce(runPlain));
+    instTimes.push(await timeOnce(runInstrumented));
+  }
+  await plain.release();
+  const mid = (xs: number[]) => xs.sort((a, b) => a - b)[xs.length >> 1];
+  const plainMs = mid(plainTimes);
+  const instrumentedMs = mid(instTimes);
+  return { batch: tokens.length, length, positions: positions.length, plainMs, instrumentedMs, overhead: instrumentedMs / plainMs - 1 };
+}
