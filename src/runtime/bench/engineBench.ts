@@ -10,15 +10,16 @@ import { toGraphWeights } from '../embedded/llamaWeights';
 import { sessionOptions } from '../executionProvider';
 import { indexTensor, packTokens } from '../forwardFeeds';
 import type { LoadedModel } from '../loadModel';
-import { measureMatmulPeak } from './matmulPeak';
-import { median, timeOnce } from './timing';
+import { matmulPeak } from './matmulPeak';
+import { alternate } from './timing';
 
 export interface BenchResult {
   machine: { cpu: string; cores: number; memoryGiB: number; platform: string; node: string; onnxruntime: string; executionProvider: string; threads: number | 'default' };
   model: string;
   runs: number;
-  matmulPeak: { gflops: number; shape: number[] };
-  prefill: { batch: number; length: number; ms: number; tokensPerSecond: number; gflops: number; ratioToMatmulPeak: number }[];
+  /** The reference MatMul [m, k, n]; its GFLOP/s is given per prefill row, measured alternately with it. */
+  matmulPeakShape: number[];
+  prefill: { batch: number; length: number; ms: number; tokensPerSecond: number; gflops: number; matmulPeakGflops: number; ratioToMatmulPeak: number }[];
   generation: { promptTokens: number; newTokens: number; decodeSteps: number; tokensPerSecond: number; prefillMs: number };
   instrumentation: { batch: number; length: number; positions: number; plainMs: number; instrumentedMs: number; overhead: number };
 }
@@ -45,18 +46,21 @@ export async function runEngineBench(loaded: LoadedModel, runs: number, threads:
   const lastPositions = (b: number, t: number): Position[] => Array.from({ length: b }, (_, seq) => ({ seq, pos: t - 1 }));
 
   log('MatMul peak...');
-  const matmulPeak = await measureMatmulPeak(opts, runs);
+  const peak = await matmulPeak(opts, 3);
   const weights = parseLlama2cCheckpoint(readFileSync(loaded.checkpoint), loaded.checkpoint);
 
+  // The peak MatMul runs alternately with each prefill, so that both see the same machine.
   const prefill: BenchResult['prefill'] = [];
   for (const batch of [1, 10]) {
     log(`prefill batch ${batch}...`);
     const length = 128;
     const req: ForwardRequest = { tokens: batchOf(batch, length), logits: lastPositions(batch, length) };
-    const ms = await median(runs, () => model.forward(req));
+    const [ms, refMs] = await alternate(runs, () => model.forward(req), peak.run);
+    const peakGflops = peak.flops / refMs / 1e6;
     const gflops = forwardFlops(info, weights.config.hiddenDim, batch, length, batch) / ms / 1e6;
-    prefill.push({ batch, length, ms, tokensPerSecond: (batch * length * 1000) / ms, gflops, ratioToMatmulPeak: gflops / matmulPeak.gflops });
+    prefill.push({ batch, length, ms, tokensPerSecond: (batch * length * 1000) / ms, gflops, matmulPeakGflops: peakGflops, ratioToMatmulPeak: gflops / peakGflops });
   }
+  await peak.release();
 
   log('generation...');
   const genTimes: { tokensPerSecond: number; prefillMs: number; newTokens: number }[] = [];
@@ -82,7 +86,7 @@ export async function runEngineBench(loaded: LoadedModel, runs: number, threads:
     },
     model: info.name,
     runs,
-    matmulPeak,
+    matmulPeakShape: peak.shape,
     prefill,
     generation: { promptTokens: 1, newTokens: gen.newTokens, decodeSteps: gen.newTokens - 1, tokensPerSecond: gen.tokensPerSecond, prefillMs: gen.prefillMs },
     instrumentation,
@@ -104,21 +108,7 @@ async function measureOverhead(loaded: LoadedModel, weights: ReturnType<typeof p
   const rng = new Rng(3);
   const edits: Edit[] = positions.flatMap((p) => Array.from({ length: info.nLayers }, (_, layer) => ({ ...p, layer, vector: Float32Array.from({ length: info.dModel }, () => rng.next() * 0.01) })));
   const req: ForwardRequest = { tokens, edits, taps: positions, tapSites: ['attn_out', 'head_out', 'resid_post'], logits };
-  const runPlain = () => plain.run(plainFeeds, [FWD.logits]);
-  const runInstrumented = () => model.forward(req);
-  for (let i = 0; i < 2; i++) {
-    await runPlain();
-    await runInstrumented();
-  }
-  const plainTimes: number[] = [];
-  const instTimes: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    plainTimes.push(await timeOnce(runPlain));
-    instTimes.push(await timeOnce(runInstrumented));
-  }
+  const [instrumentedMs, plainMs] = await alternate(runs, () => model.forward(req), () => plain.run(plainFeeds, [FWD.logits]));
   await plain.release();
-  const mid = (xs: number[]) => xs.sort((a, b) => a - b)[xs.length >> 1];
-  const plainMs = mid(plainTimes);
-  const instrumentedMs = mid(instTimes);
   return { batch: tokens.length, length, positions: positions.length, plainMs, instrumentedMs, overhead: instrumentedMs / plainMs - 1 };
 }

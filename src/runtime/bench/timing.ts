@@ -7,14 +7,27 @@ export async function median(runs: number, fn: () => Promise<unknown>): Promise<
     await fn();
     times.push(performance.now() - start);
   }
-  times.sort((a, b) => a - b);
-  const mid = times.length >> 1;
-  return times.length % 2 ? times[mid] : (times[mid - 1] + times[mid]) / 2;
+  return mid(times);
 }
 
-/** Wall time in ms of one call. */
-export async function timeOnce(fn: () => Promise<unknown>): Promise<number> {
-  const start = performance.now();
-  await fn();
-  return performance.now() - start;
+/**
+ * Median wall times in ms of `a` and `b`, called alternately `runs` times each after two warm-ups:
+ * on a machine whose speed drifts (shared VMs), both see the same conditions, so their ratio holds.
+ */
+export async function alternate(runs: number, a: () => Promise<unknown>, b: () => Promise<unknown>): Promise<[number, number]> {
+  const times: [number[], number[]] = [[], []];
+  for (let i = 0; i < runs + 2; i++) {
+    for (const [k, fn] of [a, b].entries()) {
+      const start = performance.now();
+      await fn();
+      if (i >= 2) times[k].push(performance.now() - start);
+    }
+  }
+  return [mid(times[0]), mid(times[1])];
+}
+
+function mid(xs: number[]): number {
+  const s = [...xs].sort((x, y) => x - y);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
