@@ -1,0 +1,56 @@
+import { readFile } from 'node:fs/promises';
+import { extname } from 'node:path';
+import { UserError } from '../errors';
+import { parseDelimited } from './delimited';
+import { parseJsonl } from './jsonl';
+import { parseParquet } from './parquet';
+import { RawTable } from './table';
+
+export type FileFormat = 'jsonl' | 'csv' | 'tsv' | 'parquet';
+
+/** File extensions read as each format (`.json` is read as JSON Lines, as Hugging Face `to_json` writes). */
+export const FORMAT_BY_EXTENSION: Readonly<Record<string, FileFormat>> = {
+  '.jsonl': 'jsonl',
+  '.ndjson': 'jsonl',
+  '.json': 'jsonl',
+  '.csv': 'csv',
+  '.tsv': 'tsv',
+  '.tab': 'tsv',
+  '.parquet': 'parquet',
+};
+
+export function formatOf(file: string): FileFormat | undefined {
+  return FORMAT_BY_EXTENSION[extname(file).toLowerCase()];
+}
+
+/** Parses bytes of a known format. */
+export async function parseTable(bytes: Uint8Array, file: string, format: FileFormat, delimiter?: string): Promise<RawTable> {
+  switch (format) {
+    case 'jsonl':
+      return parseJsonl(bytes, file);
+    case 'csv':
+    case 'tsv':
+      return parseDelimited(bytes, file, format, { delimiter });
+    case 'parquet':
+      return parseParquet(bytes, file);
+  }
+}
+
+/** Reads and parses one data file, its format chosen by its extension. */
+export async function readTable(file: string, delimiter?: string): Promise<RawTable> {
+  const format = formatOf(file);
+  if (!format) {
+    throw new UserError(
+      `unsupported file type "${extname(file)}"; use ${Object.keys(FORMAT_BY_EXTENSION).join(', ')}`,
+      { file },
+    );
+  }
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new UserError(code === 'ENOENT' ? 'no such file' : `cannot read the file (${code ?? (e as Error).message})`, { file });
+  }
+  return parseTable(bytes, file, format, delimiter);
+}
