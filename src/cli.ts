@@ -1,5 +1,6 @@
 import { CancelledError, UserError } from './core/errors';
 import { benchCommand } from './cli/benchCommand';
+import { compareCommand } from './cli/compareCommand';
 import { demoCommand } from './cli/demoCommand';
 import { evalCommand } from './cli/evalCommand';
 import { extractCommand } from './cli/extractCommand';
@@ -20,6 +21,9 @@ Usage:
           (without --vector, vectors are extracted first: --ext-episodes, --ext-shots, --batch, ...)
   iv sweep --dataset ... [--shots-grid 1,2,3,4] [--ext-grid .1,.3,.5,.7,.9] [--eval-grid .1,.3,.5,.7,.9]
            [--no-iter-grid 0.5,1,1.5,2,3,4] [--val-episodes 200] [--episodes 1000] [--results f.jsonl] [--out f]
+  iv compare --dataset ... [--sweep [grid flags]] [--shots 1] [--episodes 1000] [--results f.json] [--out f]
+             (every method on the same test episodes: ICL 0/1/k-shot, calibrated ICL, IV, IV b=0,
+              IV at the query only, TV, FV; with --sweep the IV configuration is chosen on validation)
   iv demo [--out-dir .iv/demo] [--episodes 1000]
   iv bench [--json] [--runs N] [--write BENCHMARKS.md] [--model ...] [--device ...]
 
@@ -40,6 +44,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
   extract: extractCommand,
   eval: evalCommand,
   sweep: sweepCommand,
+  compare: compareCommand,
   demo: demoCommand,
   bench: benchCommand,
 };

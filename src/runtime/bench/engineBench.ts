@@ -2,7 +2,7 @@ import { cpus, platform, totalmem } from 'node:os';
 import { readFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import { generate } from '../../core/generate';
-import type { Edit, ForwardRequest, ModelInfo, Position } from '../../core/model';
+import type { Edit, ForwardRequest, ModelInfo, Position, SteerableModel } from '../../core/model';
 import { Rng } from '../../core/random';
 import { parseLlama2cCheckpoint } from '../embedded/checkpoint';
 import { buildForwardGraph, FWD } from '../embedded/forwardGraph';
@@ -11,7 +11,7 @@ import { sessionOptions } from '../executionProvider';
 import { indexTensor, packTokens } from '../forwardFeeds';
 import type { LoadedModel } from '../loadModel';
 import { matmulPeak } from './matmulPeak';
-import { alternate } from './timing';
+import { alternate, median } from './timing';
 
 export interface BenchResult {
   machine: { cpu: string; cores: number; memoryGiB: number; platform: string; node: string; onnxruntime: string; executionProvider: string; threads: number | 'default' };
@@ -33,6 +33,23 @@ export function forwardFlops(info: ModelInfo, hiddenDim: number, batch: number, 
   return batch * info.nLayers * (length * perTokenPerLayer + attentionPerLayer) + logitRows * 2 * info.vocabSize * d;
 }
 
+/** A batch of random token sequences (ids past the special tokens), seeded. */
+function randomBatch(info: ModelInfo, batch: number, length: number, seed: number): ForwardRequest {
+  const rng = new Rng(seed);
+  const tokens = Array.from({ length: batch }, () => Array.from({ length }, () => 3 + rng.int(info.vocabSize - 3)));
+  return { tokens, logits: tokens.map((_, seq) => ({ seq, pos: length - 1 })) };
+}
+
+/**
+ * The engine's batched prefill throughput (B = 10, T = 128, last-position logits), the reference
+ * that the algorithm's workloads are compared with in the same process.
+ */
+export async function runEngineBaseline(model: SteerableModel, runs = 5): Promise<{ batch: number; length: number; ms: number; tokensPerSecond: number }> {
+  const req = randomBatch(model.info, 10, 128, 7);
+  const ms = await median(runs, () => model.forward(req));
+  return { batch: 10, length: 128, ms, tokensPerSecond: (10 * 128 * 1000) / ms };
+}
+
 /**
  * The engine benchmark: prefill throughput against the MatMul peak of the same process, KV-cached
  * generation speed, and the cost of the instrumentation over the plain graph on identical inputs.
@@ -41,9 +58,6 @@ export async function runEngineBench(loaded: LoadedModel, runs: number, threads:
   const { model } = loaded;
   const info = model.info;
   const opts = sessionOptions(threads);
-  const rng = new Rng(7);
-  const batchOf = (b: number, t: number) => Array.from({ length: b }, () => Array.from({ length: t }, () => 3 + rng.int(info.vocabSize - 3)));
-  const lastPositions = (b: number, t: number): Position[] => Array.from({ length: b }, (_, seq) => ({ seq, pos: t - 1 }));
 
   log('MatMul peak...');
   const peak = await matmulPeak(opts, 3);
@@ -54,7 +68,7 @@ export async function runEngineBench(loaded: LoadedModel, runs: number, threads:
   for (const batch of [1, 10]) {
     log(`prefill batch ${batch}...`);
     const length = 128;
-    const req: ForwardRequest = { tokens: batchOf(batch, length), logits: lastPositions(batch, length) };
+    const req = randomBatch(info, batch, length, 7);
     const [ms, refMs] = await alternate(runs, () => model.forward(req), peak.run);
     const peakGflops = peak.flops / refMs / 1e6;
     const gflops = forwardFlops(info, weights.config.hiddenDim, batch, length, batch) / ms / 1e6;
@@ -72,7 +86,7 @@ export async function runEngineBench(loaded: LoadedModel, runs: number, threads:
   const gen = genTimes[genTimes.length >> 1];
 
   log('instrumentation overhead...');
-  const instrumentation = await measureOverhead(loaded, weights, opts, batchOf(10, 128), runs);
+  const instrumentation = await measureOverhead(loaded, weights, opts, randomBatch(info, 10, 128, 8).tokens as number[][], runs);
   return {
     machine: {
       cpu: cpus()[0]?.model ?? 'unknown',
