@@ -80,7 +80,7 @@ export class Verbalizer {
   build(demos: readonly Example[], query: Example): Prompt {
     const { bos, maxSampleTokens, maxSeqLen } = this.options;
     const samples = [...demos, query];
-    const inputs = samples.map((ex, i) => this.text(ex, i === 0 && !bos));
+    const inputs = samples.map((ex, i) => this.text(ex, i === 0));
     const fixed =
       (bos ? 1 : 0) +
       demos.reduce((acc, ex) => acc + this.separator.length + this.labelTokens[ex.label].length + this.exampleSeparator.length, 0) +

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Sweep + test comparison of every method on the embedded model, for BENCHMARKS.md's results table.
+# Usage: scripts/results.sh [name ...]   (default: all); JSON reports go to .iv/results/<name>.json.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SHARED="${IV_SHARED_DIR:-../shared}/datasets"
+declare -A ARGS=(
+  [sst2]="--dataset $SHARED/sst2"
+  [sst5]="--dataset $SHARED/sst5"
+  [trec]="--dataset $SHARED/trec"
+  [emotion]="--dataset $SHARED/emotion"
+  [tweet_eval_emotion]="--dataset $SHARED/tweet_eval_emotion"
+  [sentiment-words]="--dataset stdlib:sentiment-words"
+  [first-names]="--dataset stdlib:first-names --label-words female=she,male=he --bos"
+)
+names=("$@")
+[ ${#names[@]} -gt 0 ] || names=(first-names sentiment-words sst2 trec sst5 emotion tweet_eval_emotion)
+mkdir -p .iv/results
+for name in "${names[@]}"; do
+  echo "== $name" >&2
+  # shellcheck disable=SC2086
+  node dist/cli.js compare ${ARGS[$name]} --sweep --sweep-results ".iv/results/$name.sweep.jsonl" \
+    --episodes "${IV_TEST_EPISODES:-1000}" --results ".iv/results/$name.json" --json > /dev/null
+done

@@ -1,0 +1,123 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { promisify } from 'node:util';
+import { readArtifact, tensorsSha256 } from '../../src/core/vectors/artifact';
+
+const CLI = join(__dirname, '..', '..', 'dist', 'cli.js');
+let dir: string;
+let data: string;
+
+async function iv(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [CLI, ...args, '--threads', '2'], { maxBuffer: 1 << 26 });
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+  }
+}
+
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'iv-cli-'));
+  data = join(dir, 'pets.jsonl');
+  const happy = ['The dog played in the sun', 'Lily got a new toy', 'They ate cake at the party', 'Tom found his ball', 'The bird sang a song'];
+  const sad = ['The toy broke', 'Ben lost his hat', 'It rained all day', 'The cat was sick', 'Mia dropped her ice cream'];
+  const lines = Array.from({ length: 60 }, (_, i) => JSON.stringify({ text: `${(i % 2 ? sad : happy)[i % 5]} ${i}`, label: i % 2 ? 'sad' : 'happy' }));
+  writeFileSync(data, `${lines.join('\n')}\n`);
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const small = ['--episodes', '8', '--shots', '1', '--batch', '3'];
+
+describe('iv extract / eval / sweep', () => {
+  test('extract writes an artifact with provenance; the same seed gives byte-identical tensors', async () => {
+    const out = join(dir, 'pets.ivec.safetensors');
+    const r = await iv('extract', '--dataset', data, ...small, '--out', out, '--json');
+    assert.equal(r.code, 0, r.stderr);
+    const summary = JSON.parse(r.stdout);
+    assert.equal(summary.method, 'iterative-vectors');
+    assert.deepEqual(summary.labels, ['happy', 'sad']);
+    assert.ok(summary.timings.forwardPasses === 16 && summary.timings.tokensPerSecond > 0);
+    const a = readArtifact(out);
+    assert.deepEqual(a.tensors.get('blocks.0.attn_out')?.shape, [3, 288]);
+    assert.equal(a.metadata.model.name, 'stories15M');
+    assert.equal(a.metadata.options.episodes, 8);
+    assert.equal(a.metadata.history?.length, 4, 'refreshes after episodes 0, 3, 6, 7');
+    assert.ok(existsSync(out.replace('.safetensors', '.json')));
+    const again = join(dir, 'again.ivec.safetensors');
+    assert.equal((await iv('extract', '--dataset', data, ...small, '--out', again)).code, 0);
+    assert.equal(tensorsSha256(readArtifact(again).tensors), tensorsSha256(a.tensors));
+    const other = join(dir, 'other.ivec.safetensors');
+    assert.equal((await iv('extract', '--dataset', data, ...small, '--seed', '7', '--out', other)).code, 0);
+    assert.notEqual(tensorsSha256(readArtifact(other).tensors), tensorsSha256(a.tensors));
+  });
+
+  test('eval prints the metrics as fractions with [low, high] intervals and the settings', async () => {
+    const vector = join(dir, 'pets.ivec.safetensors');
+    const r = await iv('eval', '--dataset', data, '--method', 'iv', '--vector', vector, '--episodes', '40', '--strength', '0.7', '--inject-at', 'query', '--json');
+    assert.equal(r.code, 0, r.stderr);
+    const m = JSON.parse(r.stdout);
+    for (const k of ['accuracy', 'macroF1', 'weightedF1', 'majorityAccuracy']) {
+      assert.ok(m[k] >= 0 && m[k] <= 1, k);
+      assert.ok(m.ci[k][0] <= m[k] && m[k] <= m.ci[k][1], `${k} inside its interval`);
+    }
+    assert.equal(m.n, 40);
+    assert.equal(m.settings.strength, 0.7);
+    assert.equal(m.settings.injectAt, 'query');
+    assert.equal(m.settings.split, 'test');
+    assert.equal(m.predictionShares.length, 2);
+  });
+
+  test('baselines run on the same episodes: ICL, calibrated ICL, and TV / FV extracted on the fly', async () => {
+    const results: Record<string, { n: number; settings: { layer?: number } }> = {};
+    for (const method of ['icl', 'icl-calibrated', 'tv', 'fv']) {
+      const r = await iv('eval', '--dataset', data, '--method', method, '--episodes', '20', '--ext-episodes', '6', '--ext-shots', '1', '--val-episodes', '6', '--effect-episodes', '2', '--top-heads', '2', '--json');
+      assert.equal(r.code, 0, `${method}: ${r.stderr}`);
+      results[method] = JSON.parse(r.stdout);
+      assert.equal(results[method].n, 20);
+    }
+    assert.equal(results.fv.settings.layer, 1, 'floor(6 / 3) - 1');
+    assert.ok(Number.isInteger(results.tv.settings.layer));
+  });
+
+  test('sweep appends rows as they finish and resumes without redoing them', async () => {
+    const resultsFile = join(dir, 'sweep.jsonl');
+    const args = ['sweep', '--dataset', data, '--shots-grid', '1', '--ext-grid', '0.3', '--eval-grid', '0.5,0.9', '--no-iter-grid', '2', '--ext-episodes', '4', '--val-episodes', '6', '--episodes', '10', '--results', resultsFile, '--json'];
+    const first = await iv(...args);
+    assert.equal(first.code, 0, first.stderr);
+    const out = JSON.parse(first.stdout);
+    assert.equal(out.rows.length, 3);
+    assert.equal(out.test.n, 10);
+    assert.equal(readFileSync(resultsFile, 'utf8').trim().split('\n').length, 3);
+    const second = await iv(...args);
+    assert.equal(second.code, 0, second.stderr);
+    assert.doesNotMatch(second.stderr, /\[\d+\/3\]/, 'no configuration runs again');
+    assert.deepEqual(JSON.parse(second.stdout).rows, out.rows);
+    assert.equal(readFileSync(resultsFile, 'utf8').trim().split('\n').length, 3);
+  });
+
+  test('bad input: a malformed line is named and nothing is written; a vector for other labels is refused', async () => {
+    const bad = join(dir, 'bad.jsonl');
+    writeFileSync(bad, `${readFileSync(data, 'utf8').split('\n').slice(0, 5).join('\n')}\n{"text": "oops", "label": }\n`);
+    const out = join(dir, 'bad.ivec.safetensors');
+    const r = await iv('extract', '--dataset', bad, '--out', out);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /bad\.jsonl, line 6/);
+    assert.ok(!existsSync(out));
+    assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith('bad.ivec')), []);
+
+    const relabelled = join(dir, 'relabelled.jsonl');
+    writeFileSync(relabelled, readFileSync(data, 'utf8').replaceAll('"sad"', '"gloomy"'));
+    const m = await iv('eval', '--dataset', relabelled, '--method', 'iv', '--vector', join(dir, 'pets.ivec.safetensors'), '--episodes', '5');
+    assert.equal(m.code, 2);
+    assert.match(m.stderr, /extracted for the labels \[happy, sad\] but the dataset's labels are \[happy, gloomy\]/);
+
+    const noMethod = await iv('eval', '--dataset', data);
+    assert.equal(noMethod.code, 2);
+    assert.match(noMethod.stderr, /--method is required/);
+  });
+});
