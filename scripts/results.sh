@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sweep + test comparison of every method on the embedded model, for BENCHMARKS.md's results table.
 # Usage: scripts/results.sh [name ...]   (default: all); JSON reports go to .iv/results/<name>.json.
+# IV_GRID overrides the sweep flags (default: the paper's full grid with 200 validation episodes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SHARED="${IV_SHARED_DIR:-../shared}/datasets"
@@ -14,11 +15,12 @@ declare -A ARGS=(
   [first-names]="--dataset stdlib:first-names --label-words female=she,male=he --bos"
 )
 names=("$@")
-[ ${#names[@]} -gt 0 ] || names=(first-names sentiment-words sst2 trec sst5 emotion tweet_eval_emotion)
+[ ${#names[@]} -gt 0 ] || names=(sst2 trec sst5 emotion tweet_eval_emotion sentiment-words first-names)
+GRID="${IV_GRID:---val-episodes 200}"
 mkdir -p .iv/results
 for name in "${names[@]}"; do
   echo "== $name" >&2
   # shellcheck disable=SC2086
-  node dist/cli.js compare ${ARGS[$name]} --sweep --sweep-results ".iv/results/$name.sweep.jsonl" \
+  node dist/cli.js compare ${ARGS[$name]} --sweep $GRID --sweep-results ".iv/results/$name.sweep.jsonl" \
     --episodes "${IV_TEST_EPISODES:-1000}" --results ".iv/results/$name.json" --json > /dev/null
 done

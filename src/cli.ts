@@ -25,7 +25,7 @@ Usage:
              (every method on the same test episodes: ICL 0/1/k-shot, calibrated ICL, IV, IV b=0,
               IV at the query only, TV, FV; with --sweep the IV configuration is chosen on validation)
   iv demo [--out-dir .iv/demo] [--episodes 1000]
-  iv bench [--json] [--runs N] [--write BENCHMARKS.md] [--model ...] [--device ...]
+  iv bench [--json] [--runs N] [--write BENCHMARKS.md] [--workloads [--dataset ...]] [--model ...] [--device ...]
 
 Dataset options: --text-field, --label-field, --label-names a,b, --label-words label=word,...,
   --bos (start prompts with BOS), --seed

@@ -2,18 +2,23 @@ import { existsSync, readFileSync } from 'node:fs';
 import { writeAtomic } from '../core/fsAtomic';
 import { runEngineBench, type BenchResult } from '../runtime/bench/engineBench';
 import { loadModel } from '../runtime/loadModel';
+import { defaultBenchDataset, runWorkloadBench, type WorkloadRow } from './benchWorkloads';
 import { MODEL_OPTIONS, loadOptions, num, parse, stderrLog } from './options';
 
 export async function benchCommand(argv: string[]): Promise<void> {
-  const { values } = parse(argv, { ...MODEL_OPTIONS, runs: { type: 'string' }, write: { type: 'string' } });
+  const { values } = parse(argv, { ...MODEL_OPTIONS, runs: { type: 'string' }, write: { type: 'string' }, workloads: { type: 'boolean', default: false }, dataset: { type: 'string' } });
   const runs = num(values, 'runs', 9, { min: 1, max: 1000, integer: true });
   const options = loadOptions(values, stderrLog);
   const loaded = await loadModel(options);
   try {
     const result = await runEngineBench(loaded, runs, options.threads, stderrLog);
+    const workloads = values.workloads ? await runWorkloadBench(loaded, values.dataset ?? defaultBenchDataset(), stderrLog) : undefined;
     const command = `iv bench ${argv.join(' ')}`.trim();
-    if (values.write) appendRow(values.write, result, command);
-    process.stdout.write(values.json ? `${JSON.stringify({ ...result, command })}\n` : summary(result));
+    if (values.write) {
+      appendRow(values.write, HEADER, engineRow(result, command));
+      if (workloads) for (const w of workloads.rows) appendRow(values.write, WORKLOAD_HEADER, workloadRow(result, workloads.dataset, w, command));
+    }
+    process.stdout.write(values.json ? `${JSON.stringify({ ...result, workloads, command })}\n` : summary(result) + (workloads ? workloadSummary(workloads.rows) : ''));
   } finally {
     await loaded.model.dispose();
   }
@@ -36,14 +41,12 @@ const HEADER = `| date | machine | command | prefill B=1 T=128 tok/s (% of MatMu
 |---|---|---|---|---|---|---|---|
 `;
 
-/** Appends one row to the results table of a BENCHMARKS.md (created with the table when missing). */
-function appendRow(path: string, r: BenchResult, command: string): void {
-  const existing = existsSync(path) ? readFileSync(path, 'utf8') : `# Benchmarks\n\n${HEADER}`;
+function engineRow(r: BenchResult, command: string): string[] {
   const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
   const [b1, b10] = r.prefill;
-  const row = [
+  return [
     new Date().toISOString().slice(0, 10),
-    `${r.machine.cpu}, ${r.machine.cores} cores, ${r.machine.platform}, ORT ${r.machine.onnxruntime} ${r.machine.executionProvider}`,
+    machine(r),
     `\`${command}\` (median of ${r.runs})`,
     `${b1.tokensPerSecond.toFixed(0)} (${pct(b1.ratioToMatmulPeak)})`,
     `${b10.tokensPerSecond.toFixed(0)} (${pct(b10.ratioToMatmulPeak)})`,
@@ -51,6 +54,43 @@ function appendRow(path: string, r: BenchResult, command: string): void {
     r.generation.tokensPerSecond.toFixed(0),
     pct(r.instrumentation.overhead),
   ];
-  const body = existing.includes(HEADER) ? existing : `${existing.trimEnd()}\n\n${HEADER}`;
-  writeAtomic(path, `${body.trimEnd()}\n| ${row.join(' | ')} |\n`);
+}
+
+const machine = (r: BenchResult) => `${r.machine.cpu}, ${r.machine.cores} cores, ${r.machine.platform}, ORT ${r.machine.onnxruntime} ${r.machine.executionProvider}`;
+
+const WORKLOAD_HEADER = `| date | machine | command | dataset | workload | forward passes | tokens | wall s | passes/s | tokens/s | engine tokens/s | ratio |
+|---|---|---|---|---|---|---|---|---|---|---|---|
+`;
+
+function workloadRow(r: BenchResult, dataset: string, w: WorkloadRow, command: string): string[] {
+  return [
+    new Date().toISOString().slice(0, 10),
+    machine(r),
+    `\`${command}\``,
+    dataset,
+    w.workload,
+    String(w.forwardPasses),
+    String(w.tokens),
+    (w.ms / 1000).toFixed(1),
+    w.forwardPassesPerSecond.toFixed(0),
+    w.tokensPerSecond.toFixed(0),
+    w.engineTokensPerSecond.toFixed(0),
+    w.ratioToEngine.toFixed(2),
+  ];
+}
+
+function workloadSummary(rows: readonly WorkloadRow[]): string {
+  return rows.map((w) => `${w.workload}: ${w.forwardPasses} passes, ${w.tokens} tokens in ${(w.ms / 1000).toFixed(1)} s = ${w.tokensPerSecond.toFixed(0)} tokens/s, ${w.ratioToEngine.toFixed(2)} x the engine's plain prefill (${w.engineTokensPerSecond.toFixed(0)} tokens/s)`).join('\n') + '\n';
+}
+
+/** Appends a row to the table with this header in a BENCHMARKS.md (the table is added when missing). */
+function appendRow(path: string, header: string, row: string[]): void {
+  const existing = existsSync(path) ? readFileSync(path, 'utf8') : '# Benchmarks\n';
+  const line = `| ${row.join(' | ')} |\n`;
+  const at = existing.indexOf(header);
+  if (at < 0) return writeAtomic(path, `${existing.trimEnd()}\n\n${header}${line}`);
+  // Insert after the table's last row.
+  let end = at + header.length;
+  while (end < existing.length && existing[end] === '|') end = existing.indexOf('\n', end) + 1 || existing.length;
+  writeAtomic(path, existing.slice(0, end) + line + existing.slice(end));
 }

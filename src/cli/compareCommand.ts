@@ -50,13 +50,13 @@ export async function compareMethods(loaded: LoadedModel, task: Task, o: Compare
   let sweepRows: SweepRow[] | undefined;
   const sweepStart = performance.now();
   if (o.sweep) {
-    sweepRows = await runSweep(model, task, o.sweep, {
+    sweepRows = (await runSweep(model, task, o.sweep, {
       extract: o.extract.iv,
       eval: o.validation,
       injectAt: 'all',
       resultsFile: o.sweep.resultsFile,
       onRow: (r, done, total) => stderrLog(`sweep [${done}/${total}] k=${r.shots} b=${r.refreshEvery} a1=${r.extStrength} a2=${r.evalStrength}: macro-F1 ${r.macroF1.toFixed(3)}`),
-    });
+    })).rows;
     iv = bestRow(sweepRows.filter((r) => r.refreshEvery !== 0));
     const flat = sweepRows.filter((r) => r.refreshEvery === 0);
     if (flat.length) noIter = bestRow(flat);

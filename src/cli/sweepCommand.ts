@@ -38,7 +38,7 @@ export async function sweepCommand(argv: string[]): Promise<void> {
     const test = evalOptions(values);
     const injectAt = oneOf(values['inject-at'], 'inject-at', INJECT_AT, 'all');
     const validation = { ...test, episodes: num(values, 'val-episodes', 200, { min: 1, max: 1e6, integer: true }) };
-    const rows = await runSweep(loaded.model, task, grid, {
+    const { rows } = await runSweep(loaded.model, task, grid, {
       extract: req.iv,
       eval: validation,
       injectAt,

@@ -2,6 +2,7 @@ import { existsSync, readFileSync, appendFileSync } from 'node:fs';
 import { throwIfCancelled, type Cancellation } from '../errors';
 import type { SteerableModel } from '../model';
 import { extractIterativeVectors, type ExtractOptions, type InjectAt } from '../iv/extract';
+import type { RunStats } from '../icl/scoring';
 import { evaluateMethod, type EvalOptions } from './methods';
 import { splitRows, type Task } from './task';
 
@@ -62,9 +63,12 @@ export function sweepPlan(grid: SweepGrid, refreshEvery: number): { extraction: 
 
 /**
  * Extract on train and evaluate on validation for every configuration; rows are appended to the
- * results file as they finish, so an interrupted sweep resumes where it stopped.
+ * results file as they finish, so an interrupted sweep resumes where it stopped. `stats` counts the
+ * forward passes this call ran (not those of rows read back).
  */
-export async function runSweep(model: SteerableModel, task: Task, grid: SweepGrid, options: SweepOptions): Promise<SweepRow[]> {
+export async function runSweep(model: SteerableModel, task: Task, grid: SweepGrid, options: SweepOptions): Promise<{ rows: SweepRow[]; stats: RunStats }> {
+  const stats: RunStats = { forwardPasses: 0, tokens: 0, ms: 0 };
+  const add = (s: RunStats) => ((stats.forwardPasses += s.forwardPasses), (stats.tokens += s.tokens), (stats.ms += s.ms));
   const done = new Map<string, SweepRow>();
   if (options.resultsFile && existsSync(options.resultsFile)) {
     for (const line of readFileSync(options.resultsFile, 'utf8').split('\n')) if (line.trim()) {
@@ -80,7 +84,7 @@ export async function runSweep(model: SteerableModel, task: Task, grid: SweepGri
     if (todo.length === 0) continue;
     throwIfCancelled(options.cancellation);
     const start = performance.now();
-    const { vectors } = await extractIterativeVectors(model, task.verbalizer, train, {
+    const { vectors, stats: extractStats } = await extractIterativeVectors(model, task.verbalizer, train, {
       ...options.extract,
       shots: extraction.shots,
       refreshEvery: extraction.refreshEvery,
@@ -88,16 +92,19 @@ export async function runSweep(model: SteerableModel, task: Task, grid: SweepGri
       cancellation: options.cancellation,
     });
     const extractMs = performance.now() - start;
+    add(extractStats);
     for (const evalStrength of todo) {
       const t = performance.now();
       const r = await evaluateMethod(model, task, { method: 'iv', vectors, strength: evalStrength, injectAt: options.injectAt }, { ...options.eval, split: 'validation', resamples: 0, cancellation: options.cancellation });
+      add(r.stats);
       const row: SweepRow = { ...extraction, evalStrength, accuracy: r.metrics.accuracy, macroF1: r.metrics.macroF1, auc: r.metrics.auc, predictionShares: r.metrics.predictionShares, extractMs, evalMs: performance.now() - t };
       done.set(configKey(row), row);
       if (options.resultsFile) appendFileSync(options.resultsFile, `${JSON.stringify(row)}\n`);
       options.onRow?.(row, done.size, total);
     }
   }
-  return plan.flatMap(({ extraction, evalStrengths }) => evalStrengths.map((a2) => done.get(configKey({ ...extraction, evalStrength: a2 }))!));
+  const rows = plan.flatMap(({ extraction, evalStrengths }) => evalStrengths.map((a2) => done.get(configKey({ ...extraction, evalStrength: a2 }))!));
+  return { rows, stats };
 }
 
 /** The best row by validation macro-F1 (ties: higher accuracy, then the earlier row). */
