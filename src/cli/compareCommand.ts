@@ -4,7 +4,7 @@ import { writeAtomic } from '../core/fsAtomic';
 import { specFromArtifact } from '../core/experiment/artifacts';
 import { extractArtifact, type ExtractRequest } from '../core/experiment/extraction';
 import { evaluateMethod, fitCalibration, type EvalOptions, type MethodSpec } from '../core/experiment/methods';
-import { bestRow, runSweep, PAPER_GRID, type SweepRow } from '../core/experiment/sweep';
+import { bestRow, runSweep, type SweepGrid, type SweepRow } from '../core/experiment/sweep';
 import type { Task } from '../core/experiment/task';
 import { formatMetricsTable, type Metrics } from '../core/metrics';
 import { writeArtifact } from '../core/vectors/artifact';
@@ -14,7 +14,8 @@ import { loadModel } from '../runtime/loadModel';
 import { EVAL_OPTIONS, evalOptions, resultJson } from './evalCommand';
 import { EXTRACT_OPTIONS, extractRequest } from './extractCommand';
 import { MODEL_OPTIONS, loadOptions, num, parse, stderrLog } from './options';
-import { TASK_OPTIONS, listOf, loadTask, progressLine } from './taskOptions';
+import { GRID_OPTIONS, gridFromFlags } from './sweepCommand';
+import { TASK_OPTIONS, loadTask, progressLine } from './taskOptions';
 
 export interface CompareOptions {
   /** Test (or other split) evaluation shared by every method: the same seeded episodes. */
@@ -23,7 +24,7 @@ export interface CompareOptions {
   validation: Omit<EvalOptions, 'cancellation' | 'onProgress'>;
   extract: Omit<ExtractRequest, 'method' | 'cancellation' | 'onProgress'>;
   /** Run the IV sweep on validation first (else the paper's defaults and `ivStrength`). */
-  sweep?: { shots: number[]; extStrengths: number[]; evalStrengths: number[]; noIterationStrengths: number[]; resultsFile?: string };
+  sweep?: SweepGrid & { resultsFile?: string };
   ivStrength: number;
   artifact?: string;
   results?: string;
@@ -114,13 +115,9 @@ export async function compareMethods(loaded: LoadedModel, task: Task, o: Compare
 }
 
 export const COMPARE_OPTIONS = {
+  ...GRID_OPTIONS,
   sweep: { type: 'boolean', default: false },
-  'shots-grid': { type: 'string' },
-  'ext-grid': { type: 'string' },
-  'eval-grid': { type: 'string' },
-  'no-iter-grid': { type: 'string' },
   'sweep-results': { type: 'string' },
-  'val-episodes': { type: 'string' },
   out: { type: 'string' },
   results: { type: 'string' },
 } as const;
@@ -133,15 +130,7 @@ export async function compareCommand(argv: string[]): Promise<void> {
     const test = evalOptions(values);
     const validation = { ...test, split: 'validation' as const, episodes: num(values, 'val-episodes', 200, { min: 1, max: 1e6, integer: true }), resamples: 0 };
     const extract = extractRequest({ ...values, method: 'iv' }, loaded.tokenizer.sha256, 'ext-');
-    const sweep = values.sweep
-      ? {
-          shots: listOf(values['shots-grid'], 'shots-grid', PAPER_GRID.shots),
-          extStrengths: listOf(values['ext-grid'], 'ext-grid', PAPER_GRID.extStrengths),
-          evalStrengths: listOf(values['eval-grid'], 'eval-grid', PAPER_GRID.evalStrengths),
-          noIterationStrengths: listOf(values['no-iter-grid'], 'no-iter-grid', PAPER_GRID.noIterationStrengths),
-          resultsFile: values['sweep-results'],
-        }
-      : undefined;
+    const sweep = values.sweep ? { ...gridFromFlags(values), resultsFile: values['sweep-results'] } : undefined;
     const { table, report } = await compareMethods(loaded, task, { test, validation: { ...validation, shots: test.shots }, extract: { ...extract, validation: { ...validation, shots: test.shots } }, sweep, ivStrength: num(values, 'strength', 0.5, { min: -100, max: 100 }), artifact: values.out, results: values.results });
     process.stdout.write(values.json ? `${JSON.stringify(report)}\n` : `${table}\n`);
   } finally {

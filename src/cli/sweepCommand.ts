@@ -2,7 +2,7 @@ import { UserError } from '../core/errors';
 import { extractArtifact } from '../core/experiment/extraction';
 import { specFromArtifact } from '../core/experiment/artifacts';
 import { evaluateMethod } from '../core/experiment/methods';
-import { bestRow, PAPER_GRID, runSweep, type SweepRow } from '../core/experiment/sweep';
+import { bestRow, PAPER_GRID, runSweep, type SweepGrid, type SweepRow } from '../core/experiment/sweep';
 import { formatMetricsTable } from '../core/metrics';
 import { ARTIFACT_EXTENSION, writeArtifact } from '../core/vectors/artifact';
 import { loadModel } from '../runtime/loadModel';
@@ -11,26 +11,30 @@ import { EXTRACT_OPTIONS, extractRequest } from './extractCommand';
 import { MODEL_OPTIONS, loadOptions, num, parse, stderrLog } from './options';
 import { INJECT_AT, TASK_OPTIONS, listOf, loadTask, oneOf } from './taskOptions';
 
-export async function sweepCommand(argv: string[]): Promise<void> {
-  const { values } = parse(argv, {
-    ...MODEL_OPTIONS,
-    ...TASK_OPTIONS,
-    ...EXTRACT_OPTIONS,
-    ...EVAL_OPTIONS,
-    'shots-grid': { type: 'string' },
-    'ext-grid': { type: 'string' },
-    'eval-grid': { type: 'string' },
-    'no-iter-grid': { type: 'string' },
-    results: { type: 'string' },
-    out: { type: 'string' },
-  });
-  if (values.out && !values.out.endsWith(ARTIFACT_EXTENSION)) throw new UserError(`--out must end with ${ARTIFACT_EXTENSION}`, { file: values.out });
-  const grid = {
-    shots: listOf(values['shots-grid'], 'shots-grid', PAPER_GRID.shots),
-    extStrengths: listOf(values['ext-grid'], 'ext-grid', PAPER_GRID.extStrengths),
-    evalStrengths: listOf(values['eval-grid'], 'eval-grid', PAPER_GRID.evalStrengths),
-    noIterationStrengths: values['no-iter-grid'] === '' ? [] : listOf(values['no-iter-grid'], 'no-iter-grid', PAPER_GRID.noIterationStrengths),
+/** The sweep grid's flags (shared with `iv compare --sweep`). */
+export const GRID_OPTIONS = {
+  'shots-grid': { type: 'string' },
+  'ext-grid': { type: 'string' },
+  'eval-grid': { type: 'string' },
+  'no-iter-grid': { type: 'string' },
+  'val-episodes': { type: 'string' },
+} as const;
+
+/** The grid from flags, the paper's by default; `--no-iter-grid ""` leaves out b = 0. */
+export function gridFromFlags(values: Record<string, unknown>): SweepGrid {
+  const list = (flag: keyof typeof GRID_OPTIONS, fallback: number[]) => listOf(values[flag] as string | undefined, flag, fallback);
+  return {
+    shots: list('shots-grid', PAPER_GRID.shots),
+    extStrengths: list('ext-grid', PAPER_GRID.extStrengths),
+    evalStrengths: list('eval-grid', PAPER_GRID.evalStrengths),
+    noIterationStrengths: values['no-iter-grid'] === '' ? [] : list('no-iter-grid', PAPER_GRID.noIterationStrengths),
   };
+}
+
+export async function sweepCommand(argv: string[]): Promise<void> {
+  const { values } = parse(argv, { ...MODEL_OPTIONS, ...TASK_OPTIONS, ...EXTRACT_OPTIONS, ...EVAL_OPTIONS, ...GRID_OPTIONS, results: { type: 'string' }, out: { type: 'string' } });
+  if (values.out && !values.out.endsWith(ARTIFACT_EXTENSION)) throw new UserError(`--out must end with ${ARTIFACT_EXTENSION}`, { file: values.out });
+  const grid = gridFromFlags(values);
   const loaded = await loadModel(loadOptions(values, stderrLog));
   try {
     const task = await loadTask(values, loaded);
