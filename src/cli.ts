@@ -3,6 +3,7 @@ import { benchCommand } from './cli/benchCommand';
 import { compareCommand } from './cli/compareCommand';
 import { demoCommand } from './cli/demoCommand';
 import { evalCommand } from './cli/evalCommand';
+import { exportCommand } from './cli/exportCommand';
 import { extractCommand } from './cli/extractCommand';
 import { generateCommand } from './cli/generateCommand';
 import { sweepCommand } from './cli/sweepCommand';
@@ -24,6 +25,8 @@ Usage:
   iv compare --dataset ... [--sweep [grid flags]] [--shots 1] [--episodes 1000] [--results f.json] [--out f]
              (every method on the same test episodes: ICL 0/1/k-shot, calibrated ICL, IV, IV b=0,
               IV at the query only, TV, FV; with --sweep the IV configuration is chosen on validation)
+  iv export-gguf --vector <file>.ivec.safetensors --out <file>.gguf [--row query|<label>|<index>] [--scale 1]
+                (llama.cpp control vector, direction.N; approximate: llama.cpp adds at the block output)
   iv demo [--out-dir .iv/demo] [--episodes 1000]
   iv bench [--json] [--runs N] [--write BENCHMARKS.md] [--workloads [--dataset ...]] [--model ...] [--device ...]
 
@@ -45,6 +48,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
   eval: evalCommand,
   sweep: sweepCommand,
   compare: compareCommand,
+  'export-gguf': exportCommand,
   demo: demoCommand,
   bench: benchCommand,
 };

@@ -1,4 +1,4 @@
-import { loadDataset, type LoadDatasetOptions } from '../core/datasets';
+import { checkLengths, loadDataset, type LoadDatasetOptions } from '../core/datasets';
 import { UserError } from '../core/errors';
 import { prepareTask, type Task } from '../core/experiment/task';
 import type { DemoOrder } from '../core/icl/episodes';
@@ -53,8 +53,11 @@ export async function loadTask(values: Record<string, unknown>, loaded: LoadedMo
     seed: seedOf(values),
   };
   const dataset = await loadDataset(source, options);
-  for (const w of dataset.warnings) stderrLog(`warning: ${w.message}`);
-  return prepareTask(dataset, loaded.tokenizer, loaded.model.info, { bos: values.bos as boolean });
+  const task = prepareTask(dataset, loaded.tokenizer, loaded.model.info, { bos: values.bos as boolean });
+  const limit = task.verbalizer.options.maxSampleTokens;
+  const long = checkLengths(dataset, (text) => task.verbalizer.inputLength(text), limit);
+  for (const w of [...dataset.warnings, ...long]) stderrLog(`warning: ${w.message}`);
+  return task;
 }
 
 export function seedOf(values: Record<string, unknown>): number {

@@ -12,8 +12,10 @@ let dir: string;
 let data: string;
 
 async function iv(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  // Model commands get two threads, as the machines these tests run on have.
+  const threads = args[0] === 'export-gguf' ? [] : ['--threads', '2'];
   try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [CLI, ...args, '--threads', '2'], { maxBuffer: 1 << 26 });
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [CLI, ...args, ...threads], { maxBuffer: 1 << 26 });
     return { code: 0, stdout, stderr };
   } catch (e) {
     const err = e as { code: number; stdout: string; stderr: string };
@@ -98,6 +100,19 @@ describe('iv extract / eval / sweep', () => {
     assert.doesNotMatch(second.stderr, /\[\d+\/3\]/, 'no configuration runs again');
     assert.deepEqual(JSON.parse(second.stdout).rows, out.rows);
     assert.equal(readFileSync(resultsFile, 'utf8').trim().split('\n').length, 3);
+  });
+
+  test('export-gguf writes a llama.cpp control vector and says it is approximate', async () => {
+    const out = join(dir, 'pets.gguf');
+    const r = await iv('export-gguf', '--vector', join(dir, 'pets.ivec.safetensors'), '--out', out, '--row', 'happy', '--json');
+    assert.equal(r.code, 0, r.stderr);
+    const d = JSON.parse(r.stdout);
+    assert.equal(d.approximate, true);
+    assert.equal(readFileSync(out).subarray(0, 4).toString(), 'GGUF');
+    assert.ok(d.tensors.length >= 5);
+    const bad = await iv('export-gguf', '--vector', join(dir, 'pets.ivec.safetensors'), '--out', out, '--row', 'grumpy');
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--row must be "query", a label \(happy, sad\)/);
   });
 
   test('bad input: a malformed line is named and nothing is written; a vector for other labels is refused', async () => {

@@ -1,3 +1,4 @@
+import { checkDatasetShots } from '../datasets';
 import type { Cancellation } from '../errors';
 import type { SteerableModel } from '../model';
 import type { VectorArtifact } from '../vectors/artifact';
@@ -34,6 +35,7 @@ export interface ExtractResult {
 export async function extractArtifact(model: SteerableModel, task: Task, req: ExtractRequest): Promise<ExtractResult> {
   const start = performance.now();
   const train = splitRows(task, 'train');
+  checkDatasetShots(task.dataset, 'train', req.iv.shots);
   const { episodes, shots, seed } = req.iv;
   const common = { task, model: model.info, tokenizerSha256: req.tokenizerSha256 };
   const timings = (stats: RunStats) => ({ ms: performance.now() - start, forwardPasses: stats.forwardPasses, tokens: stats.tokens, forwardMs: stats.ms });

@@ -1,4 +1,4 @@
-import type { SplitName } from '../datasets';
+import { checkDatasetShots, type SplitName } from '../datasets';
 import type { Cancellation } from '../errors';
 import type { SteerableModel } from '../model';
 import { applyBias, calibrationBias, evaluateMetrics, type Metrics, type ScoredPrediction } from '../metrics';
@@ -55,6 +55,7 @@ export function steeringFor(spec: MethodSpec, task: Task, model: SteerableModel)
 /** Algorithm 2 for any method: score the episodes, then the metrics with item-resampled intervals. */
 export async function evaluateMethod(model: SteerableModel, task: Task, spec: MethodSpec, options: EvalOptions): Promise<EvalResult> {
   const rows = splitRows(task, options.split);
+  checkDatasetShots(task.dataset, options.split, options.shots);
   const episodes = sampleEpisodes(rows, task.labels.length, options.shots, options.episodes, options.seed, options.demoOrder);
   const scored = await scoreEpisodes(model, task.verbalizer, rows, episodes, {
     steering: steeringFor(spec, task, model),

@@ -66,21 +66,26 @@ export class Verbalizer {
   }
 
   /** Tokens of a sample's input: trailing whitespace stripped, dummy prefix only when it opens the prompt. */
-  private text(example: Example, first: boolean): number[] {
-    const key = `${first ? 1 : 0}:${example.text}`;
+  private text(text: string, first: boolean): number[] {
+    const key = `${first ? 1 : 0}:${text}`;
     let tokens = this.cache.get(key);
     if (!tokens) {
-      tokens = this.tokenizer.encode(example.text.trimEnd(), { prefixSpace: first });
+      tokens = this.tokenizer.encode(text.trimEnd(), { prefixSpace: first });
       this.cache.set(key, tokens);
     }
     return tokens;
+  }
+
+  /** A sample input's length in tokens as it appears inside a prompt (tokenized once, cached for the prompts). */
+  inputLength(text: string): number {
+    return this.text(text, false).length;
   }
 
   /** The prompt of demonstrations (with their labels) followed by the query (without its label). */
   build(demos: readonly Example[], query: Example): Prompt {
     const { bos, maxSampleTokens, maxSeqLen } = this.options;
     const samples = [...demos, query];
-    const inputs = samples.map((ex, i) => this.text(ex, i === 0));
+    const inputs = samples.map((ex, i) => this.text(ex.text, i === 0));
     const fixed =
       (bos ? 1 : 0) +
       demos.reduce((acc, ex) => acc + this.separator.length + this.labelTokens[ex.label].length + this.exampleSeparator.length, 0) +
