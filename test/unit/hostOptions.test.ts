@@ -1,0 +1,357 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { UserError } from '../../src/core/errors';
+import { PAPER_GRID } from '../../src/core/experiment/sweep';
+import type { ArtifactMetadata, VectorArtifact } from '../../src/core/vectors/artifact';
+import { parse } from '../../src/cli/options';
+import { EXTRACT_OPTIONS, extractRequest } from '../../src/cli/extractCommand';
+import { EVAL_OPTIONS, evalOptions } from '../../src/cli/evalCommand';
+import { TASK_OPTIONS } from '../../src/cli/taskOptions';
+import {
+  BUILTIN_DEFAULTS,
+  checkOptions,
+  COMMAND_FIELDS,
+  datasetRequest,
+  defaultArtifactName,
+  effectiveValue,
+  evalOptionsOf,
+  evalStrengthOf,
+  evaluateMethodOf,
+  extractRequestOf,
+  FIELDS,
+  numberedName,
+  optionsFromArtifact,
+  parseFieldText,
+  resolveRow,
+  reviewFieldNames,
+  reviewFields,
+  rowChoices,
+  safeStem,
+  sanitizeDefaults,
+  stepApplies,
+  storedDatasetOptions,
+  sweepGridOf,
+  wizardSteps,
+  type CommandName,
+} from '../../src/host/commands/options';
+import { evalResultJson, sweepCsv, toJsonText } from '../../src/host/commands/results';
+import { actionOfMessage, escapeHtml, renderErrorPage, renderVectorPage } from '../../src/host/vectorEditorHtml';
+
+/** The UserError `fn` throws, with its message checked against `pattern` and its field. */
+function userError(fn: () => unknown, pattern: RegExp, field?: string): UserError {
+  try {
+    fn();
+  } catch (e) {
+    assert.ok(e instanceof UserError, `expected a UserError, got ${String(e)}`);
+    assert.match(e.message, pattern);
+    if (field !== undefined) assert.equal(e.location.field, field);
+    return e;
+  }
+  assert.fail('expected a UserError');
+}
+
+/** kebab-case CLI flag -> camelCase option. */
+const camel = (flag: string) => flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+
+describe('host options: checking programmatic options objects', () => {
+  test('an unknown field is an error naming it and listing the known ones', () => {
+    const e = userError(() => checkOptions('extract', { dataset: 'stdlib:spam', epsiodes: 3 }), /unknown option "epsiodes" for iterativeVectors\.extract; it takes .*episodes/, 'epsiodes');
+    assert.match(e.message, /^field "epsiodes": /);
+    userError(() => checkOptions('exportGguf', { strength: 1 }), /unknown option "strength" for iterativeVectors\.exportGguf/, 'strength');
+    userError(() => checkOptions('sweep', { method: 'iv' }), /unknown option "method"/, 'method');
+  });
+
+  test('the options must be an object', () => {
+    userError(() => checkOptions('extract', 'stdlib:spam'), /iterativeVectors\.extract takes an options object/);
+    userError(() => checkOptions('extract', [1]), /takes an options object/);
+    assert.deepEqual(checkOptions('extract', undefined), {});
+  });
+
+  test('values are checked and normalised; errors name the field and say what was expected', () => {
+    const o = checkOptions('extract', {
+      dataset: ' data/pets.jsonl ',
+      episodes: '8',
+      shots: 2,
+      batch: 0,
+      extStrength: 0.25,
+      bos: 'true',
+      labelWords: 'happy=good, sad=bad',
+      labelNames: 'negative,positive',
+      method: 'tv',
+      zeroShotPosition: 'before-separator',
+      seed: 7,
+      textField: undefined,
+    });
+    assert.deepEqual(o, {
+      dataset: 'data/pets.jsonl',
+      episodes: 8,
+      shots: 2,
+      batch: 0,
+      extStrength: 0.25,
+      bos: true,
+      labelWords: { happy: 'good', sad: 'bad' },
+      labelNames: ['negative', 'positive'],
+      method: 'tv',
+      zeroShotPosition: 'before-separator',
+      seed: 7,
+    });
+    userError(() => checkOptions('extract', { episodes: 2.5 }), /must be an integer in \[1, 1000000\], got 2\.5/, 'episodes');
+    userError(() => checkOptions('extract', { shots: 0 }), /must be an integer in \[1, 64\]/, 'shots');
+    assert.equal(checkOptions('evaluate', { shots: 0 }).shots, 0, 'evaluation allows 0-shot');
+    userError(() => checkOptions('extract', { method: 'icl' }), /must be one of iv, tv, fv/, 'method');
+    assert.equal(checkOptions('evaluate', { method: 'icl-calibrated' }).method, 'icl-calibrated');
+    userError(() => checkOptions('evaluate', { split: 'dev' }), /must be one of train, validation, test, got "dev"/, 'split');
+    userError(() => checkOptions('extract', { bos: 1 }), /must be true or false/, 'bos');
+    userError(() => checkOptions('extract', { labelWords: ['she'] }), /must be an object of label -> word/, 'labelWords');
+    userError(() => checkOptions('extract', { labelWords: { female: 3 } }), /"female" maps to 3/, 'labelWords');
+    userError(() => checkOptions('extract', { labelWords: 'female:she' }), /label=word pairs/, 'labelWords');
+    userError(() => checkOptions('extract', { dataset: '' }), /must be a path or a URI/, 'dataset');
+    userError(() => checkOptions('extract', { extStrength: 'strong' }), /must be a number in \[0, 100\], got "strong"/, 'extStrength');
+    userError(() => checkOptions('extract', { device: 'tpu' }), /must be one of cpu, cuda, dml, coreml, webgpu, auto/, 'device');
+  });
+
+  test('URIs (or their JSON form) are accepted where a path is', () => {
+    const uri = { scheme: 'file', path: '/data/pets.jsonl', fsPath: '/data/pets.jsonl' };
+    assert.equal(checkOptions('evaluate', { vector: uri }).vector, uri);
+    userError(() => checkOptions('evaluate', { vector: { path: '/x' } }), /must be a path or a URI/, 'vector');
+  });
+
+  test('grids: lists or comma strings; only noIterGrid may be empty', () => {
+    const o = checkOptions('sweep', { shotsGrid: [1, 2], extGrid: '0.1, 0.3', evalGrid: [0.5], noIterGrid: '' });
+    assert.deepEqual(sweepGridOf(o), { shots: [1, 2], extStrengths: [0.1, 0.3], evalStrengths: [0.5], noIterationStrengths: [] });
+    assert.deepEqual(sweepGridOf({}), PAPER_GRID);
+    userError(() => checkOptions('sweep', { evalGrid: [] }), /needs at least one value/, 'evalGrid');
+    userError(() => checkOptions('sweep', { extGrid: [0.1, 'x'] }), /must be a list of numbers/, 'extGrid');
+  });
+
+  test('every CLI flag of extract, eval and sweep has a camelCase field (model flags aside)', () => {
+    const cliOnly = new Set(['json', 'cache-dir', 'method']);
+    const check = (command: CommandName, flags: string[]) => {
+      for (const flag of flags) {
+        if (cliOnly.has(flag)) continue;
+        assert.ok((COMMAND_FIELDS[command] as readonly string[]).includes(camel(flag)), `${command} lacks ${camel(flag)} (--${flag})`);
+        assert.equal((FIELDS as Record<string, { flag?: string }>)[camel(flag)].flag, flag);
+      }
+    };
+    check('extract', [...Object.keys(TASK_OPTIONS), ...Object.keys(EXTRACT_OPTIONS).filter((f) => !f.startsWith('ext-') || f === 'ext-strength'), 'out', 'model', 'device', 'threads']);
+    check('evaluate', [...Object.keys(TASK_OPTIONS), ...Object.keys(EXTRACT_OPTIONS), ...Object.keys(EVAL_OPTIONS).filter((f) => f !== 'vector'), 'vector']);
+    check('sweep', [...Object.keys(TASK_OPTIONS), 'ext-episodes', 'batch', 'ext-strength', 'zero-shot-position', 'val-episodes', 'shots-grid', 'ext-grid', 'eval-grid', 'no-iter-grid', 'results', 'out', 'split', 'episodes', 'shots', 'inject-at', 'resamples']);
+    assert.ok(COMMAND_FIELDS.extract.includes('method') && COMMAND_FIELDS.evaluate.includes('method'));
+  });
+});
+
+describe('host options: requests match the CLI', () => {
+  const argv = ['--dataset', 'x.jsonl', '--episodes', '12', '--shots', '3', '--batch', '4', '--ext-strength', '0.7', '--seed', '9', '--zero-shot-position', 'before-separator', '--val-episodes', '50', '--effect-episodes', '5', '--top-heads', '2', '--demo-order', 'class-order'];
+  const values = parse(argv, { ...TASK_OPTIONS, ...EXTRACT_OPTIONS }).values as Record<string, unknown>;
+  const options = checkOptions('extract', { dataset: 'x.jsonl', episodes: 12, shots: 3, batch: 4, extStrength: 0.7, seed: 9, zeroShotPosition: 'before-separator', valEpisodes: 50, effectEpisodes: 5, topHeads: 2, demoOrder: 'class-order' });
+
+  for (const method of ['iv', 'tv', 'fv'] as const) {
+    test(`extract ${method}: the same request as iv extract with the same flags`, () => {
+      const { tokenizerSha256: _, ...cli } = extractRequest({ ...values, method }, 'sha');
+      assert.deepEqual(extractRequestOf({ ...options, method }, BUILTIN_DEFAULTS, method), cli);
+    });
+  }
+
+  test('defaults (no options) are the CLI defaults', () => {
+    const { tokenizerSha256: _, ...cli } = extractRequest({}, 'sha');
+    assert.deepEqual(extractRequestOf({}, BUILTIN_DEFAULTS, 'iv'), cli);
+    assert.deepEqual(evalOptionsOf({}, BUILTIN_DEFAULTS), evalOptions({}));
+    assert.equal(evalStrengthOf('iv', {}, BUILTIN_DEFAULTS), 0.5);
+    assert.equal(evalStrengthOf('fv', {}, BUILTIN_DEFAULTS), 1);
+  });
+
+  test('evaluate: episodes/shots are the evaluation\'s, extEpisodes/extShots the extraction\'s (as --ext-*)', () => {
+    const flags = ['--episodes', '300', '--shots', '0', '--ext-episodes', '20', '--ext-shots', '2', '--split', 'validation', '--resamples', '10', '--seed', '3'];
+    const v = parse(flags, { ...TASK_OPTIONS, ...EXTRACT_OPTIONS, ...EVAL_OPTIONS }).values as Record<string, unknown>;
+    const o = checkOptions('evaluate', { episodes: 300, shots: 0, extEpisodes: 20, extShots: 2, split: 'validation', resamples: 10, seed: 3 });
+    assert.deepEqual(evalOptionsOf(o, BUILTIN_DEFAULTS), evalOptions(v));
+    const { tokenizerSha256: _, ...cli } = extractRequest({ ...v, method: 'iv' }, 'sha', 'ext-');
+    assert.deepEqual(extractRequestOf(o, BUILTIN_DEFAULTS, 'iv', 'ext'), cli);
+  });
+
+  test('settings seed the defaults; given options win', () => {
+    const { defaults, problems } = sanitizeDefaults({ extStrength: 0.1, evalStrength: 0.9, episodes: 50, shots: 2, batch: 5, seed: 1, bos: true, zeroShotPosition: 'before-separator', evalEpisodes: 100, evalShots: 0 });
+    assert.deepEqual(problems, []);
+    const r = extractRequestOf({}, defaults, 'iv');
+    assert.deepEqual(r.iv, { episodes: 50, shots: 2, refreshEvery: 5, strength: 0.1, seed: 1, zeroShotPosition: 'before-separator' });
+    assert.deepEqual(extractRequestOf({ episodes: 7, seed: 2 }, defaults, 'iv').iv.episodes, 7);
+    assert.deepEqual(evalOptionsOf({}, defaults), { split: 'test', shots: 0, episodes: 100, seed: 1, demoOrder: 'shuffled', resamples: 1000 });
+    assert.equal(evalStrengthOf('iv', {}, defaults), 0.9);
+    assert.equal(datasetRequest({ dataset: 'stdlib:spam' }, defaults).bos, true);
+    assert.equal(datasetRequest({ dataset: 'stdlib:spam', bos: false }, defaults).bos, false);
+    assert.equal(datasetRequest({ dataset: 'stdlib:spam' }, defaults).load.seed, 1);
+  });
+
+  test('a bad setting falls back to the built-in default and says so', () => {
+    const { defaults, problems } = sanitizeDefaults({ shots: 0, extStrength: 'x', seed: null });
+    assert.equal(defaults.shots, 4);
+    assert.equal(defaults.extStrength, 0.3);
+    assert.equal(defaults.seed, 42);
+    assert.equal(problems.length, 2);
+    assert.match(problems[0], /^setting iterativeVectors\.extStrength: must be a number .*; using 0\.3$/);
+  });
+
+  test('dataset is required', () => {
+    userError(() => datasetRequest({}, BUILTIN_DEFAULTS), /^field "dataset": required: a folder/, 'dataset');
+  });
+
+  test('evaluate\'s method: the option or the vector file\'s, never two different ones', () => {
+    assert.equal(evaluateMethodOf({ vector: 'a.ivec.safetensors' }, 'task-vector'), 'tv');
+    assert.equal(evaluateMethodOf({ method: 'iv', vector: 'a' }, 'iterative-vectors'), 'iv');
+    userError(() => evaluateMethodOf({ method: 'fv', vector: 'a' }, 'iterative-vectors'), /holds a iv artifact, not fv/, 'method');
+    assert.equal(evaluateMethodOf({}, undefined), undefined);
+  });
+});
+
+describe('host options: the QuickPick plan', () => {
+  test('steps per command; preset fields are not asked; a vector file makes the method step go away', () => {
+    const fields = (c: 'extract' | 'evaluate' | 'sweep', state = {}, preset: string[] = []) => wizardSteps(c).filter((s) => stepApplies(c, s, state, new Set(preset))).map((s) => s.field);
+    assert.deepEqual(fields('extract'), ['dataset', 'method']);
+    assert.deepEqual(fields('extract', {}, ['dataset']), ['method']);
+    assert.deepEqual(fields('sweep'), ['dataset']);
+    assert.deepEqual(fields('evaluate'), ['vector', 'method', 'dataset']);
+    assert.deepEqual(fields('evaluate', { vector: 'a.ivec.safetensors' }), ['vector', 'dataset']);
+    assert.deepEqual(fields('evaluate', { vector: 'a.ivec.safetensors', method: 'iv' }, ['vector', 'method']), ['dataset']);
+  });
+
+  test('the review lists what applies to the method and the data', () => {
+    assert.deepEqual(reviewFieldNames('extract', { dataset: 'stdlib:first-names' }), ['episodes', 'shots', 'batch', 'extStrength', 'zeroShotPosition', 'seed', 'bos', 'labelWords', 'out']);
+    assert.deepEqual(reviewFieldNames('extract', { dataset: 'a.csv', method: 'fv' }), ['episodes', 'shots', 'effectEpisodes', 'topHeads', 'seed', 'bos', 'labelWords', 'textField', 'labelField', 'labelNames', 'out']);
+    const withVector = reviewFieldNames('evaluate', { method: 'iv', vector: 'a.ivec.safetensors', dataset: 'stdlib:spam' });
+    assert.ok(withVector.includes('strength') && withVector.includes('injectAt') && !withVector.includes('extEpisodes'));
+    const extractNow = reviewFieldNames('evaluate', { method: 'iv', dataset: 'stdlib:spam' });
+    assert.ok(extractNow.includes('extEpisodes') && extractNow.includes('extStrength'));
+    assert.ok(!reviewFieldNames('evaluate', { method: 'icl', dataset: 'stdlib:spam' }).includes('strength'));
+    for (const c of ['extract', 'evaluate', 'sweep'] as const) {
+      for (const f of reviewFieldNames(c, { method: 'iv' })) assert.ok((COMMAND_FIELDS[c] as readonly string[]).includes(f), `${c} reviews ${f} but does not take it`);
+    }
+  });
+
+  test('review values come from the settings until changed', () => {
+    const { defaults } = sanitizeDefaults({ episodes: 64, evalStrength: 0.7, evalEpisodes: 300 });
+    const r = reviewFields('extract', { dataset: 'stdlib:spam' }, defaults);
+    assert.deepEqual(r.find((f) => f.field === 'episodes'), { field: 'episodes', title: 'extraction episodes (E)', value: '64', isDefault: true });
+    assert.equal(r.find((f) => f.field === 'out')?.value, 'auto, in the artifacts folder');
+    const changed = reviewFields('extract', { dataset: 'stdlib:spam', episodes: 10, labelWords: { ham: 'ok', spam: 'junk' } }, defaults);
+    assert.deepEqual(changed.find((f) => f.field === 'episodes'), { field: 'episodes', title: 'extraction episodes (E)', value: '10', isDefault: false });
+    assert.equal(changed.find((f) => f.field === 'labelWords')?.value, 'ham=ok,spam=junk');
+    assert.equal(effectiveValue('evaluate', 'strength', { method: 'iv' }, defaults), 0.7);
+    assert.equal(effectiveValue('evaluate', 'episodes', {}, defaults), 300);
+    assert.equal(effectiveValue('evaluate', 'extEpisodes', {}, defaults), 64);
+    assert.deepEqual(effectiveValue('sweep', 'shotsGrid', {}, defaults), [1, 2, 3, 4]);
+  });
+
+  test('typed text is checked as the options are; empty means the default', () => {
+    assert.equal(parseFieldText('extract', 'episodes', ' 30 '), 30);
+    assert.equal(parseFieldText('extract', 'episodes', ''), undefined);
+    assert.deepEqual(parseFieldText('sweep', 'noIterGrid', ''), []);
+    assert.deepEqual(parseFieldText('extract', 'labelWords', 'female=she,male=he'), { female: 'she', male: 'he' });
+    userError(() => parseFieldText('extract', 'shots', '65'), /must be an integer in \[1, 64\]/, 'shots');
+  });
+});
+
+const LABELS = ['female', 'male'];
+function artifact(over: Partial<ArtifactMetadata> = {}): VectorArtifact {
+  const L = 2;
+  const d = 3;
+  const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
+  for (let l = 0; l < L; l++) tensors.set(`blocks.${l}.attn_out`, { shape: [3, d], data: Float32Array.from([1, 0, 0, l, 1, 0, 0, 0, 2]) });
+  return {
+    tensors,
+    metadata: {
+      formatVersion: 1,
+      method: 'iterative-vectors',
+      site: 'attn_out',
+      labels: LABELS,
+      model: { name: 'tiny<model>', sha256: 'ab', nLayers: L, dModel: d, vocabSize: 10 },
+      tokenizerSha256: 'cd',
+      dataset: { id: 'stdlib:first-names', source: 'stdlib:first-names', sha256: 'ef', counts: { train: 10 } },
+      options: { episodes: 8, seed: 5, bos: true, datasetOptions: { textField: 'text', labelField: 'label', labelWords: { female: 'she', male: 'he' } } },
+      creator: { name: 'iterative-vectors', version: '0.1.0' },
+      createdAt: '2026-01-01T00:00:00.000Z',
+      history: [{ episode: 0, relativeChange: null }, { episode: 7, relativeChange: 0.25 }],
+      ...over,
+    },
+  };
+}
+
+describe('host options: artifacts', () => {
+  test('evaluating an artifact reloads its data with the same words, BOS and seed; given options win', () => {
+    const m = artifact().metadata;
+    assert.deepEqual(optionsFromArtifact(m, {}, () => false), { dataset: 'stdlib:first-names', textField: 'text', labelField: 'label', labelWords: { female: 'she', male: 'he' }, bos: true, seed: 5 });
+    assert.deepEqual(optionsFromArtifact(m, { seed: 1 }, () => false).seed, 1);
+    const other = optionsFromArtifact(m, { dataset: 'mine.jsonl' }, () => true);
+    assert.equal(other.dataset, 'mine.jsonl');
+    assert.equal(other.labelWords, undefined);
+    const gone = optionsFromArtifact({ ...m, dataset: { ...m.dataset, source: '/gone/data.jsonl' } }, {}, () => false);
+    assert.equal(gone.dataset, undefined);
+  });
+
+  test('stored dataset options keep label words only where they differ from the labels', () => {
+    assert.deepEqual(storedDatasetOptions({ textField: 't', labelField: 'l', labels: ['she', 'he'], sourceLabels: ['female', 'male'] }, {}), { textField: 't', labelField: 'l', labelWords: { female: 'she', male: 'he' }, labelNames: undefined });
+    assert.equal(storedDatasetOptions({ textField: 't', labelField: 'l', labels: ['a'], sourceLabels: ['a'] }, {}).labelWords, undefined);
+  });
+
+  test('file names', () => {
+    assert.equal(safeStem('stdlib:first-names'), 'first-names');
+    assert.equal(safeStem('my data/ü'), 'my-data');
+    assert.equal(defaultArtifactName('sst2', 'iv'), 'sst2.iv.ivec.safetensors');
+    assert.equal(numberedName('sst2.iv.ivec.safetensors', 2), 'sst2.iv-2.ivec.safetensors');
+    assert.equal(numberedName('a.eval-test.json', 3), 'a.eval-test-3.json');
+    assert.equal(numberedName('noext', 2), 'noext-2');
+  });
+
+  test('GGUF rows: query first, differences, classes; by label, index or difference', () => {
+    const c = rowChoices('iterative-vectors', LABELS);
+    assert.deepEqual(c.map((x) => x.tag), ['query', 'female-minus-male', 'male-minus-female', 'female', 'male']);
+    assert.equal(resolveRow(undefined, 'iterative-vectors', LABELS).row, 'query');
+    assert.equal(resolveRow('male', 'iterative-vectors', LABELS).row, 1);
+    assert.equal(resolveRow(2, 'iterative-vectors', LABELS).row, 'query');
+    assert.deepEqual(resolveRow({ positive: 'female', negative: 1 }, 'iterative-vectors', LABELS).row, { positive: 0, negative: 1 });
+    assert.equal(resolveRow({ positive: 'female', negative: 1 }, 'iterative-vectors', LABELS).tag, 'female-minus-male');
+    userError(() => resolveRow('other', 'iterative-vectors', LABELS), /"other" is not a class of this artifact \(classes: female, male\)/, 'row');
+    userError(() => resolveRow(3, 'iterative-vectors', LABELS), /row 3 does not exist: the artifact has rows 0\.\.2/, 'row');
+    userError(() => resolveRow({ positive: 0, negative: 0 }, 'iterative-vectors', LABELS), /two different rows/, 'row');
+    assert.deepEqual(rowChoices('task-vector', []).map((x) => x.row), [0]);
+    userError(() => resolveRow('query', 'function-vector', []), /only Iterative Vectors have a query row/, 'row');
+  });
+});
+
+describe('host: results and the vector editor page', () => {
+  test('evaluation JSON has the CLI fields and parses (NaN -> null)', () => {
+    const metrics = { n: 2, nItems: 2, accuracy: 0.5, macroF1: NaN, weightedF1: 0.5, perClass: [], confusion: [[1, 0], [1, 0]], predictionShares: [1, 0], goldShares: [0.5, 0.5], majorityAccuracy: 0.5, auc: null, ci: null };
+    const j = evalResultJson('icl', { method: 'icl' }, evalOptionsOf({}, BUILTIN_DEFAULTS), { metrics, predictions: [], stats: { forwardPasses: 2, tokens: 20, ms: 10 } });
+    assert.equal(j.settings.method, 'icl');
+    assert.equal(j.timings.tokensPerSecond, 2000);
+    assert.equal(JSON.parse(toJsonText(j)).macroF1, null);
+    const row = { shots: 1, refreshEvery: 10, extStrength: 0.3, evalStrength: 0.5, accuracy: 0.6, macroF1: 0.55, auc: null, predictionShares: [0.5, 0.5], extractMs: 10.4, evalMs: 2 };
+    assert.equal(sweepCsv([row], row).split('\n')[1], '1,10,0.3,0.5,0.55,0.6,,0.5/0.5,10,2,1');
+  });
+
+  test('the page escapes the metadata, carries the nonce CSP, and lists norms and cosines per layer', () => {
+    const html = renderVectorPage(artifact(), { cspSource: 'vscode-resource:', nonce: 'N0nce', fileName: 'a<b>.ivec.safetensors', available: new Set(['iterativeVectors.evaluate', 'iterativeVectors.exportGguf']) });
+    assert.match(html, /content="default-src 'none'; img-src vscode-resource:; style-src 'nonce-N0nce'; script-src 'nonce-N0nce'"/);
+    assert.ok(!html.includes('tiny<model>') && html.includes('tiny&lt;model&gt;'));
+    assert.ok(html.includes('a&lt;b&gt;.ivec.safetensors'));
+    assert.equal((html.match(/<script nonce="N0nce">/g) ?? []).length, 1);
+    assert.ok(!/<script(?! nonce="N0nce")/.test(html), 'every script carries the nonce');
+    assert.ok(!/ on[a-z]+=/.test(html), 'no inline event handlers');
+    // Norms: layer 1, row "male" is (1, 1, 0) -> sqrt 2; cosines: layer 0 rows (1,0,0), (0,1,0) -> 0.
+    assert.match(html, /<th>female<\/th><th>male<\/th><th>query<\/th>/);
+    assert.ok(html.includes('>1.414<'));
+    assert.ok(html.includes('female · male'));
+    assert.ok(html.includes('>0.000<') && html.includes('>0.707<'));
+    assert.match(html, /data-action="steer"[^>]*disabled/);
+    assert.doesNotMatch(html, /data-action="evaluate"[^>]*disabled/);
+    const err = renderErrorPage('bad <file>', { cspSource: 'x', nonce: 'n', fileName: 'f' });
+    assert.ok(err.includes('bad &lt;file&gt;') && !err.includes('<script'));
+  });
+
+  test('only known actions are run from page messages', () => {
+    assert.equal(actionOfMessage({ type: 'run', action: 'evaluate' }), 'evaluate');
+    assert.equal(actionOfMessage({ type: 'run', action: 'toString' }), undefined);
+    assert.equal(actionOfMessage({ type: 'run', action: 'rm' }), undefined);
+    assert.equal(actionOfMessage('evaluate'), undefined);
+    assert.equal(escapeHtml(`<a href="x">'&'</a>`), '&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;');
+  });
+});
