@@ -12,6 +12,7 @@ import { LAYERS_VIEW_TYPE, isRecord, isRunStatus, type DataReport, type RunStatu
 import { readArtifactUri, toUri } from '../artifacts';
 import type { Engine } from '../engine';
 import { runCommand } from '../run';
+import { localResourceRoots } from './html';
 import { artifactDefaults, LayersSession, type SessionOptions } from './session';
 import { envelopeProblem } from './wire';
 
@@ -224,7 +225,7 @@ class LayersPanels implements vscode.Disposable {
       const panel = vscode.window.createWebviewPanel(LAYERS_VIEW_TYPE, this.title(uri), { viewColumn: vscode.ViewColumn.Active, preserveFocus: false }, {
         enableScripts: true,
         retainContextWhenHidden: false,
-        localResourceRoots: [vscode.Uri.joinPath(this.context.extensionUri, 'dist'), vscode.Uri.joinPath(this.context.extensionUri, 'media')],
+        localResourceRoots: localResourceRoots(this.context.extensionUri),
       });
       session = this.track(panel, uri, artifact, this.options(args, artifact));
     }

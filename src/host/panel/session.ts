@@ -30,7 +30,7 @@ import {
 } from '../../protocol';
 import { displayPath, exists, readArtifactUri, writeArtifactUri } from '../artifacts';
 import { withRunProgress } from '../run';
-import { panelHtml } from './html';
+import { localResourceRoots, panelHtml } from './html';
 import { applyUpdate, emptySnapshot, envelopeProblem, sweepCandidates } from './wire';
 
 /** How a panel's analysis runs (from the command's arguments, the artifact and the settings). */
@@ -107,7 +107,7 @@ export class LayersSession implements vscode.Disposable {
     this.progress = { runId: this.runSeq, status: 'idle', done: 0, total: 0 };
     this.results = restored.runId === undefined ? emptySnapshot(this.runSeq) : null;
 
-    panel.webview.options = { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(deps.context.extensionUri, 'dist'), vscode.Uri.joinPath(deps.context.extensionUri, 'media')] };
+    panel.webview.options = { enableScripts: true, localResourceRoots: localResourceRoots(deps.context.extensionUri) };
     panel.webview.html = panelHtml(panel.webview, deps.context.extensionUri, panel.title);
     this.disposables.push(
       panel.webview.onDidReceiveMessage((m: unknown) => this.onMessage(m)),
@@ -242,8 +242,6 @@ export class LayersSession implements vscode.Disposable {
   }
 
   private async execute(runId: number, stop: Cancellation, superseded: () => boolean, interactive: boolean): Promise<void> {
-    const artifact = this.artifact;
-    const m = artifact.metadata;
     let snapshot = emptySnapshot(runId);
     this.results = snapshot;
     this.error = null;
@@ -266,6 +264,12 @@ export class LayersSession implements vscode.Disposable {
     this.postState();
     let total = 0;
     try {
+      // Read the file again: it may have been re-extracted or saved since the panel opened.
+      const artifact = await readArtifactUri(this.uri);
+      const m = artifact.metadata;
+      if (m.method !== 'iterative-vectors') throw new UserError(`the file now holds a ${m.method}, not Iterative Vectors`, { file: displayPath(this.uri) });
+      if (m.model.nLayers !== this.envelope.length) this.envelope = m.layerStrengths ? [...m.layerStrengths] : new Array<number>(m.model.nLayers).fill(1);
+      this.artifact = artifact;
       await withRunProgress(`Layer effects of ${this.name}`, async (ctx) => {
         const disposed = () => this.disposed;
         const cancellation: Cancellation = {
