@@ -11,7 +11,8 @@ import { writeArtifact } from '../core/vectors/artifact';
 import { runEngineBaseline } from '../runtime/bench/engineBench';
 import type { LoadedModel } from '../runtime/loadModel';
 import { loadModel } from '../runtime/loadModel';
-import { EVAL_OPTIONS, evalOptions, resultJson } from './evalCommand';
+import { evalResultJson } from '../core/experiment/resultJson';
+import { EVAL_OPTIONS, evalOptions } from './evalCommand';
 import { EXTRACT_OPTIONS, extractRequest } from './extractCommand';
 import { MODEL_OPTIONS, loadOptions, num, parse, stderrLog } from './options';
 import { GRID_OPTIONS, gridFromFlags } from './sweepCommand';
@@ -33,7 +34,7 @@ export interface CompareOptions {
 interface Row {
   name: string;
   metrics: Metrics;
-  json: ReturnType<typeof resultJson>;
+  json: ReturnType<typeof evalResultJson>;
 }
 
 /**
@@ -87,7 +88,7 @@ export async function compareMethods(loaded: LoadedModel, task: Task, o: Compare
   for (const [name, s, n] of plan) {
     const opts = { ...o.test, shots: n };
     const r = await evaluateMethod(model, task, s, { ...opts, onProgress: progressLine(name) });
-    rows.push({ name, metrics: r.metrics, json: resultJson(name, s, opts, r) });
+    rows.push({ name, metrics: r.metrics, json: evalResultJson(name, s, opts, r) });
   }
   const rate = (stats: { forwardPasses: number; tokens: number; ms: number }) => ({
     forwardPassesPerSecond: (stats.forwardPasses / stats.ms) * 1000,

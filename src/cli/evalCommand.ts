@@ -1,9 +1,10 @@
 import { UserError } from '../core/errors';
 import { extractArtifact } from '../core/experiment/extraction';
 import { specFromArtifact, loadVectorSpec } from '../core/experiment/artifacts';
-import { evaluateMethod, fitCalibration, type EvalOptions, type EvalResult, type MethodSpec } from '../core/experiment/methods';
+import { evaluateMethod, fitCalibration, type EvalOptions, type MethodSpec } from '../core/experiment/methods';
 import type { Task } from '../core/experiment/task';
 import { formatMetricsTable } from '../core/metrics';
+import { evalResultJson } from '../core/experiment/resultJson';
 import type { LoadedModel } from '../runtime/loadModel';
 import { loadModel } from '../runtime/loadModel';
 import { EXTRACT_OPTIONS, extractRequest } from './extractCommand';
@@ -51,33 +52,6 @@ export async function methodSpec(method: EvalMethod, values: Record<string, unkn
   return specFromArtifact(artifact, '(extracted now)', loaded.model.info, task, strength, injectAt);
 }
 
-/** The JSON a user or script reads: metrics as fractions, intervals as [low, high], the settings. */
-export function resultJson(name: string, spec: MethodSpec, opts: Omit<EvalOptions, 'cancellation' | 'onProgress'>, r: EvalResult) {
-  const { metrics: m, stats } = r;
-  const settings: Record<string, unknown> = { method: spec.method, ...opts };
-  if (spec.method === 'iv') Object.assign(settings, { strength: spec.strength, injectAt: spec.injectAt, envelope: spec.envelope });
-  if (spec.method === 'tv') settings.layer = spec.layer;
-  if (spec.method === 'fv') Object.assign(settings, { layer: spec.layer, strength: spec.strength });
-  if (spec.method === 'icl-calibrated') settings.bias = spec.bias;
-  return {
-    name,
-    settings,
-    n: m.n,
-    items: m.nItems,
-    accuracy: m.accuracy,
-    macroF1: m.macroF1,
-    weightedF1: m.weightedF1,
-    auc: m.auc,
-    majorityAccuracy: m.majorityAccuracy,
-    predictionShares: m.predictionShares,
-    goldShares: m.goldShares,
-    confusion: m.confusion,
-    perClass: m.perClass,
-    ci: m.ci && { accuracy: m.ci.accuracy, macroF1: m.ci.macroF1, weightedF1: m.ci.weightedF1, auc: m.ci.auc, majorityAccuracy: m.ci.majorityAccuracy, confidence: m.ci.confidence },
-    timings: { forwardMs: stats.ms, forwardPasses: stats.forwardPasses, tokens: stats.tokens, forwardPassesPerSecond: (stats.forwardPasses / stats.ms) * 1000, tokensPerSecond: (stats.tokens / stats.ms) * 1000 },
-  };
-}
-
 export async function evalCommand(argv: string[]): Promise<void> {
   const { values } = parse(argv, { ...MODEL_OPTIONS, ...TASK_OPTIONS, ...EXTRACT_OPTIONS, ...EVAL_OPTIONS });
   if (!values.method) throw new UserError(`--method is required: one of ${EVAL_METHODS.join(', ')}`);
@@ -88,7 +62,7 @@ export async function evalCommand(argv: string[]): Promise<void> {
     const opts = evalOptions(values);
     const spec = await methodSpec(method, values, loaded, task, opts);
     const r = await evaluateMethod(loaded.model, task, spec, { ...opts, onProgress: progressLine(`eval ${method}`) });
-    if (values.json) process.stdout.write(`${JSON.stringify(resultJson(method, spec, opts, r))}\n`);
+    if (values.json) process.stdout.write(`${JSON.stringify(evalResultJson(method, spec, opts, r))}\n`);
     else process.stdout.write(`${formatMetricsTable([{ name: `${method} (${opts.shots}-shot, ${opts.split})`, metrics: r.metrics }], task.labels)}\n`);
   } finally {
     await loaded.model.dispose();

@@ -6,7 +6,8 @@ import { bestRow, PAPER_GRID, runSweep, type SweepGrid, type SweepRow } from '..
 import { formatMetricsTable } from '../core/metrics';
 import { ARTIFACT_EXTENSION, writeArtifact } from '../core/vectors/artifact';
 import { loadModel } from '../runtime/loadModel';
-import { EVAL_OPTIONS, evalOptions, resultJson } from './evalCommand';
+import { evalResultJson } from '../core/experiment/resultJson';
+import { EVAL_OPTIONS, evalOptions } from './evalCommand';
 import { EXTRACT_OPTIONS, extractRequest } from './extractCommand';
 import { MODEL_OPTIONS, loadOptions, num, parse, stderrLog } from './options';
 import { INJECT_AT, TASK_OPTIONS, listOf, loadTask, oneOf } from './taskOptions';
@@ -54,7 +55,7 @@ export async function sweepCommand(argv: string[]): Promise<void> {
     const { artifact } = await extractArtifact(loaded.model, task, { ...req, iv: { ...req.iv, shots: best.shots, refreshEvery: best.refreshEvery, strength: best.extStrength } });
     const spec = specFromArtifact(artifact, '(extracted now)', loaded.model.info, task, best.evalStrength, injectAt);
     const r = await evaluateMethod(loaded.model, task, spec, test);
-    const testResult = resultJson('iv (best)', spec, test, r);
+    const testResult = evalResultJson('iv (best)', spec, test, r);
     if (values.out) {
       artifact.metadata.metrics = { validation: { macroF1: best.macroF1, accuracy: best.accuracy }, [test.split]: { accuracy: r.metrics.accuracy, macroF1: r.metrics.macroF1, auc: r.metrics.auc } };
       artifact.metadata.options = { ...artifact.metadata.options, evalStrength: best.evalStrength, injectAt, selectedBy: 'validation macro-F1 sweep' };
