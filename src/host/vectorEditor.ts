@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { nonce } from './panel/html';
 import * as vscode from 'vscode';
 import { displayPath, fileName, readArtifactUri } from './artifacts';
 import { actionOfMessage, EDITOR_ACTIONS, renderErrorPage, renderVectorPage, VECTOR_EDITOR_VIEW_TYPE } from './vectorEditorHtml';
@@ -32,7 +32,7 @@ export class VectorEditorProvider implements vscode.CustomReadonlyEditorProvider
   async resolveCustomEditor(document: VectorDocument, panel: vscode.WebviewPanel): Promise<void> {
     panel.webview.options = { enableScripts: true, enableCommandUris: false, localResourceRoots: [] };
     const render = async () => {
-      const o = { cspSource: panel.webview.cspSource, nonce: randomBytes(16).toString('base64url'), fileName: fileName(document.uri), available: await availableCommands() };
+      const o = { cspSource: panel.webview.cspSource, nonce: nonce(), fileName: fileName(document.uri), available: await availableCommands() };
       try {
         panel.webview.html = renderVectorPage(await readArtifactUri(document.uri), o);
       } catch (e) {

@@ -1,3 +1,4 @@
+import { escapeHtml } from '../vectorEditorHtml';
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 
@@ -36,6 +37,3 @@ export function panelHtml(webview: vscode.Webview, extensionUri: vscode.Uri, tit
 </html>`;
 }
 
-function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-}
