@@ -19,7 +19,9 @@ export function parseJsonl(bytes: Uint8Array, file: string): RawTable {
       value = JSON.parse(src);
     } catch (e) {
       const hint = rows.length === 0 && src.startsWith('[') ? ' (a JSON array? write one object per line: JSON Lines)' : '';
-      throw new UserError(`malformed JSON: ${(e as Error).message}${hint}`, { file, line });
+      // The parser's own "line 1" position refers to this one line only: keep just the column.
+      const why = (e as Error).message.replace(/ \(line \d+ column (\d+)\)/, ' (column $1)');
+      throw new UserError(`malformed JSON: ${why}${hint}`, { file, line });
     }
     if (value === null || typeof value !== 'object' || Array.isArray(value)) {
       const what = Array.isArray(value) ? 'an array' : value === null ? 'null' : `a ${typeof value}`;
