@@ -1,4 +1,4 @@
-// Builds the extension host bundle, the headless CLI and the webview app.
+// Builds the extension host bundle, the model worker, the headless CLI and the webview app.
 import * as esbuild from 'esbuild';
 
 const production = process.argv.includes('--production');
@@ -23,6 +23,8 @@ const node = {
 const builds = [
   { ...node, entryPoints: ['src/host/extension.ts'], outfile: 'dist/extension.js' },
   { ...node, entryPoints: ['src/cli.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
+  // The extension host runs the model in this worker: onnxruntime-node's run() is synchronous.
+  { ...node, entryPoints: ['src/runtime/worker/modelWorker.ts'], outfile: 'dist/modelWorker.js' },
   { ...common, platform: 'browser', format: 'iife', target: 'es2022', entryPoints: ['webview/main.ts'], outfile: 'dist/webview.js' },
 ];
 

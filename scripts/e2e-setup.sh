@@ -13,6 +13,9 @@
 # E2E_DIR (instead of .e2e; give run.mjs the same E2E_DIR).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Run from `npm test`, this script inherits npm's npm_config_* / npm_package_* variables (the
+# project's allowScripts among them), which must not steer the nested installs below.
+while IFS= read -r var; do unset "$var"; done < <(env | sed -n 's/^\(npm_[A-Za-z0-9_]*\)=.*/\1/p')
 ROOT=$PWD
 E2E=${E2E_DIR:-$ROOT/.e2e}
 mkdir -p "$E2E"
@@ -105,8 +108,8 @@ install_fallback() {
     # @vscode/ripgrep's postinstall downloads rg unless it finds the release archive in its cache
     # folder; seed that cache with Debian's rg packed the way the release is.
     seed_ripgrep_cache
-    npm_config_yes=true npm install --prefix "$E2E/cs" --unsafe-perm --no-audit --no-fund --loglevel=error "code-server@$CS_FALLBACK_VERSION" >"$E2E/cs-install.log" 2>&1 \
-      || { log "fallback install failed; see .e2e/cs-install.log"; return 1; }
+    npm_config_yes=true npm install --prefix "$E2E/cs" --unsafe-perm --no-audit --no-fund --loglevel=error "code-server@$CS_FALLBACK_VERSION" >"$E2E/cs-fallback-install.log" 2>&1 \
+      || { log "fallback install failed; see .e2e/cs-fallback-install.log"; return 1; }
     cs_works "$NODE" || { log "fallback code-server does not start"; return 1; }
   fi
   write_env "$NODE" "$CS_FALLBACK_VERSION"

@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import { DEVICE_SETTINGS, type DeviceSetting } from '../runtime/executionProvider';
-import { loadModel, type LoadedModel } from '../runtime/loadModel';
+import type { LoadedModel } from '../runtime/loadModel';
+import { loadModelInWorker } from '../runtime/worker/workerModel';
 
 /** A run's own model choice (the commands' `model` / `device` / `threads` options), overriding the settings. */
 export interface ModelOverrides {
@@ -54,7 +55,7 @@ export class Engine implements vscode.Disposable {
       const { model, device } = this.settings();
       const loading = Promise.resolve(
         vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Iterative Vectors: loading ${model === 'default' ? 'stories15M' : model}` }, () =>
-          loadModel({ model, device, cacheDir: this.context.globalStorageUri.fsPath, log: (m) => this.log.info(m) }),
+          loadModelInWorker({ model, device, cacheDir: this.context.globalStorageUri.fsPath, log: (m) => this.log.info(m) }),
         ),
       );
       const entry: Entry = { loading, leases: 0, retired: false };
@@ -86,7 +87,7 @@ export class Engine implements vscode.Disposable {
       }
     }
     this.log.info(`Loading ${model} on ${device} for this run (the settings say ${s.model} on ${s.device}).`);
-    const loaded = await loadModel({ model, device, threads: overrides.threads, cacheDir: this.context.globalStorageUri.fsPath, log: (m) => this.log.info(m) });
+    const loaded = await loadModelInWorker({ model, device, threads: overrides.threads, cacheDir: this.context.globalStorageUri.fsPath, log: (m) => this.log.info(m) });
     try {
       return await fn(loaded);
     } finally {

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { UserError } from '../core/errors';
+import type { SteerableModel } from '../core/model';
 
 import { ensureEmbeddedModel, EMBEDDED } from './embedded/embeddedModel';
 import { ensureGraphs } from './embedded/embeddedGraphs';
@@ -22,12 +23,14 @@ export interface LoadOptions {
 }
 
 export interface LoadedModel {
-  model: OnnxSteerableModel;
+  model: SteerableModel;
   tokenizer: LlamaTokenizer;
   /** Providers that were asked for but could not run, with the reason (empty when none). */
   fallbacks: string[];
   /** The llama2.c checkpoint the graphs were built from. */
   checkpoint: string;
+  /** The tokenizer.bin and the folder its derived tokenizer.json is cached in (to load it elsewhere). */
+  tokenizerFiles: { bin: string; cacheDir: string };
 }
 
 export async function loadModel(options: LoadOptions): Promise<LoadedModel> {
@@ -46,7 +49,7 @@ export async function loadModel(options: LoadOptions): Promise<LoadedModel> {
   if (tokenizer.vocabSize !== graphs.info.vocabSize) {
     throw new UserError(`the tokenizer has ${tokenizer.vocabSize} tokens but the model's vocabulary has ${graphs.info.vocabSize}`, { file: tokenizerBin });
   }
-  return { model: new OnnxSteerableModel(graphs.info, provider, session, decodeSession), tokenizer, fallbacks, checkpoint };
+  return { model: new OnnxSteerableModel(graphs.info, provider, session, decodeSession), tokenizer, fallbacks, checkpoint, tokenizerFiles: { bin: tokenizerBin, cacheDir: dir } };
 }
 
 async function resolveCheckpoint(options: LoadOptions, log: (m: string) => void) {

@@ -46,7 +46,7 @@ export async function extractFunctionVector(model: SteerableModel, verbalizer: V
   const stats: RunStats = { forwardPasses: 0, tokens: 0, ms: 0 };
   const add = (s: RunStats) => ((stats.forwardPasses += s.forwardPasses), (stats.tokens += s.tokens), (stats.ms += s.ms));
 
-  const clean = buildPrompts(verbalizer, train, sampleEpisodes(train, n, options.shots, options.episodes, options.seed));
+  const clean = await buildPrompts(verbalizer, train, sampleEpisodes(train, n, options.shots, options.episodes, options.seed));
   const mean = Array.from({ length: L }, () => new Float64Array(d));
   add(await tapQueries(model, clean, 'head_out', (l, v) => v.forEach((x, j) => (mean[l][j] += x)), options));
   const meanHeads = mean.map((m) => Float32Array.from(m, (x) => x / clean.length));

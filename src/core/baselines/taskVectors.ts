@@ -21,7 +21,7 @@ export interface TaskVectorOptions {
 export async function extractTaskVectors(model: SteerableModel, verbalizer: Verbalizer, train: readonly Example[], options: TaskVectorOptions): Promise<{ vectors: Float32Array[]; stats: RunStats }> {
   const { nLayers: L, dModel: d } = model.info;
   const episodes = sampleEpisodes(train, verbalizer.labels.length, options.shots, options.episodes, options.seed);
-  const prompts = buildPrompts(verbalizer, train, episodes);
+  const prompts = await buildPrompts(verbalizer, train, episodes);
   const sum = Array.from({ length: L }, () => new Float64Array(d));
   const stats = await tapQueries(model, prompts, 'resid_post', (l, v) => v.forEach((x, j) => (sum[l][j] += x)), options);
   return { vectors: sum.map((s) => Float32Array.from(s, (x) => x / prompts.length)), stats };

@@ -3,6 +3,7 @@ import type { Example } from '../datasets';
 import type { Edit, ForwardRequest, SteerableModel } from '../model';
 import type { ScoredPrediction } from '../metrics';
 import { argmax } from '../sampling';
+import { yieldNow } from '../yieldNow';
 import { BATCH_TOKENS, lengthSortedBatches } from './batches';
 import type { Episode } from './episodes';
 import type { Prompt, Verbalizer } from './prompt';
@@ -23,8 +24,14 @@ export interface ScoreOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-export function buildPrompts(verbalizer: Verbalizer, split: readonly Example[], episodes: readonly Episode[]): Prompt[] {
-  return episodes.map((e) => verbalizer.build(e.support.map((i) => split[i]), split[e.query]));
+/** Every episode's prompt, yielding to the event loop every few dozen (tokenization is synchronous). */
+export async function buildPrompts(verbalizer: Verbalizer, split: readonly Example[], episodes: readonly Episode[]): Promise<Prompt[]> {
+  const prompts: Prompt[] = [];
+  for (const e of episodes) {
+    if (prompts.length % 8 === 7) await yieldNow();
+    prompts.push(verbalizer.build(e.support.map((i) => split[i]), split[e.query]));
+  }
+  return prompts;
 }
 
 /**
@@ -38,7 +45,7 @@ export async function scoreEpisodes(
   episodes: readonly Episode[],
   options: ScoreOptions = {},
 ): Promise<{ predictions: ScoredPrediction[]; stats: RunStats }> {
-  const prompts = buildPrompts(verbalizer, split, episodes);
+  const prompts = await buildPrompts(verbalizer, split, episodes);
   const labelTokens = verbalizer.labelFirstTokens;
   const predictions = new Array<ScoredPrediction>(prompts.length);
   const stats: RunStats = { forwardPasses: 0, tokens: 0, ms: 0 };
