@@ -11,6 +11,7 @@
  * Every partial result carries the runId of the run that produced it; the webview drops results of a
  * run that a newer one replaced. Numbers are finite (NaN and infinities travel as null).
  */
+import type { SweepHeatmap } from '../core/experiment/layerEffects';
 import {
   and,
   arrayOf,
@@ -65,14 +66,7 @@ export interface ConvergencePoint {
 export const isConvergencePoint: Guard<ConvergencePoint> = object({ episode: isNonNegativeInteger, relativeChange: nullable(isNumber) });
 
 /** One (k, b) group of a sweep: rows a1 (extStrengths), columns a2 (evalStrengths). */
-export interface HeatmapGrid {
-  shots: number;
-  refreshEvery: number;
-  extStrengths: number[];
-  evalStrengths: number[];
-  macroF1: (number | null)[][];
-  accuracy: (number | null)[][];
-}
+export type HeatmapGrid = SweepHeatmap;
 const gridFits = (g: { extStrengths: number[]; evalStrengths: number[]; macroF1: unknown[][]; accuracy: unknown[][] }) =>
   [g.macroF1, g.accuracy].every((m) => m.length === g.extStrengths.length && m.every((row) => row.length === g.evalStrengths.length));
 export const isHeatmapGrid: Guard<HeatmapGrid> = and(

@@ -41,7 +41,7 @@ import { writeAtomic } from '../fsAtomic';
 import type { Site } from '../model';
 import type { VectorArtifact } from './artifact';
 import { layerRows } from './artifact';
-import { float32Bytes } from './safetensors';
+import { f16ToF32, float32Bytes } from './safetensors';
 
 export const GGUF_MAGIC = 0x46554747; // "GGUF" read as a little-endian u32
 export const GGUF_VERSION = 3;
@@ -408,7 +408,7 @@ export function decodeGguf(bytes: Uint8Array, file: string): GgufFile {
       const u = new Uint32Array(data.buffer);
       for (let k = 0; k < count; k++) u[k] = view.getUint32(k * 4, true);
     } else {
-      for (let k = 0; k < count; k++) data[k] = f16(view.getUint16(k * 2, true));
+      for (let k = 0; k < count; k++) data[k] = f16ToF32(view.getUint16(k * 2, true));
     }
     t.data = data;
   }
@@ -419,14 +419,6 @@ export function decodeGguf(bytes: Uint8Array, file: string): GgufFile {
   return { version, kv, tensors, alignment, dataOffset };
 }
 
-function f16(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exp = (h >> 10) & 0x1f;
-  const frac = h & 0x3ff;
-  if (exp === 0) return sign * frac * 2 ** -24;
-  if (exp === 0x1f) return frac ? NaN : sign * Infinity;
-  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
-}
 
 // ---------------------------------------------------------------------------------------------
 // Control vectors
