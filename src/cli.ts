@@ -6,6 +6,7 @@ import { evalCommand } from './cli/evalCommand';
 import { exportCommand } from './cli/exportCommand';
 import { extractCommand } from './cli/extractCommand';
 import { generateCommand } from './cli/generateCommand';
+import { inspectCommand } from './cli/inspectCommand';
 import { sweepCommand } from './cli/sweepCommand';
 
 const USAGE = `iv: Iterative Vectors, headless
@@ -28,6 +29,7 @@ Usage:
   iv export-gguf --vector <file>.ivec.safetensors --out <file>.gguf [--row query|<label>|<index>] [--scale 1]
                 (llama.cpp control vector, direction.N; approximate: llama.cpp adds at the block output)
   iv demo [--out-dir .iv/demo] [--episodes 1000]
+  iv inspect --model <folder|file.onnx> [--file name.onnx] [--site "<regex with {l}>"] [--json]
   iv bench [--json] [--runs N] [--write BENCHMARKS.md] [--workloads [--dataset ...]] [--model ...] [--device ...]
 
 Dataset options: --text-field, --label-field, --label-names a,b, --label-words label=word,...,
@@ -51,6 +53,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
   'export-gguf': exportCommand,
   demo: demoCommand,
   bench: benchCommand,
+  inspect: inspectCommand,
 };
 
 async function main(argv: string[]): Promise<number> {

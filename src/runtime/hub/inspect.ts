@@ -1,0 +1,23 @@
+import { readModelFolder, summarize, type ModelSummary } from './modelFolder';
+import { discoverSites, type LayerSites } from './sites';
+
+export interface InspectReport extends Omit<ModelSummary, 'layers'> {
+  /** The number of decoder layers. */
+  layers: number;
+  sites: LayerSites[];
+}
+
+export interface InspectOptions {
+  /** Which .onnx file of the folder (default: the layout's decoder). */
+  file?: string;
+  /** A regex with `{l}` naming each layer's attention-output node or tensor. */
+  site?: string;
+}
+
+/** Reads a model folder's graph (never its external data) and finds each layer's steering sites. */
+export function inspectModel(path: string, options: InspectOptions = {}): InspectReport {
+  const folder = readModelFolder(path, options.file);
+  const summary = summarize(folder);
+  const sites = discoverSites(folder.graph, summary.architecture, { layers: summary.layers, override: options.site });
+  return { ...summary, layers: summary.layers ?? sites.length, sites };
+}

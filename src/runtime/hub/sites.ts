@@ -1,0 +1,243 @@
+import type { GraphProto, NodeProto } from 'onnx-buf';
+import { UserError } from '../../core/errors';
+
+/** One layer's steering sites, as tensor names of the graph. */
+export interface LayerSites {
+  layer: number;
+  /** The attention output projection's output (o_proj / c_proj / out_proj / dense), before the residual add. */
+  attnOut: string;
+  /** The node that writes `attnOut`. */
+  node: string;
+  /** The projection's input: the heads concatenated (per-head outputs), where found. */
+  headOut?: string;
+  /** The residual stream after the whole block (attention and MLP), where found. */
+  residPost?: string;
+  /** Which rule found the site. */
+  rule: 'override' | 'node-name' | 'weight-name' | 'structural';
+}
+
+/**
+ * Per-architecture module paths of the attention output projection, pyvene-style. Node-name patterns
+ * match Optimum / torch exports (`/model/layers.3/self_attn/o_proj/MatMul`), onnxruntime-genai builder
+ * exports (`/model/layers.3/attn/o_proj/MatMul`) and mobius (`model/layers.3/self_attn/o_proj/MatMul_node_40`);
+ * weight-name patterns find fused exports whose node names carry no module path.
+ */
+interface ArchRule {
+  nodes: string[];
+  weights: string[];
+}
+
+const OPS = '(?:MatMul|MatMulNBits|Gemm|MatMulInteger|DynamicQuantizeMatMul|Add)';
+const SUFFIX = '(?:_node_\\d+|_\\d+)?$';
+const LLAMA_LIKE: ArchRule = {
+  nodes: [`^/?model/layers\\.{l}/(?:self_attn|attn)/o_proj/${OPS}${SUFFIX}`],
+  weights: ['^(?:model\\.)?layers\\.{l}\\.(?:self_attn|attn)\\.o_proj\\.'],
+};
+const GPT2: ArchRule = {
+  nodes: [`^/?transformer/h\\.{l}/attn/c_proj/${OPS}${SUFFIX}`],
+  weights: ['^(?:transformer\\.)?h\\.{l}\\.attn\\.c_proj\\.'],
+};
+const GPTJ: ArchRule = {
+  nodes: [`^/?transformer/h\\.{l}/attn/out_proj/${OPS}${SUFFIX}`],
+  weights: ['^(?:transformer\\.)?h\\.{l}\\.attn\\.out_proj\\.'],
+};
+const NEOX: ArchRule = {
+  nodes: [`^/?gpt_neox/layers\\.{l}/attention/dense/${OPS}${SUFFIX}`],
+  weights: ['^(?:gpt_neox\\.)?layers\\.{l}\\.attention\\.dense\\.'],
+};
+
+export const ARCH_RULES: Record<string, ArchRule> = {
+  llama: LLAMA_LIKE,
+  mistral: LLAMA_LIKE,
+  qwen2: LLAMA_LIKE,
+  qwen3: LLAMA_LIKE,
+  phi3: LLAMA_LIKE,
+  gemma: LLAMA_LIKE,
+  gemma2: LLAMA_LIKE,
+  granite: LLAMA_LIKE,
+  olmo: LLAMA_LIKE,
+  gpt2: GPT2,
+  gptj: GPTJ,
+  gpt_neox: NEOX,
+};
+
+const PROJECTION_OPS = new Set(['MatMul', 'MatMulNBits', 'Gemm', 'MatMulInteger', 'DynamicQuantizeMatMul', 'FusedMatMul']);
+const ATTENTION_OPS = new Set(['Attention', 'MultiHeadAttention', 'GroupQueryAttention', 'PackedAttention', 'PackedMultiHeadAttention', 'SparseAttention', 'DecoderMaskedMultiHeadAttention']);
+const RESIDUAL_OPS = new Set(['Add', 'SkipLayerNormalization', 'SkipSimplifiedLayerNormalization', 'SkipGroupNorm']);
+
+class GraphIndex {
+  readonly producer = new Map<string, NodeProto>();
+  readonly consumers = new Map<string, NodeProto[]>();
+  readonly initializers = new Set<string>();
+  constructor(readonly graph: GraphProto) {
+    for (const t of graph.initializer) this.initializers.add(t.name);
+    for (const n of graph.node) {
+      for (const o of n.output) if (o) this.producer.set(o, n);
+      for (const i of n.input) if (i) this.consumers.set(i, [...(this.consumers.get(i) ?? []), n]);
+    }
+  }
+  /** Initializer names a node reads, directly or through a Transpose / Cast / DequantizeLinear of one. */
+  weightsOf(n: NodeProto): string[] {
+    const out: string[] = [];
+    for (const i of n.input) {
+      if (this.initializers.has(i)) out.push(i);
+      else {
+        const p = this.producer.get(i);
+        if (p && ['Transpose', 'Cast', 'DequantizeLinear', 'Identity'].includes(p.opType)) out.push(...p.input.filter((x) => this.initializers.has(x)));
+      }
+    }
+    return out;
+  }
+}
+
+export interface SiteOptions {
+  /** The number of layers (from the config); when absent, as many as the rules find. */
+  layers?: number;
+  /** A regex with `{l}` matched against node names and tensor names; the matched node's first output is the site. */
+  override?: string;
+}
+
+function compile(template: string, layer: number): RegExp {
+  return new RegExp(template.split('{l}').join(String(layer)));
+}
+
+/** The site tensor of a matched node: for a MatMul followed by its bias Add (Conv1D, Linear+bias), the Add. */
+function siteOf(ix: GraphIndex, n: NodeProto): { node: NodeProto; tensor: string } {
+  let node = n;
+  if (PROJECTION_OPS.has(n.opType)) {
+    const next = ix.consumers.get(n.output[0]) ?? [];
+    const bias = next.length === 1 && next[0].opType === 'Add' && next[0].input.some((i) => ix.initializers.has(i)) ? next[0] : undefined;
+    if (bias) node = bias;
+  }
+  return { node, tensor: node.output[0] };
+}
+
+/** The projection input: walk back from the site through a bias Add to the MatMul and take its data input. */
+function headOutOf(ix: GraphIndex, node: NodeProto): string | undefined {
+  let n: NodeProto | undefined = node;
+  if (n.opType === 'Add') n = n.input.map((i) => ix.producer.get(i)).find((p) => p && PROJECTION_OPS.has(p.opType));
+  if (!n || !PROJECTION_OPS.has(n.opType)) return undefined;
+  const data = n.input.find((i) => i && !ix.initializers.has(i) && !['Transpose', 'DequantizeLinear'].includes(ix.producer.get(i)?.opType ?? ''));
+  return data;
+}
+
+/** The residual stream after the block: the residual add after attention, then the one after the MLP. */
+function residualAfter(ix: GraphIndex, tensor: string): string | undefined {
+  const add = (ix.consumers.get(tensor) ?? []).find((c) => RESIDUAL_OPS.has(c.opType));
+  if (!add) return undefined;
+  // Add writes the sum; the Skip*LayerNormalization ops write it as their 4th output (when requested).
+  return add.opType === 'Add' ? add.output[0] : add.output[3] || undefined;
+}
+
+function residPostOf(ix: GraphIndex, attnOut: string): string | undefined {
+  const mid = residualAfter(ix, attnOut);
+  return mid ? residualAfter(ix, mid) : undefined;
+}
+
+function complete(ix: GraphIndex, layer: number, node: NodeProto, rule: LayerSites['rule']): LayerSites {
+  const site = siteOf(ix, node);
+  return {
+    layer,
+    attnOut: site.tensor,
+    node: site.node.name,
+    headOut: headOutOf(ix, site.node),
+    residPost: residPostOf(ix, site.tensor),
+    rule,
+  };
+}
+
+/** A layer's site node by a regex over node names (and output tensor names for the override). */
+function nameHit(ix: GraphIndex, templates: string[], l: number, tensors: boolean): NodeProto | undefined {
+  for (const t of templates) {
+    const re = compile(t, l);
+    const matches = ix.graph.node.filter((n) => re.test(n.name) || (tensors && n.output.some((o) => o && re.test(o))));
+    // Prefer the projection itself over helper nodes (Transpose of the weight, Cast, ...).
+    const hit = matches.find((n) => PROJECTION_OPS.has(n.opType)) ?? matches.find((n) => n.opType === 'Add') ?? (tensors ? matches[0] : undefined);
+    if (hit) return hit;
+  }
+  return undefined;
+}
+
+/** A layer's projection by the name of the weight it reads. */
+function weightHit(ix: GraphIndex, templates: string[], l: number): NodeProto | undefined {
+  const res = templates.map((t) => compile(t, l));
+  return ix.graph.node.find((n) => PROJECTION_OPS.has(n.opType) && ix.weightsOf(n).some((w) => res.some((re) => re.test(w))));
+}
+
+function allLayers(layers: number, hit: (l: number) => NodeProto | undefined): NodeProto[] | undefined {
+  const found: NodeProto[] = [];
+  for (let l = 0; l < layers; l++) {
+    const n = hit(l);
+    if (!n) return undefined;
+    found.push(n);
+  }
+  return found;
+}
+
+/** Structural fallback: each attention op's output feeds a projection whose output goes into a residual add. */
+function structural(ix: GraphIndex): NodeProto[] {
+  const found: NodeProto[] = [];
+  for (const n of ix.graph.node) {
+    if (!ATTENTION_OPS.has(n.opType)) continue;
+    const proj = (ix.consumers.get(n.output[0]) ?? []).find((c) => PROJECTION_OPS.has(c.opType));
+    if (!proj) continue;
+    const site = siteOf(ix, proj);
+    if ((ix.consumers.get(site.tensor) ?? []).some((c) => RESIDUAL_OPS.has(c.opType))) found.push(proj);
+  }
+  return found;
+}
+
+/**
+ * Finds each layer's attention-output site: a user override, then the architecture's module paths
+ * (node names, then weight names; every known architecture's rules are tried when the architecture is
+ * unknown), then the graph structure. Throws a UserError naming what was looked for.
+ */
+export function discoverSites(graph: GraphProto, architecture: string, options: SiteOptions = {}): LayerSites[] {
+  const ix = new GraphIndex(graph);
+  const layers = options.layers;
+  const finish = (nodes: NodeProto[], rule: LayerSites['rule']) => nodes.map((n, l) => complete(ix, l, n, rule));
+
+  if (options.override) {
+    if (!options.override.includes('{l}')) throw new UserError(`the site pattern must contain {l} for the layer index, got "${options.override}"`);
+    try {
+      new RegExp(options.override);
+    } catch (e) {
+      throw new UserError(`the site pattern is not a valid regular expression: ${(e as Error).message}`);
+    }
+    const hit = (l: number) => nameHit(ix, [options.override!], l, true);
+    const n = layers ?? countLayers(hit);
+    const nodes = n ? allLayers(n, hit) : undefined;
+    if (!nodes) throw new UserError(`no node or tensor matches the site pattern "${options.override}" for every layer 0..${(n || 1) - 1}`);
+    return finish(nodes, 'override');
+  }
+
+  const known = ARCH_RULES[architecture];
+  const rules = known ? [known] : [...new Set(Object.values(ARCH_RULES))];
+  for (const rule of rules) {
+    const named = (l: number) => nameHit(ix, rule.nodes, l, false);
+    const weighted = (l: number) => weightHit(ix, rule.weights, l);
+    const nNamed = layers ?? countLayers(named);
+    const byNames = nNamed ? allLayers(nNamed, named) : undefined;
+    if (byNames) return finish(byNames, 'node-name');
+    const nWeighted = layers ?? countLayers(weighted);
+    const byWeights = nWeighted ? allLayers(nWeighted, weighted) : undefined;
+    if (byWeights) return finish(byWeights, 'weight-name');
+  }
+  const found = structural(ix);
+  if (found.length > 0 && (layers === undefined || found.length === layers)) return finish(found, 'structural');
+
+  const looked = rules.flatMap((r) => [...r.nodes, ...r.weights]).map((t) => `"${t}"`);
+  throw new UserError(
+    `could not find the attention output of ${layers ?? 'each'} layer(s) in this ${architecture} graph. Looked for nodes named ${looked.join(', ')} ` +
+      `(with {l} the layer), and for a MatMul/MatMulNBits/Gemm after an attention op (${[...ATTENTION_OPS].join('/')}) feeding a residual Add or Skip*LayerNormalization` +
+      (found.length ? ` (found ${found.length}, expected ${layers})` : '') +
+      '. Name the site with a pattern (--site "<regex with {l}>").',
+  );
+}
+
+/** The number of consecutive layers 0, 1, ... that have a site (cap 4096). */
+function countLayers(hit: (layer: number) => NodeProto | undefined): number {
+  let n = 0;
+  while (n < 4096 && hit(n)) n++;
+  return n;
+}
