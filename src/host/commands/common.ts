@@ -6,8 +6,9 @@ import type { RunStats } from '../../core/icl/scoring';
 import type { LoadedModel } from '../../runtime/loadModel';
 import { localPath, toUri, workspaceFolderFor } from '../artifacts';
 import type { Engine, ModelOverrides } from '../engine';
-import { isAbsolutePath } from '../settings';
-import { datasetRequest, isUriLike, type CheckedOptions, type Defaults, type PathValue } from './options';
+import { runWizard } from '../quickPick';
+import { isAbsolutePath, readDefaults } from '../settings';
+import { checkOptions, datasetRequest, isUriLike, type CheckedOptions, type Defaults, type PathValue } from './options';
 
 /** What every command needs. */
 export interface CommandDeps {
@@ -23,6 +24,17 @@ export function classifyArg(arg: unknown): CommandArg {
   if (arg instanceof vscode.Uri) return { kind: 'uri', uri: arg };
   if (arg === undefined || arg === null) return { kind: 'palette' };
   return { kind: 'options', options: arg };
+}
+
+/**
+ * The checked options of a dataset command: the object as given (no prompts), or the QuickPick
+ * wizard started from a dataset URI or from nothing; undefined when the wizard is dismissed.
+ */
+export async function datasetCommandOptions(command: 'extract' | 'sweep', a: CommandArg, deps: CommandDeps): Promise<CheckedOptions | undefined> {
+  if (a.kind === 'options') return checkOptions(command, a.options);
+  const initial: CheckedOptions = a.kind === 'uri' ? { dataset: a.uri } : {};
+  const chosen = await runWizard(command, initial, { defaults: readDefaults(hintUri(initial.dataset), deps.log) });
+  return chosen && checkOptions(command, chosen);
 }
 
 /** The model overrides of a run (relative checkpoint paths resolved against the workspace folder). */

@@ -4,11 +4,10 @@ import { extractArtifact } from '../../core/experiment/extraction';
 import type { VectorMethod } from '../../core/vectors/artifact';
 import { displayPath, fileName, freeUri, outputFolder, toUri, writeArtifactUri } from '../artifacts';
 import { notify, runCommand, withRunProgress, type Cancelled } from '../run';
-import { runWizard } from '../quickPick';
 import { readDefaults } from '../settings';
 import { VECTOR_EDITOR_VIEW_TYPE } from '../vectorEditorHtml';
-import { classifyArg, hintUri, loadTask, modelJson, modelOverrides, requireFolderOrAbsolute, timingsOf, type CommandDeps } from './common';
-import { checkArtifactName, checkOptions, defaultArtifactName, extractRequestOf, storedDatasetOptions, type CheckedOptions, type ExtractRequestBody } from './options';
+import { classifyArg, datasetCommandOptions, hintUri, loadTask, modelJson, modelOverrides, requireFolderOrAbsolute, timingsOf, type CommandDeps } from './common';
+import { checkArtifactName, defaultArtifactName, extractRequestOf, storedDatasetOptions, type CheckedOptions, type ExtractRequestBody } from './options';
 
 /** What `iterativeVectors.extract` returns (plain JSON). */
 export interface ExtractCommandResult {
@@ -34,14 +33,8 @@ export interface ExtractCommandResult {
 export function extractCommand(deps: CommandDeps, arg?: unknown): Promise<ExtractCommandResult | Cancelled | undefined> {
   const a = classifyArg(arg);
   return runCommand('extract', deps.log, a.kind !== 'options', async () => {
-    let o: CheckedOptions;
-    if (a.kind === 'options') o = checkOptions('extract', a.options);
-    else {
-      const initial: CheckedOptions = a.kind === 'uri' ? { dataset: a.uri } : {};
-      const chosen = await runWizard('extract', initial, { defaults: readDefaults(hintUri(initial.dataset), deps.log) });
-      if (!chosen) return undefined;
-      o = checkOptions('extract', chosen);
-    }
+    const o = await datasetCommandOptions('extract', a, deps);
+    if (!o) return undefined;
     const result = await runExtract(deps, o);
     if (a.kind !== 'options') void offerNext(deps, result);
     return result;

@@ -7,11 +7,10 @@ import { bestRow, runSweep, sweepPlan, type SweepGrid, type SweepRow } from '../
 import { formatMetricsTable } from '../../core/metrics';
 import { displayPath, fileName, freeUri, outputFolder, parentOf, toUri, writeArtifactUri, writeFileAtomic } from '../artifacts';
 import { notify, runCommand, withRunProgress, type Cancelled } from '../run';
-import { runWizard } from '../quickPick';
 import { readDefaults } from '../settings';
 import { VECTOR_EDITOR_VIEW_TYPE } from '../vectorEditorHtml';
-import { classifyArg, hintUri, loadTask, modelJson, modelOverrides, requireFolderOrAbsolute, type CommandDeps } from './common';
-import { checkArtifactName, checkOptions, evalOptionsOf, extractRequestOf, safeStem, storedDatasetOptions, sweepGridOf, ARTIFACT_SUFFIX, type CheckedOptions } from './options';
+import { classifyArg, datasetCommandOptions, hintUri, loadTask, modelJson, modelOverrides, requireFolderOrAbsolute, type CommandDeps } from './common';
+import { checkArtifactName, evalOptionsOf, extractRequestOf, safeStem, storedDatasetOptions, sweepGridOf, ARTIFACT_SUFFIX, type CheckedOptions } from './options';
 import { describeRow, evalResultJson, sweepCsv, toJsonText, type EvalResultJson } from './results';
 
 /** What `iterativeVectors.sweep` returns: the CLI's `iv sweep --json` object plus the files. */
@@ -41,14 +40,8 @@ export interface SweepCommandResult {
 export function sweepCommand(deps: CommandDeps, arg?: unknown): Promise<SweepCommandResult | Cancelled | undefined> {
   const a = classifyArg(arg);
   return runCommand('sweep', deps.log, a.kind !== 'options', async () => {
-    let o: CheckedOptions;
-    if (a.kind === 'options') o = checkOptions('sweep', a.options);
-    else {
-      const initial: CheckedOptions = a.kind === 'uri' ? { dataset: a.uri } : {};
-      const chosen = await runWizard('sweep', initial, { defaults: readDefaults(hintUri(initial.dataset), deps.log) });
-      if (!chosen) return undefined;
-      o = checkOptions('sweep', chosen);
-    }
+    const o = await datasetCommandOptions('sweep', a, deps);
+    if (!o) return undefined;
     const result = await runSweepCommand(deps, o);
     if (a.kind !== 'options') void offerNext(deps, result);
     return result;
