@@ -8,7 +8,7 @@ import { buildForwardGraph } from './forwardGraph';
 import { toGraphWeights } from './llamaWeights';
 
 /** Bump when the graphs change: cached graphs of another version are rebuilt. */
-export const GRAPH_VERSION = 1;
+export const GRAPH_VERSION = 2;
 
 export interface EmbeddedGraphs {
   info: ModelInfo;

@@ -144,12 +144,12 @@ export function locateModel(path: string, file?: string): { folder: string; onnx
   );
 }
 
-/** Reads the graph only: tensors stored as external data stay references, their files are never opened. */
-export function readModelFolder(path: string, file?: string): ModelFolder {
+/** Reads the graph only (`bytes`: the graph file, when already read): tensors stored as external data stay references, their files are never opened. */
+export function readModelFolder(path: string, file?: string, bytes?: Uint8Array): ModelFolder {
   const { folder, onnxFile, layout } = locateModel(path, file);
   let model: ModelProto;
   try {
-    model = fromBinary(ModelProtoSchema, readFileSync(onnxFile));
+    model = fromBinary(ModelProtoSchema, bytes ?? readFileSync(onnxFile));
   } catch (e) {
     throw new UserError(`not an ONNX model: ${(e as Error).message}`, { file: onnxFile });
   }

@@ -193,6 +193,7 @@ function structural(ix: GraphIndex): NodeProto[] {
  * unknown), then the graph structure. Throws a UserError naming what was looked for.
  */
 export function discoverSites(graph: GraphProto, architecture: string, options: SiteOptions = {}): LayerSites[] {
+  exposeResidualSums(graph);
   const ix = new GraphIndex(graph);
   const layers = options.layers;
   const finish = (nodes: NodeProto[], rule: LayerSites['rule']) => nodes.map((n, l) => complete(ix, l, n, rule));
@@ -233,6 +234,22 @@ export function discoverSites(graph: GraphProto, architecture: string, options: 
       (found.length ? ` (found ${found.length}, expected ${layers})` : '') +
       '. Name the site with a pattern (--site "<regex with {l}>").',
   );
+}
+
+/** Suffix of the residual-sum outputs added to fused Skip*LayerNormalization nodes. */
+export const RESIDUAL_SUM_SUFFIX = '/iv_residual_sum';
+
+/**
+ * A fused Skip*LayerNormalization writes the residual sum only when its 4th output is requested;
+ * the last block's (the final norm) usually is not, so it is requested here (the graph is changed
+ * in place) to make the last layer's resid_post a tensor like every other layer's.
+ */
+function exposeResidualSums(graph: GraphProto): void {
+  for (const n of graph.node) {
+    if (!n.opType.startsWith('Skip') || !RESIDUAL_OPS.has(n.opType) || n.output[3]) continue;
+    while (n.output.length < 3) n.output.push('');
+    n.output[3] = `${n.name || n.output[0]}${RESIDUAL_SUM_SUFFIX}`;
+  }
 }
 
 /** The number of consecutive layers 0, 1, ... that have a site (cap 4096). */

@@ -13,13 +13,12 @@ import {
   TypeProtoSchema,
   ValueInfoProtoSchema,
   type AttributeProto,
-  type NodeProto,
-  type TensorProto,
+  type GraphProto,
   type ValueInfoProto,
 } from 'onnx-buf';
 
 /** ONNX element types used here (TensorProto.DataType). */
-export const DType = { float: 1, int32: 6, int64: 7, bool: 9 } as const;
+export const DType = { float: 1, int32: 6, int64: 7, bool: 9, float16: 10 } as const;
 export type DTypeCode = (typeof DType)[keyof typeof DType];
 
 export type AttrValue = number | string | number[] | { float: number } | { floats: number[] };
@@ -28,26 +27,31 @@ export type Dim = number | string;
 
 /**
  * A small imperative builder for ONNX graphs: `op()` adds a node and returns its output names,
- * with fresh names so that a builder can be used like an expression language.
+ * with fresh names so that a builder can be used like an expression language. Given an existing
+ * graph, it appends to that graph (fresh names then carry `prefix`, so they cannot collide).
  */
 export class GraphBuilder {
-  private readonly nodes: NodeProto[] = [];
-  private readonly initializers: TensorProto[] = [];
-  private readonly inputs: ValueInfoProto[] = [];
-  private readonly outputs: ValueInfoProto[] = [];
+  readonly graph: GraphProto;
+  private readonly prefix: string;
   private counter = 0;
 
-  constructor(readonly name: string) {}
+  constructor(
+    readonly name: string,
+    options: { graph?: GraphProto; prefix?: string } = {},
+  ) {
+    this.graph = options.graph ?? create(GraphProtoSchema, { name });
+    this.prefix = options.prefix ?? '';
+  }
 
   input(name: string, dtype: DTypeCode, dims: readonly Dim[]): string {
-    this.inputs.push(valueInfo(name, dtype, dims));
+    this.graph.input.push(valueInfo(name, dtype, dims));
     return name;
   }
 
   /** Exposes `tensor` as the graph output `name` (an Identity node when the names differ). */
   output(tensor: string, name: string, dtype: DTypeCode, dims?: readonly Dim[]): void {
     if (tensor !== name) this.op('Identity', [tensor], {}, { outputs: [name] });
-    this.outputs.push(valueInfo(name, dtype, dims));
+    this.graph.output.push(valueInfo(name, dtype, dims));
   }
 
   /** A constant tensor stored in the graph (weights, shapes, tables). */
@@ -55,7 +59,7 @@ export class GraphBuilder {
     const dataType = data instanceof Float32Array ? DType.float : data instanceof Int32Array ? DType.int32 : DType.int64;
     const count = dims.reduce((a, b) => a * b, 1);
     if (count !== data.length) throw new Error(`init ${name}: ${data.length} values for shape [${dims}]`);
-    this.initializers.push(
+    this.graph.initializer.push(
       create(TensorProtoSchema, {
         name,
         dataType,
@@ -83,7 +87,7 @@ export class GraphBuilder {
   ): string[] {
     const outputNames =
       typeof options.outputs === 'object' ? [...options.outputs] : Array.from({ length: options.outputs ?? 1 }, () => this.fresh(opType));
-    this.nodes.push(
+    this.graph.node.push(
       create(NodeProtoSchema, {
         opType,
         domain: options.domain ?? '',
@@ -102,31 +106,25 @@ export class GraphBuilder {
   }
 
   fresh(prefix: string): string {
-    return `${prefix}_${this.counter++}`;
+    return `${this.prefix}${prefix}_${this.counter++}`;
   }
 
-  /** Serializes to an ONNX model (IR 10, opset 21 + com.microsoft 1). */
-  toBytes(): Uint8Array {
+  /**
+   * Serializes to an ONNX model: by default IR 10, opset 21 + com.microsoft 1; `opsets` maps domains
+   * ('' for ai.onnx) to versions, e.g. for a graph of standard ops that older runtimes must load.
+   */
+  toBytes({ irVersion = 10, opsets = { '': 21, 'com.microsoft': 1 } }: { irVersion?: number; opsets?: Record<string, number> } = {}): Uint8Array {
     const model = create(ModelProtoSchema, {
-      irVersion: 10n,
+      irVersion: BigInt(irVersion),
       producerName: 'iterative-vectors',
-      opsetImport: [
-        create(OperatorSetIdProtoSchema, { domain: '', version: 21n }),
-        create(OperatorSetIdProtoSchema, { domain: 'com.microsoft', version: 1n }),
-      ],
-      graph: create(GraphProtoSchema, {
-        name: this.name,
-        node: this.nodes,
-        initializer: this.initializers,
-        input: this.inputs,
-        output: this.outputs,
-      }),
+      opsetImport: Object.entries(opsets).map(([domain, version]) => create(OperatorSetIdProtoSchema, { domain, version: BigInt(version) })),
+      graph: this.graph,
     });
     return toBinary(ModelProtoSchema, model);
   }
 }
 
-function valueInfo(name: string, dtype: DTypeCode, dims?: readonly Dim[]): ValueInfoProto {
+export function valueInfo(name: string, dtype: DTypeCode, dims?: readonly Dim[]): ValueInfoProto {
   return create(ValueInfoProtoSchema, {
     name,
     type: create(TypeProtoSchema, {

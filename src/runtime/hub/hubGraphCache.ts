@@ -1,0 +1,91 @@
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { UserError } from '../../core/errors';
+import { writeAtomic } from '../../core/fsAtomic';
+import { INSTRUMENT_VERSION, instrumentDecoder, type InstrumentManifest } from './instrument';
+import { locateModel, readModelFolder, summarize, type ModelSummary } from './modelFolder';
+import { discoverSites, type LayerSites } from './sites';
+
+export interface InstrumentedModel {
+  /** The instrumented graph in the cache. */
+  graphFile: string;
+  manifest: InstrumentManifest;
+  summary: ModelSummary;
+  sites: LayerSites[];
+  config?: Record<string, unknown>;
+  genaiConfig?: Record<string, unknown>;
+}
+
+interface CacheEntry extends Omit<InstrumentedModel, 'graphFile'> {
+  source: string;
+}
+
+export interface InstrumentRequest {
+  path: string;
+  /** Which .onnx file of the folder. */
+  file?: string;
+  /** A site pattern with {l}, overriding the site table. */
+  site?: string;
+  cacheDir: string;
+  log: (message: string) => void;
+}
+
+/**
+ * The instrumented graph of an exported decoder, from the cache when this graph file (by content
+ * hash), instrumentation version and site pattern were seen before; built and cached otherwise.
+ * External data is not copied: the session loads it from the model's folder.
+ */
+export function ensureInstrumented(req: InstrumentRequest): InstrumentedModel {
+  const probe = locateModel(req.path, req.file);
+  const graphBytes = readFileSync(probe.onnxFile);
+  const key = createHash('sha256').update(graphBytes).update(`\0v${INSTRUMENT_VERSION}\0${req.site ?? ''}`).digest('hex').slice(0, 24);
+  const dir = join(req.cacheDir, 'hub-graphs', key);
+  const graphFile = join(dir, 'model.onnx');
+  const entryFile = join(dir, 'entry.json');
+  if (existsSync(graphFile) && existsSync(entryFile)) {
+    const entry = JSON.parse(readFileSync(entryFile, 'utf8')) as CacheEntry;
+    // The folder may have moved since: where the weights are is always the current one.
+    return { ...entry, summary: { ...entry.summary, folder: probe.folder, onnxFile: probe.onnxFile }, graphFile };
+  }
+  req.log(`Instrumenting ${probe.onnxFile} (cached in ${dir}).`);
+  const folder = readModelFolder(req.path, req.file, graphBytes);
+  const summary = summarize(folder);
+  const sites = discoverSites(folder.graph, summary.architecture, { layers: summary.layers, override: req.site });
+  if (summary.hiddenSize === undefined) {
+    throw new UserError('the model width is unknown: neither config.json (hidden_size, n_embd, d_model) nor genai_config.json (hidden_size, or heads x head_size) gives it', { file: summary.onnxFile });
+  }
+  const logits = logitsName(folder.genaiConfig);
+  const { bytes, manifest } = instrumentDecoder(folder.model, sites, { width: summary.hiddenSize, dtype: summary.dtype, logits });
+  mkdirSync(dir, { recursive: true });
+  writeAtomic(graphFile, bytes);
+  const entry: CacheEntry = { source: probe.onnxFile, manifest, summary, sites, config: folder.config, genaiConfig: folder.genaiConfig };
+  writeAtomic(entryFile, JSON.stringify(entry));
+  return { ...entry, graphFile };
+}
+
+function logitsName(genai: Record<string, unknown> | undefined): string {
+  const outputs = ((genai?.model as Record<string, unknown> | undefined)?.decoder as Record<string, unknown> | undefined)?.outputs as Record<string, unknown> | undefined;
+  return typeof outputs?.logits === 'string' ? outputs.logits : 'logits';
+}
+
+/**
+ * sha256 over the graph file and its external data files: the model's identity in artifacts.
+ * Hashing gigabytes takes seconds, so the result is remembered per file path, size and mtime.
+ */
+export async function modelSha256(files: string[], cacheDir: string): Promise<string> {
+  const stamp = files.map((f) => {
+    const s = statSync(f);
+    return `${f}:${s.size}:${s.mtimeMs}`;
+  });
+  const memo = join(cacheDir, 'hub-hashes', `${createHash('sha256').update(stamp.join('\n')).digest('hex').slice(0, 24)}.txt`);
+  if (existsSync(memo)) return readFileSync(memo, 'utf8').trim();
+  const hash = createHash('sha256');
+  for (const f of files) {
+    for await (const chunk of createReadStream(f)) hash.update(chunk as Buffer);
+  }
+  const digest = hash.digest('hex');
+  mkdirSync(dirname(memo), { recursive: true });
+  writeAtomic(memo, digest);
+  return digest;
+}

@@ -1,0 +1,157 @@
+import { toBinary } from '@bufbuild/protobuf';
+import { ModelProtoSchema, type GraphProto, type ModelProto, type NodeProto } from 'onnx-buf';
+import { UserError } from '../../core/errors';
+import type { Site } from '../../core/model';
+import { DType, GraphBuilder, type AttrValue } from '../onnx/graphBuilder';
+import { addRows, declareSparseInputs, gatherRows, replaceRows, stackLayers, type SparseInputs } from '../onnx/sites';
+import { topologicalSort } from '../onnx/topologicalSort';
+import type { ActivationDType } from './modelFolder';
+import type { LayerSites } from './sites';
+
+/** Bump when the instrumentation changes: cached instrumented graphs of another version are rebuilt. */
+export const INSTRUMENT_VERSION = 1;
+
+/** Names of what instrumentation adds to an exported decoder (prefixed so they cannot collide with the export's). */
+export const IV = {
+  edit: 'iv_edit',
+  headEdit: 'iv_head_edit',
+  replace: 'iv_replace',
+  tapIndex: 'iv_tap_index',
+  logitIndex: 'iv_logit_index',
+  logits: 'iv_logits',
+  taps: { attn_out: 'iv_attn_out_taps', head_out: 'iv_head_out_taps', resid_post: 'iv_resid_post_taps' } as Record<Site, string>,
+} as const;
+
+export interface InstrumentOptions {
+  /** The residual stream's width d. */
+  width: number;
+  dtype: ActivationDType;
+  /** The export's logits output. */
+  logits: string;
+}
+
+/** What the instrumented graph offers (stored beside the cached graph). */
+export interface InstrumentManifest {
+  version: number;
+  /** Sites with edits and taps at every layer (attn_out always; head_out and resid_post where found). */
+  sites: Site[];
+  /** "selected": only the requested rows reach the LM head; "gathered": the export's full logits, then rows. */
+  logits: 'selected' | 'gathered';
+}
+
+const NORM_OF_SKIP: Record<string, string> = { SkipLayerNormalization: 'LayerNormalization', SkipSimplifiedLayerNormalization: 'SimplifiedLayerNormalization' };
+/** Ops allowed between the LM head's MatMul and the logits output (soft-capping, casts): they keep rows as rows. */
+const ROWWISE = new Set(['Cast', 'Div', 'Mul', 'Tanh', 'Add', 'Sub', 'Identity']);
+
+const ACT_CODE: Record<ActivationDType, number> = { float32: DType.float, float16: DType.float16, bfloat16: 16 };
+
+/**
+ * Adds to an exported decoder (in place) what the embedded graph has: sparse additive edits at each
+ * layer's attention output and head outputs, replacement of the residual stream after each block,
+ * taps of the three sites at requested rows, and logits only at requested rows. The export's own
+ * inputs and outputs, including its KV cache, stay as they are (except `logits`, which becomes
+ * `iv_logits` [K, V]). Activations are flattened to rows [batch * length, d], so a position is the
+ * row b * length + t of the current call. Every added node uses opset-11 operators; values enter as
+ * float32 and are cast to the activations' dtype, taps and logits leave as float32.
+ */
+export function instrumentDecoder(model: ModelProto, sites: readonly LayerSites[], options: InstrumentOptions): { bytes: Uint8Array; manifest: InstrumentManifest } {
+  const graph = model.graph!;
+  const opset = Number(model.opsetImport.find((o) => !o.domain || o.domain === 'ai.onnx')?.version ?? 0);
+  if (opset < 11) throw new UserError(`the model uses ONNX opset ${opset}; instrumentation needs opset 11 or newer (re-export the model with a newer opset)`);
+  const d = options.width;
+  const act = ACT_CODE[options.dtype];
+  const original = [...graph.node];
+  const producer = new Map<string, NodeProto>();
+  for (const n of original) for (const o of n.output) if (o) producer.set(o, n);
+  const g = new GraphBuilder(graph.name, { graph, prefix: 'iv/' });
+
+  const has = { head_out: sites.every((s) => s.headOut), resid_post: sites.every((s) => s.residPost) };
+  const edits = declareSparseInputs(g, IV.edit, d, act);
+  const headEdits = has.head_out ? declareSparseInputs(g, IV.headEdit, d, act) : undefined;
+  const replacements = has.resid_post ? declareSparseInputs(g, IV.replace, d, act) : undefined;
+  const tapIndex = g.input(IV.tapIndex, DType.int64, ['tap_count']);
+  const logitIndex = g.input(IV.logitIndex, DType.int64, ['logit_count']);
+
+  const rowsShape = g.ints([-1, d], 'iv/rows_shape');
+  const flat = (x: string) => g.op1('Reshape', [x, rowsShape]);
+  /** Points every original consumer of `tensor` at `replacement` (rows [N, d], reshaped back to the tensor's shape). */
+  const rewire = (tensor: string, rows: string) => {
+    const shaped = g.op1('Reshape', [rows, g.op1('Shape', [tensor])]);
+    for (const n of original) n.input.forEach((i, k) => i === tensor && (n.input[k] = shaped));
+  };
+  const additive = (tensor: string, s: SparseInputs, layer: number) => {
+    const rows = addRows(g, flat(tensor), s, layer);
+    rewire(tensor, rows);
+    return rows;
+  };
+
+  const taps: Record<Site, string[]> = { attn_out: [], head_out: [], resid_post: [] };
+  for (const s of sites) {
+    if (headEdits) taps.head_out.push(gatherRows(g, additive(s.headOut!, headEdits, s.layer), tapIndex));
+    taps.attn_out.push(gatherRows(g, additive(s.attnOut, edits, s.layer), tapIndex));
+    if (replacements) {
+      const resid = s.residPost!;
+      const rows = replaceRows(g, flat(resid), replacements, s.layer);
+      rewire(resid, rows);
+      taps.resid_post.push(gatherRows(g, rows, tapIndex));
+      // A fused Skip*LayerNormalization also wrote the normalized sum: renormalize the replaced rows there.
+      const fused = producer.get(resid);
+      if (fused && NORM_OF_SKIP[fused.opType] && fused.output[3] === resid) {
+        const normed = fused.output[0];
+        rewire(normed, replaceRows(g, flat(normed), replacements, s.layer, (v) => normalizeLike(g, fused, v)));
+      }
+    }
+  }
+  const available = (['attn_out', 'head_out', 'resid_post'] as const).filter((site) => taps[site].length === sites.length);
+  for (const site of available) stackLayers(g, taps[site], IV.taps[site], d, act);
+
+  const logits = selectLogits(g, graph, producer, options.logits, logitIndex, flat);
+  // Shapes recorded by the exporter no longer hold where rows were selected; ONNX Runtime infers them again.
+  graph.valueInfo.length = 0;
+  topologicalSort(graph);
+  return { bytes: toBinary(ModelProtoSchema, model), manifest: { version: INSTRUMENT_VERSION, sites: available, logits } };
+}
+
+/** The normalization a fused Skip*LayerNormalization applies after its sum, on rows [m, d]. */
+function normalizeLike(g: GraphBuilder, skip: NodeProto, rows: string): string {
+  const attrs: Record<string, AttrValue> = { axis: -1 };
+  const epsilon = skip.attribute.find((a) => a.name === 'epsilon');
+  // ONNX Runtime's default epsilon for the Skip* ops is 1e-12.
+  attrs.epsilon = { float: epsilon ? epsilon.f : 1e-12 };
+  const gamma = skip.input[2];
+  const beta = skip.opType === 'SkipLayerNormalization' && skip.input[3] ? [skip.input[3]] : [];
+  return g.op1(NORM_OF_SKIP[skip.opType], [rows, gamma, ...beta], attrs);
+}
+
+/**
+ * Replaces the export's `logits` output by `iv_logits` [K, V] at the requested rows. When the LM
+ * head is a MatMul/Gemm reached from the output through row-wise ops only, the rows are selected
+ * before it (the head is most of a small model's work); otherwise the full logits are computed and
+ * the rows gathered after.
+ */
+function selectLogits(g: GraphBuilder, graph: GraphProto, producer: Map<string, NodeProto>, name: string, index: string, flat: (x: string) => string): InstrumentManifest['logits'] {
+  const at = graph.output.findIndex((o) => o.name === name);
+  if (at < 0) throw new UserError(`the model has no "${name}" output (outputs: ${graph.output.map((o) => o.name).join(', ')})`);
+  const out = graph.output[at];
+  const t = out.type?.value.case === 'tensorType' ? out.type.value.value : undefined;
+  const dims = t?.shape?.dim ?? [];
+  const vocab = dims.length ? dims[dims.length - 1].value : undefined;
+  graph.output.splice(at, 1);
+
+  let head = producer.get(name);
+  while (head && ROWWISE.has(head.opType)) head = producer.get(head.input[0]);
+  let rows: string;
+  let mode: InstrumentManifest['logits'];
+  if (head && ['MatMul', 'Gemm', 'MatMulNBits'].includes(head.opType)) {
+    head.input[0] = gatherRows(g, flat(head.input[0]), index);
+    rows = name;
+    mode = 'selected';
+  } else {
+    if (vocab?.case !== 'dimValue') throw new UserError(`cannot select rows of the "${name}" output: its last dimension (the vocabulary) is not fixed`);
+    rows = gatherRows(g, g.op1('Reshape', [name, g.ints([-1, Number(vocab.value)])]), index);
+    mode = 'gathered';
+  }
+  const float = t?.elemType === DType.float ? rows : g.op1('Cast', [rows], { to: DType.float });
+  g.output(float, IV.logits, DType.float, ['logit_count', vocab?.case === 'dimValue' ? Number(vocab.value) : 'vocab']);
+  return mode;
+}
