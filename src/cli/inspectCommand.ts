@@ -1,7 +1,8 @@
 import { UserError } from '../core/errors';
 import { inspectModel, type InspectReport } from '../runtime/hub/inspect';
 import type { TensorInfo } from '../runtime/hub/modelFolder';
-import { parse, stderrLog } from './options';
+import { hubCacheDir, isHubId, resolveHubModel } from '../runtime/hub/hubSource';
+import { loadOptions, parse, stderrLog } from './options';
 
 /**
  * `iv inspect --model <folder>`: what a hub model folder holds (Transformers.js / Optimum or
@@ -14,9 +15,17 @@ export async function inspectCommand(argv: string[]): Promise<void> {
     file: { type: 'string' },
     site: { type: 'string' },
     json: { type: 'boolean', default: false },
+    dtype: { type: 'string' },
+    offline: { type: 'boolean', default: false },
+    'cache-dir': { type: 'string' },
   });
-  if (!values.model) throw new UserError('inspect needs --model <folder> (a model folder or an .onnx file)');
-  const report = inspectModel(values.model, { file: values.file, site: values.site });
+  if (!values.model) throw new UserError('inspect needs --model <folder> (a model folder, an .onnx file or a hub id owner/name)');
+  let path = values.model;
+  if (isHubId(path)) {
+    const { dtype, offline, cacheDir } = loadOptions({ ...values, device: 'cpu', tokenizer: 'auto' }, stderrLog);
+    path = (await resolveHubModel(path, { dtype, offline, cacheDir: hubCacheDir(cacheDir), log: stderrLog })).onnxFile;
+  }
+  const report = inspectModel(path, { file: values.file, site: values.site });
   if (values.json) process.stdout.write(`${JSON.stringify(report)}\n`);
   else process.stdout.write(formatReport(report));
   if (report.externalDataFiles.length) stderrLog(`note: weights in ${report.externalDataFiles.join(', ')} were not read`);

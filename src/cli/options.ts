@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { UserError } from '../core/errors';
 import { defaultCacheDir } from '../runtime/embedded/embeddedModel';
 import { DEVICE_SETTINGS, type DeviceSetting } from '../runtime/executionProvider';
+import { HUB_DTYPES, type HubDType } from '../runtime/hub/hubSource';
 import type { LoadOptions } from '../runtime/loadModel';
 
 /** Options every model-running command takes. */
@@ -11,6 +12,10 @@ export const MODEL_OPTIONS = {
   threads: { type: 'string' },
   'cache-dir': { type: 'string' },
   json: { type: 'boolean', default: false },
+  dtype: { type: 'string' },
+  offline: { type: 'boolean', default: false },
+  site: { type: 'string' },
+  tokenizer: { type: 'string', default: 'auto' },
 } as const;
 
 type OptionSpec = NonNullable<Parameters<typeof parseArgs>[0]>['options'];
@@ -33,9 +38,17 @@ export function num(values: Record<string, unknown>, flag: string, fallback: num
 export function loadOptions(values: Record<string, unknown>, log: (m: string) => void): LoadOptions {
   const device = values.device as string;
   if (!DEVICE_SETTINGS.includes(device as DeviceSetting)) throw new UserError(`--device must be one of ${DEVICE_SETTINGS.join(', ')}, got "${device}"`);
+  const dtype = values.dtype as string | undefined;
+  if (dtype !== undefined && !HUB_DTYPES.includes(dtype as HubDType)) throw new UserError(`--dtype must be one of ${HUB_DTYPES.join(', ')}, got "${dtype}"`);
+  const tokenizer = values.tokenizer as string;
+  if (tokenizer !== 'auto' && tokenizer !== 'bytes') throw new UserError(`--tokenizer must be auto (the model's tokenizer.json) or bytes, got "${tokenizer}"`);
   return {
     model: values.model as string,
     device: device as DeviceSetting,
+    dtype: dtype as HubDType | undefined,
+    offline: values.offline === true || process.env.HF_HUB_OFFLINE === '1',
+    site: values.site as string | undefined,
+    tokenizer,
     threads: values.threads === undefined ? undefined : num(values, 'threads', 0, { min: 1, max: 256, integer: true }),
     cacheDir: (values['cache-dir'] as string | undefined) ?? defaultCacheDir(),
     log,

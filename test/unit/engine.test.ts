@@ -8,7 +8,7 @@ import { argmax } from '../../src/core/sampling';
 import { buildForwardGraph, FWD } from '../../src/runtime/embedded/forwardGraph';
 import { toGraphWeights } from '../../src/runtime/embedded/llamaWeights';
 import { indexTensor, packTokens } from '../../src/runtime/forwardFeeds';
-import type { LlamaTokenizer } from '../../src/runtime/tokenizer/tokenizer';
+import type { TextTokenizer } from '../../src/runtime/tokenizer/loadTokenizer';
 import { bitwiseEqual, embeddedModel, embeddedWeights, maxAbsDiff, randomVector } from './fixtures';
 import { Llama2cReference } from './llama2cForward';
 
@@ -18,7 +18,7 @@ const GOLDEN_CONTINUATION =
   ', there was a little girl named Lily. She loved to play outside in the sunshine. One day, she saw a big, red ball in the sky. It was the sun! She thought it was so pretty.';
 
 let model: SteerableModel;
-let tokenizer: LlamaTokenizer;
+let tokenizer: TextTokenizer;
 const D = 288;
 
 before(async () => {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parseLlama2cCheckpoint, type Llama2cWeights } from '../../src/runtime/embedded/checkpoint';
-import { defaultCacheDir } from '../../src/runtime/embedded/embeddedModel';
+import { defaultCacheDir, ensureEmbeddedModel } from '../../src/runtime/embedded/embeddedModel';
 import { loadModel, type LoadedModel } from '../../src/runtime/loadModel';
 
 let embedded: Promise<LoadedModel> | undefined;
@@ -11,8 +11,14 @@ export function embeddedModel(): Promise<LoadedModel> {
   return (embedded ??= loadModel({ cacheDir: defaultCacheDir(), threads: 2 }));
 }
 
+/** The embedded model's llama2.c files (checkpoint and tokenizer.bin). */
+export async function embeddedFiles(): Promise<{ checkpoint: string; tokenizerBin: string }> {
+  const files = await ensureEmbeddedModel(defaultCacheDir());
+  return { checkpoint: files.modelBin, tokenizerBin: files.tokenizerBin };
+}
+
 export async function embeddedWeights(): Promise<Llama2cWeights> {
-  const { checkpoint } = await embeddedModel();
+  const { checkpoint } = await embeddedFiles();
   return (weights ??= parseLlama2cCheckpoint(readFileSync(checkpoint), checkpoint));
 }
 

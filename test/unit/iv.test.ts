@@ -4,11 +4,11 @@ import type { Example } from '../../src/core/datasets';
 import { sampleEpisodes } from '../../src/core/icl/episodes';
 import { Verbalizer, inputCap } from '../../src/core/icl/prompt';
 import { extractIterativeVectors, ivEdits, refreshPoints, scaledRows } from '../../src/core/iv/extract';
-import type { LlamaTokenizer } from '../../src/runtime/tokenizer/tokenizer';
+import type { TextTokenizer } from '../../src/runtime/tokenizer/loadTokenizer';
 import { embeddedModel } from './fixtures';
 import { base, RecordingModel } from './recordingModel';
 
-let tokenizer: LlamaTokenizer;
+let tokenizer: TextTokenizer;
 before(async () => {
   ({ tokenizer } = await embeddedModel());
 });

@@ -17,11 +17,11 @@ import {
   type SteeringRows,
 } from '../../src/core/steering';
 import { artifactModel, tensorName, type ArtifactMetadata, type Tensor, type VectorArtifact } from '../../src/core/vectors';
-import type { LlamaTokenizer } from '../../src/runtime/tokenizer/tokenizer';
+import type { TextTokenizer } from '../../src/runtime/tokenizer/loadTokenizer';
 import { embeddedModel, randomVector } from './fixtures';
 
 let model: SteerableModel;
-let tokenizer: LlamaTokenizer;
+let tokenizer: TextTokenizer;
 let rows: SteeringRows;
 
 const PROMPT = 'Tom went to the park. Then';

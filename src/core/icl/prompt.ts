@@ -34,6 +34,8 @@ export interface Prompt {
  */
 export class Verbalizer {
   private readonly cache = new Map<string, number[]>();
+  /** The tokenizer's BOS, encoded once when prompts start with it. */
+  private bosTokens: number[] | undefined;
   readonly labelTokens: number[][];
   private readonly separator: number[];
   private readonly exampleSeparator: number[];
@@ -86,12 +88,13 @@ export class Verbalizer {
     const { bos, maxSampleTokens, maxSeqLen } = this.options;
     const samples = [...demos, query];
     const inputs = samples.map((ex, i) => this.text(ex.text, i === 0));
+    const bosTokens = bos ? (this.bosTokens ??= this.tokenizer.encode('', { bos: true })) : [];
     const fixed =
-      (bos ? 1 : 0) +
+      bosTokens.length +
       demos.reduce((acc, ex) => acc + this.separator.length + this.labelTokens[ex.label].length + this.exampleSeparator.length, 0) +
       this.separator.length;
     const cap = inputCap(inputs.map((t) => t.length), maxSeqLen - fixed, maxSampleTokens);
-    const tokens: number[] = bos ? [1] : [];
+    const tokens: number[] = [...bosTokens];
     const ioPositions: number[] = [];
     const cut: number[] = [];
     samples.forEach((ex, i) => {

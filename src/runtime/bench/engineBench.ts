@@ -4,6 +4,7 @@ import * as ort from 'onnxruntime-node';
 import { generate } from '../../core/generate';
 import type { Edit, ForwardRequest, ModelInfo, Position, SteerableModel } from '../../core/model';
 import { Rng } from '../../core/random';
+import { UserError } from '../../core/errors';
 import { parseLlama2cCheckpoint } from '../embedded/checkpoint';
 import { buildForwardGraph, FWD } from '../embedded/forwardGraph';
 import { toGraphWeights } from '../embedded/llamaWeights';
@@ -61,6 +62,7 @@ export async function runEngineBench(loaded: LoadedModel, runs: number, threads:
 
   log('MatMul peak...');
   const peak = await matmulPeak(opts, 3);
+  if (!loaded.checkpoint) throw new UserError(`the engine benchmark compares against the llama2.c graphs: run it on "default" or a llama2.c checkpoint, not ${info.name}`);
   const weights = parseLlama2cCheckpoint(readFileSync(loaded.checkpoint), loaded.checkpoint);
 
   // The peak MatMul runs alternately with each prefill, so that both see the same machine.

@@ -18,7 +18,7 @@ export interface HubLoadOptions {
   device: DeviceSetting;
   threads?: number;
   log: (message: string) => void;
-  /** BOS/EOS ids from the tokenizer, which know best what text the ids mean. */
+  /** BOS/EOS ids from the tokenizer, used where config.json names none. */
   special?: { bos?: number; eos?: number };
 }
 
@@ -67,8 +67,9 @@ function modelInfo(m: InstrumentedModel, io: DecoderIO, options: HubLoadOptions,
   if (vocabSize === undefined) throw new UserError('the vocabulary size is unknown: config.json has no vocab_size and the logits output has no fixed last dimension', where);
   if (maxSeqLen === undefined) throw new UserError('the context length is unknown: config.json has no max_position_embeddings / n_positions and genai_config.json no context_length', where);
   const heads = summary.heads ?? 1;
-  const eos = options.special?.eos ?? tokenId(c.eos_token_id) ?? tokenId(genai.eos_token_id);
-  const bos = options.special?.bos ?? tokenId(c.bos_token_id) ?? tokenId(genai.bos_token_id) ?? eos;
+  // The model's config.json first, then the tokenizer (genai_config.json's ids are often the builder's defaults).
+  const eos = tokenId(c.eos_token_id) ?? options.special?.eos ?? tokenId(genai.eos_token_id);
+  const bos = tokenId(c.bos_token_id) ?? options.special?.bos ?? tokenId(genai.bos_token_id) ?? eos;
   if (bos === undefined || eos === undefined) throw new UserError('the model names no BOS/EOS token ids (tokenizer_config.json, config.json or genai_config.json)', where);
   return {
     name: options.name ?? basename(summary.folder),

@@ -1,5 +1,6 @@
 import type { Edit, ForwardRequest, ModelInfo, Site } from '../../core/model';
 import type { LoadOptions } from '../loadModel';
+import type { TokenizerSource } from '../tokenizer/loadTokenizer';
 
 /** Main thread -> model worker. Every request carries an id that its reply repeats. */
 export type WorkerRequest =
@@ -15,8 +16,8 @@ export interface LoadedReply {
   info: ModelInfo;
   executionProvider: string;
   fallbacks: string[];
-  checkpoint: string;
-  tokenizerFiles: { bin: string; cacheDir: string };
+  checkpoint?: string;
+  tokenizerSource: TokenizerSource;
 }
 
 export interface ForwardReply {

@@ -26,7 +26,7 @@ async function handle(msg: WorkerRequest): Promise<{ value: unknown; transfer: A
   switch (msg.type) {
     case 'load': {
       loaded = await loadModel({ ...msg.options, log: (line) => port.postMessage({ id: -1, log: line } satisfies WorkerReply) });
-      const value: LoadedReply = { info: loaded.model.info, executionProvider: loaded.model.executionProvider, fallbacks: loaded.fallbacks, checkpoint: loaded.checkpoint, tokenizerFiles: loaded.tokenizerFiles };
+      const value: LoadedReply = { info: loaded.model.info, executionProvider: loaded.model.executionProvider, fallbacks: loaded.fallbacks, checkpoint: loaded.checkpoint, tokenizerSource: loaded.tokenizerSource };
       return { value, transfer: [] };
     }
     case 'forward': {

@@ -3,7 +3,7 @@ import { Worker } from 'node:worker_threads';
 import { UserError } from '../../core/errors';
 import { LayerTaps, type DecodeSession, type Edit, type ForwardRequest, type ForwardResult, type ModelInfo, type SteerableModel } from '../../core/model';
 import type { LoadedModel, LoadOptions } from '../loadModel';
-import { loadLlama2cTokenizer } from '../tokenizer/tokenizer';
+import { loadTokenizer } from '../tokenizer/loadTokenizer';
 import type { ForwardReply, LoadedReply, WorkerReply, WorkerRequest } from './messages';
 
 type Body<T> = T extends unknown ? Omit<T, 'id'> : never;
@@ -18,9 +18,9 @@ export async function loadModelInWorker(options: LoadOptions, workerFile = join(
   try {
     const { log: _log, ...rest } = options;
     const reply = (await channel.call({ type: 'load', options: rest })) as LoadedReply;
-    const tokenizer = await loadLlama2cTokenizer(reply.tokenizerFiles.bin, reply.tokenizerFiles.cacheDir);
+    const tokenizer = await loadTokenizer(reply.tokenizerSource);
     const model = new WorkerModel(channel, reply.info, reply.executionProvider);
-    return { model, tokenizer, fallbacks: reply.fallbacks, checkpoint: reply.checkpoint, tokenizerFiles: reply.tokenizerFiles };
+    return { model, tokenizer, fallbacks: reply.fallbacks, checkpoint: reply.checkpoint, tokenizerSource: reply.tokenizerSource };
   } catch (e) {
     await channel.terminate();
     throw e;
