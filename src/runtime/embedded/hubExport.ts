@@ -1,0 +1,114 @@
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { UserError } from '../../core/errors';
+import type { Llama2cConfig, Llama2cWeights } from './checkpoint';
+import { buildHubDecoder } from './hubGraph';
+import { BOS_ID, EOS_ID } from '../tokenizer/tokenizerJson';
+
+/** The files of a Transformers.js / Optimum model folder, relative to it. */
+export const HUB_FILES = {
+  config: 'config.json',
+  generationConfig: 'generation_config.json',
+  tokenizer: 'tokenizer.json',
+  tokenizerConfig: 'tokenizer_config.json',
+  model: 'onnx/model.onnx',
+} as const;
+
+/** A Hugging Face LlamaConfig for a llama2.c model (llama2.c uses RMSNorm eps 1e-5 and RoPE theta 10000). */
+export function hubConfig(c: Llama2cConfig): Record<string, unknown> {
+  return {
+    architectures: ['LlamaForCausalLM'],
+    model_type: 'llama',
+    hidden_size: c.dim,
+    intermediate_size: c.hiddenDim,
+    num_hidden_layers: c.nLayers,
+    num_attention_heads: c.nHeads,
+    num_key_value_heads: c.nKvHeads,
+    head_dim: c.dim / c.nHeads,
+    max_position_embeddings: c.seqLen,
+    rms_norm_eps: 1e-5,
+    rope_theta: 10000,
+    rope_scaling: null,
+    vocab_size: c.vocabSize,
+    bos_token_id: BOS_ID,
+    eos_token_id: EOS_ID,
+    tie_word_embeddings: c.sharedClassifier,
+    attention_bias: false,
+    mlp_bias: false,
+    hidden_act: 'silu',
+    torch_dtype: 'float32',
+    use_cache: true,
+    'transformers.js_config': {},
+  };
+}
+
+export function hubTokenizerConfig(c: Llama2cConfig): Record<string, unknown> {
+  return {
+    tokenizer_class: 'LlamaTokenizer',
+    bos_token: '<s>',
+    eos_token: '</s>',
+    unk_token: '<unk>',
+    pad_token: null,
+    add_bos_token: true,
+    add_eos_token: false,
+    model_max_length: c.seqLen,
+    clean_up_tokenization_spaces: false,
+    legacy: true,
+  };
+}
+
+/**
+ * Writes `outDir` as a Transformers.js / Optimum model folder: config.json, generation_config.json,
+ * tokenizer.json (`tokenizerJsonText`, as tokenizerJsonFromLlama2cBin derives it), tokenizer_config.json
+ * and onnx/model.onnx (see buildHubDecoder). Everything is written into a sibling temporary folder that
+ * replaces `outDir` at the end, so an error never leaves a half-written model folder behind. An existing
+ * `outDir` is replaced only when it is empty or holds nothing but these files (an earlier export).
+ */
+export function exportHubFolder(weights: Llama2cWeights, tokenizerJsonText: string, outDir: string): void {
+  const out = resolve(outDir);
+  checkReplaceable(out);
+  try {
+    JSON.parse(tokenizerJsonText);
+  } catch (e) {
+    throw new UserError(`the tokenizer JSON is not valid JSON: ${(e as Error).message}`);
+  }
+  mkdirSync(dirname(out), { recursive: true });
+  const stamp = `${process.pid}-${Date.now()}`;
+  const tmp = join(dirname(out), `.${basename(out)}.tmp-${stamp}`);
+  const old = join(dirname(out), `.${basename(out)}.old-${stamp}`);
+  try {
+    mkdirSync(join(tmp, dirname(HUB_FILES.model)), { recursive: true });
+    const json = (v: unknown) => `${JSON.stringify(v, null, 2)}\n`;
+    writeFileSync(join(tmp, HUB_FILES.tokenizer), tokenizerJsonText);
+    writeFileSync(join(tmp, HUB_FILES.tokenizerConfig), json(hubTokenizerConfig(weights.config)));
+    writeFileSync(join(tmp, HUB_FILES.generationConfig), json({ bos_token_id: BOS_ID, eos_token_id: EOS_ID }));
+    writeFileSync(join(tmp, HUB_FILES.model), buildHubDecoder(weights));
+    writeFileSync(join(tmp, HUB_FILES.config), json(hubConfig(weights.config)));
+    if (existsSync(out)) renameSync(out, old);
+    renameSync(tmp, out);
+  } catch (e) {
+    rmSync(tmp, { recursive: true, force: true });
+    // Put the earlier export back if the swap itself failed.
+    if (existsSync(old) && !existsSync(out)) renameSync(old, out);
+    throw e;
+  }
+  rmSync(old, { recursive: true, force: true });
+}
+
+/** Refuses to replace a folder that holds anything an export does not write (it would be deleted). */
+function checkReplaceable(out: string): void {
+  if (!existsSync(out)) return;
+  let entries: string[];
+  try {
+    entries = readdirSync(out);
+  } catch {
+    throw new UserError(`${out} exists and is not a folder`, { file: out });
+  }
+  const ours = new Set(Object.values(HUB_FILES).map((f) => f.split('/')[0]));
+  const onnxDir = join(out, dirname(HUB_FILES.model));
+  const foreignOnnx = (e: string) => e === 'onnx' && (!statSync(onnxDir).isDirectory() || readdirSync(onnxDir).some((f) => f !== basename(HUB_FILES.model)));
+  const foreign = entries.filter((e) => !ours.has(e) || foreignOnnx(e));
+  if (foreign.length > 0) {
+    throw new UserError(`${out} already holds other files (${foreign.slice(0, 3).join(', ')}${foreign.length > 3 ? ', ...' : ''}); export into a new or empty folder, or an earlier export`, { file: out });
+  }
+}
