@@ -1,6 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { writeAtomic } from '../core/fsAtomic';
 import { runEngineBench, type BenchResult } from '../runtime/bench/engineBench';
+import { runHubBench, type HubBenchResult } from '../runtime/bench/hubBench';
+import { HubSteerableModel } from '../runtime/hub/hubModel';
 import { loadModel } from '../runtime/loadModel';
 import { defaultBenchDataset, runWorkloadBench, type WorkloadRow } from './benchWorkloads';
 import { MODEL_OPTIONS, loadOptions, num, parse, stderrLog } from './options';
@@ -11,6 +13,14 @@ export async function benchCommand(argv: string[]): Promise<void> {
   const options = loadOptions(values, stderrLog);
   const loaded = await loadModel(options);
   try {
+    if (loaded.model instanceof HubSteerableModel) {
+      // An exported decoder: its cost against the export itself, not against the llama2.c graphs.
+      const hub = await runHubBench(loaded.model, runs, options.threads, stderrLog);
+      const command = `iv bench ${argv.join(' ')}`.trim();
+      if (values.write) appendRow(values.write, HUB_HEADER, hubRow(hub, command));
+      process.stdout.write(values.json ? `${JSON.stringify({ ...hub, command })}\n` : hubSummary(hub));
+      return;
+    }
     const result = await runEngineBench(loaded, runs, options.threads, stderrLog);
     const workloads = values.workloads ? await runWorkloadBench(loaded, values.dataset ?? defaultBenchDataset(), stderrLog) : undefined;
     const command = `iv bench ${argv.join(' ')}`.trim();
@@ -56,7 +66,37 @@ function engineRow(r: BenchResult, command: string): string[] {
   ];
 }
 
-const machine = (r: BenchResult) => `${r.machine.cpu}, ${r.machine.cores} cores, ${r.machine.platform}, ORT ${r.machine.onnxruntime} ${r.machine.executionProvider}`;
+const machine = (r: BenchResult | HubBenchResult) => `${r.machine.cpu}, ${r.machine.cores} cores, ${r.machine.platform}, ORT ${r.machine.onnxruntime} ${r.machine.executionProvider}`;
+
+const HUB_HEADER = `| date | machine | command | model | prefill B x T | export ms (its own logits) | zero edits ms (ratio) | edits + taps ms (overhead over zero edits) | generation tok/s: bare loop over the export | generation tok/s: product loop (ratio) |
+|---|---|---|---|---|---|---|---|---|---|
+`;
+
+function hubRow(r: HubBenchResult, command: string): string[] {
+  const { prefill: p, generation: g } = r;
+  const ratio = (x: number, base: number) => `${x.toFixed(1)} (${(x / base).toFixed(2)}x)`;
+  return [
+    new Date().toISOString().slice(0, 10),
+    machine(r),
+    `\`${command}\` (median of ${r.runs})`,
+    r.model,
+    `${p.batch} x ${p.length}`,
+    p.exportMs.toFixed(1),
+    ratio(p.zeroEditMs, p.exportMs),
+    `${p.instrumentedMs.toFixed(1)} (+${(100 * p.overhead).toFixed(1)}%)`,
+    g.exportTokensPerSecond.toFixed(0),
+    `${g.tokensPerSecond.toFixed(0)} (${(g.tokensPerSecond / g.exportTokensPerSecond).toFixed(2)}x)`,
+  ];
+}
+
+function hubSummary(r: HubBenchResult): string {
+  const { prefill: p, generation: g } = r;
+  return [
+    `machine: ${machine(r)}; model ${r.model}`,
+    `prefill B=${p.batch} T=${p.length}: export ${p.exportMs.toFixed(1)} ms (all logits), instrumented with no edits ${p.zeroEditMs.toFixed(1)} ms (${(p.zeroEditMs / p.exportMs).toFixed(2)}x), with edits and taps at ${p.positions} positions on every layer ${p.instrumentedMs.toFixed(1)} ms (+${(100 * p.overhead).toFixed(1)}% over no edits, timed alternately)`,
+    `generation (${g.newTokens} tokens, greedy): bare loop over the export ${g.exportTokensPerSecond.toFixed(0)} tokens/s, product loop ${g.tokensPerSecond.toFixed(0)} tokens/s (${(g.tokensPerSecond / g.exportTokensPerSecond).toFixed(2)}x)`,
+  ].join('\n') + '\n';
+}
 
 const WORKLOAD_HEADER = `| date | machine | command | dataset | workload | forward passes | tokens | wall s | passes/s | tokens/s | engine tokens/s | ratio |
 |---|---|---|---|---|---|---|---|---|---|---|---|

@@ -118,6 +118,15 @@ describe('CLI on exported decoders', () => {
     assert.match(long.stderr, /context of 16/);
   });
 
+  test('iv bench on an exported decoder times the instrumented graph against the export itself', async () => {
+    const r = await iv('bench', '--model', GPT2, '--runs', '1', '--json');
+    assert.equal(r.code, 0, r.stderr);
+    const b = JSON.parse(r.stdout);
+    assert.equal(b.model, 'tiny-random-gpt2-ort-fused');
+    for (const ms of [b.prefill.exportMs, b.prefill.zeroEditMs, b.prefill.instrumentedMs]) assert.ok(ms > 0);
+    assert.ok(b.generation.tokensPerSecond > 0 && b.generation.exportTokensPerSecond > 0);
+  });
+
   test('a model that is neither a folder, a file nor a hub id is a clear error', async () => {
     const r = await iv('generate', 'hi', '--model', join(dir, 'nope'));
     assert.equal(r.code, 2);

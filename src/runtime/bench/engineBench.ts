@@ -1,4 +1,3 @@
-import { cpus, platform, totalmem } from 'node:os';
 import { readFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import { generate } from '../../core/generate';
@@ -11,11 +10,12 @@ import { toGraphWeights } from '../embedded/llamaWeights';
 import { sessionOptions } from '../executionProvider';
 import { indexTensor, packTokens } from '../forwardFeeds';
 import type { LoadedModel } from '../loadModel';
+import { machineInfo, type MachineInfo } from './machine';
 import { matmulPeak } from './matmulPeak';
 import { alternate, median } from './timing';
 
 export interface BenchResult {
-  machine: { cpu: string; cores: number; memoryGiB: number; platform: string; node: string; onnxruntime: string; executionProvider: string; threads: number | 'default' };
+  machine: MachineInfo;
   model: string;
   runs: number;
   /** The reference MatMul [m, k, n]; its GFLOP/s is given per prefill row, measured alternately with it. */
@@ -90,16 +90,7 @@ export async function runEngineBench(loaded: LoadedModel, runs: number, threads:
   log('instrumentation overhead...');
   const instrumentation = await measureOverhead(loaded, weights, opts, randomBatch(info, 10, 128, 8).tokens as number[][], runs);
   return {
-    machine: {
-      cpu: cpus()[0]?.model ?? 'unknown',
-      cores: cpus().length,
-      memoryGiB: Math.round(totalmem() / 2 ** 30),
-      platform: `${platform()}-${process.arch}`,
-      node: process.version,
-      onnxruntime: ort.env.versions.node ?? 'unknown',
-      executionProvider: model.executionProvider,
-      threads: threads ?? 'default',
-    },
+    machine: machineInfo(model.executionProvider, threads),
     model: info.name,
     runs,
     matmulPeakShape: peak.shape,

@@ -1,6 +1,6 @@
 import type * as ort from 'onnxruntime-node';
 import { UserError } from '../../core/errors';
-import { LayerTaps, SITES, type DecodeSession, type Edit, type ForwardRequest, type ForwardResult, type ModelInfo, type SteerableModel } from '../../core/model';
+import { LayerTaps, SITES, type Site, type DecodeSession, type Edit, type ForwardRequest, type ForwardResult, type ModelInfo, type SteerableModel } from '../../core/model';
 import { indexTensor, packTokens, sparseFeeds } from '../forwardFeeds';
 import { validateRequest } from '../requestValidation';
 import type { DecoderIO, PastState } from './decoderIO';
@@ -15,9 +15,17 @@ export class HubSteerableModel implements SteerableModel {
     readonly info: ModelInfo,
     readonly executionProvider: string,
     private readonly session: ort.InferenceSession,
-    private readonly io: DecoderIO,
+    /** How the export is fed (also what a plain loop over the export needs: benchmarks). */
+    readonly io: DecoderIO,
     private readonly manifest: InstrumentManifest,
+    /** The export's graph file, as published. */
+    readonly sourceFile: string,
   ) {}
+
+  /** The sites this graph can edit and tap at every layer. */
+  get sites(): Site[] {
+    return [...this.manifest.sites];
+  }
 
   async forward(req: ForwardRequest): Promise<ForwardResult> {
     validateRequest(req, this.info);

@@ -44,7 +44,7 @@ export async function loadHubModel(options: HubLoadOptions): Promise<LoadedHubMo
   const { session, provider, fallbacks } = await createSession(source, options.device, opts);
   for (const f of fallbacks) options.log(`Execution provider ${f}; falling back.`);
   options.log(`Model ${info.name} (${summary.architecture}, ${summary.dtype}, ${info.nLayers} layers) runs on ${provider}.`);
-  return { model: new HubSteerableModel(info, provider, session, io, instrumented.manifest), fallbacks, instrumented };
+  return { model: new HubSteerableModel(info, provider, session, io, instrumented.manifest, summary.onnxFile), fallbacks, instrumented };
 }
 
 function genaiDecoder(m: InstrumentedModel): Record<string, unknown> {
