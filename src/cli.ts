@@ -1,5 +1,6 @@
 import { CancelledError, UserError } from './core/errors';
 import { benchCommand } from './cli/benchCommand';
+import { checkDeviceCommand } from './cli/checkDeviceCommand';
 import { compareCommand } from './cli/compareCommand';
 import { demoCommand } from './cli/demoCommand';
 import { evalCommand } from './cli/evalCommand';
@@ -34,6 +35,8 @@ Usage:
                  onnx/model.onnx with KV cache)
   iv demo [--out-dir .iv/demo] [--episodes 1000]
   iv inspect --model <folder|file.onnx|owner/name> [--file name.onnx] [--site "<regex with {l}>"] [--json]
+  iv check-device --device cuda|dml|coreml|webgpu [--model ...] [--runs 5] [--tolerance 0.01] [--json]
+                (the same steered batch on CPU and on the device: values must agree; speed of each)
   iv bench [--json] [--runs N] [--write BENCHMARKS.md] [--workloads [--dataset ...]] [--model ...] [--device ...]
 
 Dataset options: --text-field, --label-field, --label-names a,b, --label-words label=word,...,
@@ -66,6 +69,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
   demo: demoCommand,
   bench: benchCommand,
   inspect: inspectCommand,
+  'check-device': checkDeviceCommand,
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -127,6 +127,20 @@ describe('CLI on exported decoders', () => {
     assert.ok(b.generation.tokensPerSecond > 0 && b.generation.exportTokensPerSecond > 0);
   });
 
+  test('iv check-device compares a provider with the CPU and refuses a provider that did not start', async () => {
+    const same = await iv('check-device', '--device', 'cpu', '--model', LLAMA, '--runs', '1', '--json');
+    assert.equal(same.code, 0, same.stderr);
+    const r = JSON.parse(same.stdout);
+    assert.equal(r.ok, true);
+    assert.equal(r.maxAbsLogitDiff, 0, 'one provider, one graph: identical values');
+    assert.equal(r.argmaxAgreement, 1);
+    assert.equal(r.generation.sameTokens, true);
+    // This machine may or may not have a WebGPU adapter: either the check runs, or it says why it cannot.
+    const gpu = await iv('check-device', '--device', 'webgpu', '--model', LLAMA, '--runs', '1', '--json');
+    if (gpu.code === 2) assert.match(gpu.stderr, /webgpu did not start, so there is nothing to compare: webgpu: /);
+    else assert.equal(JSON.parse(gpu.stdout).provider, 'webgpu');
+  });
+
   test('a model that is neither a folder, a file nor a hub id is a clear error', async () => {
     const r = await iv('generate', 'hi', '--model', join(dir, 'nope'));
     assert.equal(r.code, 2);
