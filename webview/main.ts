@@ -13,6 +13,7 @@ import {
   SetEnvelopeCommand,
   rejection,
   type IpcMessage,
+  type PanelRuntime,
 } from '../src/protocol';
 import { ChartBoard } from './charts';
 import { EnvelopeEditor } from './envelope';
@@ -43,6 +44,9 @@ function el<K extends keyof HTMLElementTagNameMap>(tag: K, props: { id?: string;
 const app = document.getElementById('app') ?? document.body;
 const title = el('h1', { id: 'title', text: 'Layer effects' });
 const subtitle = el('p', { id: 'subtitle', className: 'subtitle' });
+/** Where the model of the last run runs: its execution provider, and the providers that fell back. */
+const runtimeLine = el('p', { id: 'runtime', className: 'subtitle' });
+runtimeLine.hidden = true;
 const rerun = el('button', { id: 'rerun', text: 'Rerun' });
 const cancel = el('button', { id: 'cancel', text: 'Cancel', className: 'secondary' });
 const status = el('span', { id: 'status', className: 'status' });
@@ -53,7 +57,7 @@ bar.value = 0;
 const header = el('header');
 const toolbar = el('div', { className: 'toolbar' });
 toolbar.append(rerun, cancel, status, bar);
-header.append(title, subtitle, toolbar);
+header.append(title, subtitle, runtimeLine, toolbar);
 
 const error = el('div', { id: 'error', className: 'error' });
 error.setAttribute('role', 'alert');
@@ -121,6 +125,13 @@ function describeStatus(v: ViewState): string {
   }
 }
 
+/** The execution-provider line, e.g. "Model stories15M runs on cpu" (+ the fallbacks); null before a run loaded a model. */
+function runtimeText(runtime: PanelRuntime | null | undefined): string | null {
+  if (!runtime) return null;
+  const fallbacks = runtime.fallbacks.length ? ` ⚠ fell back from ${runtime.fallbacks.join('; ')}` : '';
+  return `Model ${runtime.model} runs on ${runtime.executionProvider}${fallbacks}`;
+}
+
 function render(): void {
   scheduled = undefined;
   const info = view.info;
@@ -128,6 +139,10 @@ function render(): void {
   subtitle.textContent = info
     ? `${info.model} · ${info.dataset ?? 'no dataset'} · ${info.split}, ${info.episodes} episodes, ${info.shots}-shot, seed ${info.seed} · a2 = ${info.strength}, inject at ${info.injectAt} · labels: ${info.labels.join(', ')}`
     : '';
+  const runtime = runtimeText(info?.runtime);
+  runtimeLine.textContent = runtime ?? '';
+  runtimeLine.hidden = runtime === null;
+  runtimeLine.title = runtime ?? '';
   const running = view.progress?.status === 'running';
   status.textContent = describeStatus(view);
   bar.hidden = !running;
@@ -156,6 +171,7 @@ function render(): void {
       error: view.error,
       restored: view.restored,
       sequence: ++sequence,
+      runtime,
     }),
   );
 }

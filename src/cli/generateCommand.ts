@@ -1,7 +1,7 @@
 import { UserError } from '../core/errors';
 import { generate } from '../core/generate';
 import { loadModel } from '../runtime/loadModel';
-import { MissingTokenizer } from '../runtime/tokenizer/loadTokenizer';
+import { MissingTokenizer, promptBos } from '../runtime/tokenizer/loadTokenizer';
 import { MODEL_OPTIONS, loadOptions, num, parse, stderrLog } from './options';
 
 export async function generateCommand(argv: string[]): Promise<void> {
@@ -25,7 +25,7 @@ export async function generateCommand(argv: string[]): Promise<void> {
 
   const { model, tokenizer } = await loadModel(loadOptions(values, stderrLog));
   try {
-    const ids = promptIds ?? tokenizer.encode(prompt, { bos: true });
+    const ids = promptIds ?? tokenizer.encode(prompt, { bos: promptBos(tokenizer) });
     // On token ids, text is shown only when the model has a tokenizer.
     const text = promptIds && tokenizer instanceof MissingTokenizer ? undefined : tokenizer;
     const room = model.info.maxSeqLen - ids.length;

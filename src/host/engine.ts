@@ -1,7 +1,9 @@
 import * as vscode from 'vscode';
-import { DEVICE_SETTINGS, type DeviceSetting } from '../runtime/executionProvider';
+import type { DeviceSetting } from '../runtime/executionProvider';
 import type { LoadedModel } from '../runtime/loadModel';
 import { loadModelInWorker } from '../runtime/worker/workerModel';
+import { loadOptionsOf, MODEL_SETTING_KEYS, modelLabel, providerSummary, type ModelLoadOptions, type ModelSettings } from './commands/modelSpec';
+import { readModelSettings, SECTION } from './settings';
 
 /** A run's own model choice (the commands' `model` / `device` / `threads` options), overriding the settings. */
 export interface ModelOverrides {
@@ -11,16 +13,22 @@ export interface ModelOverrides {
 }
 
 interface Entry {
+  /** The load options it was loaded with (JSON): a different key means the settings changed. */
+  key: string;
   loading: Promise<LoadedModel>;
   /** Runs holding it through `use`: a reset waits for them before disposing it. */
   leases: number;
   retired: boolean;
 }
 
+const reported = new Set<string>();
+
 /**
  * The one model the extension host holds: loaded on first use with the machine-scoped settings
- * (`iterativeVectors.model`, `iterativeVectors.device`), cached in global storage, reloaded when
- * those settings change. Every command and view goes through `engine.get()` or `engine.use()`.
+ * (`iterativeVectors.model`, `device`, `hub.dtype`, `hub.offline`, `sitePattern`, `tokenizer`),
+ * cached in global storage, reloaded when any of those settings changes. Every command and view goes
+ * through `engine.get()` or `engine.use()`. Each load logs the execution provider the model runs on
+ * and the providers that fell back (with the reason).
  */
 export class Engine implements vscode.Disposable {
   private current: Entry | undefined;
@@ -31,18 +39,24 @@ export class Engine implements vscode.Disposable {
     private readonly log: vscode.LogOutputChannel,
   ) {
     this.subscription = vscode.workspace.onDidChangeConfiguration((e) => {
-      if (e.affectsConfiguration('iterativeVectors.model') || e.affectsConfiguration('iterativeVectors.device')) void this.reset();
+      if (Object.values(MODEL_SETTING_KEYS).some((k) => e.affectsConfiguration(`${SECTION}.${k}`))) void this.reset();
     });
   }
 
-  /** The settings the shared model is loaded with. */
-  settings(): { model: string; device: DeviceSetting } {
-    const config = vscode.workspace.getConfiguration('iterativeVectors');
-    const model = config.get<string>('model', 'default') || 'default';
-    const raw = config.get<string>('device', 'cpu');
-    const device = DEVICE_SETTINGS.includes(raw as DeviceSetting) ? (raw as DeviceSetting) : 'cpu';
-    if (device !== raw) this.log.warn(`setting iterativeVectors.device: "${raw}" is not one of ${DEVICE_SETTINGS.join(', ')}; using cpu`);
-    return { model, device };
+  /** The settings the shared model is loaded with (a bad value falls back to its default, with a warning in the log). */
+  settings(): ModelSettings {
+    const { settings, problems } = readModelSettings();
+    for (const p of problems) {
+      if (!reported.has(p)) {
+        reported.add(p);
+        this.log.warn(p);
+      }
+    }
+    return settings;
+  }
+
+  private loadOptions(s: ModelSettings): ModelLoadOptions {
+    return loadOptionsOf(s, process.env);
   }
 
   /** The loaded model and tokenizer (loading them the first time, with a progress notification). */
@@ -51,14 +65,15 @@ export class Engine implements vscode.Disposable {
   }
 
   private entry(): Entry {
+    const options = this.loadOptions(this.settings());
+    const key = JSON.stringify(options);
+    // The settings may have changed before their change event reached us: never hand out a model loaded with others.
+    if (this.current && this.current.key !== key) void this.reset();
     if (!this.current) {
-      const { model, device } = this.settings();
       const loading = Promise.resolve(
-        vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Iterative Vectors: loading ${model === 'default' ? 'stories15M' : model}` }, () =>
-          loadModelInWorker({ model, device, cacheDir: this.context.globalStorageUri.fsPath, log: (m) => this.log.info(m) }),
-        ),
+        vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Iterative Vectors: loading ${modelLabel(options.model)}` }, () => this.load(options)),
       );
-      const entry: Entry = { loading, leases: 0, retired: false };
+      const entry: Entry = { key, loading, leases: 0, retired: false };
       this.current = entry;
       loading.catch(() => {
         if (this.current === entry) this.current = undefined;
@@ -67,10 +82,31 @@ export class Engine implements vscode.Disposable {
     return this.current;
   }
 
+  /** Loads a model in a worker and reports where it runs (and what fell back) in the log. */
+  private async load(options: ModelLoadOptions & { threads?: number }): Promise<LoadedModel> {
+    const details = [
+      `device ${options.device}`,
+      options.dtype ? `dtype ${options.dtype}` : '',
+      options.offline ? 'offline' : '',
+      options.site ? `site pattern ${options.site}` : '',
+      options.tokenizer !== 'auto' ? `tokenizer ${options.tokenizer}` : '',
+      options.threads ? `${options.threads} threads` : '',
+    ].filter(Boolean);
+    this.log.info(`Loading ${options.model} (${details.join(', ')})…`);
+    const loaded = await loadModelInWorker({ ...options, cacheDir: this.context.globalStorageUri.fsPath, log: (m) => this.log.info(m) });
+    const { info, executionProvider } = loaded.model;
+    this.log.info(`Loaded ${info.name}: ${info.nLayers} layers, d_model ${info.dModel}, execution provider ${executionProvider}${loaded.fallbacks.length ? ` (after ${loaded.fallbacks.length} fallback${loaded.fallbacks.length > 1 ? 's' : ''})` : ''}.`);
+    for (const f of loaded.fallbacks) this.log.warn(`Execution provider fallback: ${f}`);
+    if (loaded.fallbacks.length) {
+      void vscode.window.showWarningMessage(`Iterative Vectors: ${info.name} runs on ${providerSummary(executionProvider, loaded.fallbacks)}.`);
+    }
+    return loaded;
+  }
+
   /**
    * Runs `fn` with a model: the shared one when the overrides ask for nothing else than the
    * settings (held until `fn` ends, even if the settings change meanwhile), else a model loaded for
-   * this run alone and disposed after it.
+   * this run alone (with the settings' dtype, offline, site pattern and tokenizer) and disposed after it.
    */
   async use<T>(overrides: ModelOverrides, fn: (loaded: LoadedModel) => Promise<T>): Promise<T> {
     const s = this.settings();
@@ -87,7 +123,7 @@ export class Engine implements vscode.Disposable {
       }
     }
     this.log.info(`Loading ${model} on ${device} for this run (the settings say ${s.model} on ${s.device}).`);
-    const loaded = await loadModelInWorker({ model, device, threads: overrides.threads, cacheDir: this.context.globalStorageUri.fsPath, log: (m) => this.log.info(m) });
+    const loaded = await this.load({ ...this.loadOptions(s), model, device, threads: overrides.threads });
     try {
       return await fn(loaded);
     } finally {

@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { MODEL_SETTING_KEYS, sanitizeModelSettings, type ModelSettings } from './commands/modelSpec';
 import { sanitizeDefaults, type Defaults } from './commands/options';
 
 export const SECTION = 'iterativeVectors';
@@ -36,8 +37,12 @@ export function isAbsolutePath(p: string): boolean {
   return p.startsWith('/') || p.startsWith('\\') || /^[A-Za-z]:[\\/]/.test(p);
 }
 
-/** The model settings (machine scope): `iterativeVectors.model` ("default" or a .bin path) and `iterativeVectors.device`. */
-export function modelSettings(): { model: string; device: string } {
+/** The model settings (machine scope): `iterativeVectors.model`, `device`, `hub.dtype`, `hub.offline`, `sitePattern`, `tokenizer`; bad values fall back to their defaults and are listed in `problems`. */
+export function readModelSettings(): { settings: ModelSettings; problems: string[] } {
   const c = vscode.workspace.getConfiguration(SECTION);
-  return { model: c.get<string>('model', 'default') || 'default', device: c.get<string>('device', 'cpu') || 'cpu' };
+  return sanitizeModelSettings(Object.fromEntries(Object.entries(MODEL_SETTING_KEYS).map(([field, key]) => [field, c.get(key)])));
+}
+
+export function modelSettings(): ModelSettings {
+  return readModelSettings().settings;
 }

@@ -81,6 +81,15 @@ export const isHeatmapGrid: Guard<HeatmapGrid> = and(
   gridFits,
 );
 
+/** The model a run actually loaded: its name, the execution provider it runs on, and the providers that fell back (with why). */
+export interface PanelRuntime {
+  model: string;
+  executionProvider: string;
+  /** e.g. "cuda: libcudart.so.12: cannot open shared object file"; empty when the first choice ran. */
+  fallbacks: string[];
+}
+export const isPanelRuntime: Guard<PanelRuntime> = object({ model: isString, executionProvider: isString, fallbacks: arrayOf(isString) });
+
 /** What the panel shows and how its numbers were obtained. */
 export interface PanelInfo {
   /** The artifact: its path for display (fsPath for local files), its URI (restores the panel after a reload) and file name. */
@@ -101,6 +110,8 @@ export interface PanelInfo {
   seed: number;
   /** The sweep results file the heatmap comes from, if any. */
   sweepResults: string | null;
+  /** Where the last run's model runs (absent or null until a run has loaded it). */
+  runtime?: PanelRuntime | null;
 }
 export const isPanelInfo: Guard<PanelInfo> = object({
   file: isString,
@@ -117,6 +128,7 @@ export const isPanelInfo: Guard<PanelInfo> = object({
   episodes: isNonNegativeInteger,
   seed: isNonNegativeInteger,
   sweepResults: nullable(isString),
+  runtime: optional(nullable(isPanelRuntime)),
 });
 
 const isRunId = isNonNegativeInteger;
@@ -324,6 +336,8 @@ export interface DataReport {
   restored: boolean;
   /** Increments with each report of this webview instance. */
   sequence: number;
+  /** The execution-provider line as shown (null: no run has loaded a model yet). */
+  runtime?: string | null;
 }
 export const isDataReport: Guard<DataReport> = object({
   runId: nullable(isRunId),
@@ -334,6 +348,7 @@ export const isDataReport: Guard<DataReport> = object({
   error: nullable(isString),
   restored: isBoolean,
   sequence: isInteger,
+  runtime: optional(nullable(isString)),
 });
 
 export const ReadyCommand = new IpcCommand<Empty>('layers/ready', isEmpty);

@@ -1,8 +1,7 @@
 import * as ort from 'onnxruntime-node';
+import type { DeviceSetting } from './deviceSettings';
 
-/** What a user may ask for; `auto` tries the accelerators this platform ships, then CPU. */
-export type DeviceSetting = 'cpu' | 'cuda' | 'dml' | 'coreml' | 'webgpu' | 'auto';
-export const DEVICE_SETTINGS: readonly DeviceSetting[] = ['cpu', 'cuda', 'dml', 'coreml', 'webgpu', 'auto'];
+export { DEVICE_SETTINGS, type DeviceSetting } from './deviceSettings';
 
 const AUTO_ORDER: Record<string, string[]> = {
   linux: ['cuda', 'webgpu'],

@@ -16,6 +16,7 @@
 //          --artifacts DIR (screenshots, logs, results; emptied first; default test/e2e/artifacts;
 //                           env E2E_ARTIFACTS)
 //          --keep (keep the temp folder)   --headed (show the browser; needs a display)
+// Env:     IV_SHARED_DIR (default <repo>/../shared): the shared fixtures (third-party ONNX models).
 import { spawn, spawnSync } from 'node:child_process';
 import { appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -95,7 +96,9 @@ for (const f of readdirSync(ARTIFACTS)) {
   if (/\.(png|log)$|^results\.txt$|^vscode-logs$/.test(f)) rmSync(join(ARTIFACTS, f), { recursive: true, force: true });
 }
 cpSync(join(HERE, 'fixtures/workspace'), dirs.workspace, { recursive: true });
-writeFileSync(join(dirs.control, 'config.json'), JSON.stringify({ workspace: dirs.workspace, artifactsDir: ARTIFACTS, filter: opts.filter ?? null }, null, 2));
+// The third-party fixtures some tests read in place (tests skip, saying so, when they are not there).
+const SHARED = resolve(process.env.IV_SHARED_DIR ?? join(ROOT, '..', 'shared'));
+writeFileSync(join(dirs.control, 'config.json'), JSON.stringify({ workspace: dirs.workspace, artifactsDir: ARTIFACTS, sharedDir: SHARED, filter: opts.filter ?? null }, null, 2));
 mkdirSync(join(dirs.userData, 'User'), { recursive: true });
 writeFileSync(
   join(dirs.userData, 'User/settings.json'),

@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { describe, test } from 'node:test';
 import { UserError } from '../../src/core/errors';
 import { PAPER_GRID } from '../../src/core/experiment/sweep';
 import type { ArtifactMetadata, VectorArtifact } from '../../src/core/vectors/artifact';
-import { parse } from '../../src/cli/options';
+import { MODEL_OPTIONS, parse } from '../../src/cli/options';
+import { HUB_DTYPES } from '../../src/runtime/hub/hubSource';
 import { EXTRACT_OPTIONS, extractRequest } from '../../src/cli/extractCommand';
 import { EVAL_OPTIONS, evalOptions } from '../../src/cli/evalCommand';
 import { TASK_OPTIONS } from '../../src/cli/taskOptions';
@@ -34,6 +37,22 @@ import {
   wizardSteps,
   type CommandName,
 } from '../../src/host/commands/options';
+import {
+  DEFAULT_MODEL_SETTINGS,
+  DEVICES,
+  DTYPE_SETTINGS,
+  hubIdProblem,
+  loadOptionsOf,
+  MODEL_SETTING_KEYS,
+  modelFileProblem,
+  modelFolderProblem,
+  modelKind,
+  modelLabel,
+  providerSummary,
+  sanitizeModelSettings,
+  TOKENIZER_SETTINGS,
+  type ModelSettings,
+} from '../../src/host/commands/modelSpec';
 import { evalResultJson, sweepCsv, toJsonText } from '../../src/host/commands/results';
 import { actionOfMessage, escapeHtml, renderErrorPage, renderVectorPage } from '../../src/host/vectorEditorHtml';
 
@@ -353,5 +372,107 @@ describe('host: results and the vector editor page', () => {
     assert.equal(actionOfMessage({ type: 'run', action: 'rm' }), undefined);
     assert.equal(actionOfMessage('evaluate'), undefined);
     assert.equal(escapeHtml(`<a href="x">'&'</a>`), '&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;');
+  });
+});
+
+describe('host options: model selection and the model settings', () => {
+  const pkg = JSON.parse(readFileSync(resolve(__dirname, '..', '..', 'package.json'), 'utf8')) as {
+    contributes: { configuration: { properties: Record<string, { scope?: string; default?: unknown; enum?: string[]; type?: string }> } };
+    capabilities: { untrustedWorkspaces: { restrictedConfigurations: string[] } };
+  };
+
+  test('selectModel takes model, device, dtype, offline, sitePattern and tokenizer, checked; anything else is an error naming it', () => {
+    assert.deepEqual(checkOptions('selectModel', { model: ' onnx-community/SmolLM2-135M@main ', device: 'cpu', dtype: 'q4', offline: 'true', sitePattern: ' ^/model/layers\\.{l}/attn/o_proj/MatMul$ ', tokenizer: 'bytes' }), {
+      model: 'onnx-community/SmolLM2-135M@main',
+      device: 'cpu',
+      dtype: 'q4',
+      offline: true,
+      sitePattern: '^/model/layers\\.{l}/attn/o_proj/MatMul$',
+      tokenizer: 'bytes',
+    });
+    assert.deepEqual(checkOptions('selectModel', { dtype: 'auto', sitePattern: '' }), { dtype: 'auto', sitePattern: '' }, '"" resets the site pattern');
+    userError(() => checkOptions('selectModel', { model: 'default', revision: 'main' }), /unknown option "revision" for iterativeVectors\.selectModel; it takes model, device, dtype, offline, sitePattern, tokenizer/, 'revision');
+    userError(() => checkOptions('selectModel', { dtype: 'fp8' }), /must be one of auto, fp32, fp16, q8, q4, q4f16, int8, uint8, bnb4, got "fp8"/, 'dtype');
+    userError(() => checkOptions('selectModel', { tokenizer: 'spm' }), /must be one of auto, bytes/, 'tokenizer');
+    userError(() => checkOptions('selectModel', { offline: 'yes' }), /must be true or false/, 'offline');
+    userError(() => checkOptions('selectModel', { sitePattern: 'o_proj/MatMul' }), /must contain \{l\} for the layer index/, 'sitePattern');
+    userError(() => checkOptions('selectModel', { sitePattern: 'layers\\.{l}/(attn' }), /not a valid regular expression/, 'sitePattern');
+    userError(() => checkOptions('selectModel', { sitePattern: 3 }), /a regular expression with \{l\}/, 'sitePattern');
+    userError(() => checkOptions('selectModel', { model: '' }), /non-empty string/, 'model');
+    // The review's input box: empty text is the default.
+    assert.equal(parseFieldText('selectModel', 'sitePattern', '  '), undefined);
+    // Only selectModel sets the load options; a run's overrides stay model / device / threads.
+    userError(() => checkOptions('extract', { dtype: 'q4' }), /unknown option "dtype"/, 'dtype');
+  });
+
+  test('the model fields mirror the CLI model flags', () => {
+    for (const field of COMMAND_FIELDS.selectModel) {
+      const flag = (FIELDS as Record<string, { flag?: string }>)[field].flag;
+      assert.ok(flag && flag in MODEL_OPTIONS, `${field} has no CLI flag (--${flag})`);
+    }
+    assert.deepEqual(DTYPE_SETTINGS, ['auto', ...HUB_DTYPES]);
+  });
+
+  test('what a model string names: the default, a hub id, or a path', () => {
+    for (const m of ['default', ' default ', '']) assert.equal(modelKind(m), 'default', m);
+    for (const m of ['onnx-community/SmolLM2-135M-Instruct', 'HuggingFaceTB/SmolLM2-135M@main', 'owner/name@refs/pr/1', 'a.b/c_d-e']) assert.equal(modelKind(m), 'hub', m);
+    for (const m of ['/models/gpt2', './models/gpt2', '../gpt2', '~/gpt2', 'C:\\models\\gpt2', 'models\\gpt2', 'out/stories.bin', 'gpt2/model.onnx', 'gpt2', 'a/b/c', 'owner/name@bad..rev'])
+      assert.equal(modelKind(m), 'path', m);
+    assert.equal(hubIdProblem('onnx-community/SmolLM2-135M@v1.0'), undefined);
+    assert.match(hubIdProblem('') ?? '', /give a model id: owner\/name/);
+    assert.match(hubIdProblem('/abs/folder') ?? '', /looks like a file path/);
+    assert.match(hubIdProblem('x/model.onnx') ?? '', /looks like a file path/);
+    assert.match(hubIdProblem('just-a-name') ?? '', /is not a hub model id/);
+    assert.match(hubIdProblem('a/b/c') ?? '', /is not a hub model id/);
+    assert.equal(modelLabel('default'), 'stories15M (embedded default)');
+    assert.equal(modelLabel('/x/y/tiny-random-gpt2-ort-fused'), 'tiny-random-gpt2-ort-fused');
+    assert.equal(modelLabel('owner/name@main'), 'owner/name@main');
+  });
+
+  test('an exported model folder: genai_config.json, config.json + onnx/*.onnx, or *.onnx; else the folder and what was looked for', () => {
+    assert.equal(modelFolderProblem('/m', ['genai_config.json', 'past.onnx', 'tokenizer.json'], undefined), undefined);
+    assert.equal(modelFolderProblem('/m', ['config.json', 'tokenizer.json', 'onnx'], ['model.onnx', 'model_q4.onnx']), undefined);
+    assert.equal(modelFolderProblem('/m', ['decoder.onnx'], undefined), undefined);
+    const none = modelFolderProblem('/data/notes', ['README.md'], undefined) ?? '';
+    assert.match(none, /^no exported model in \/data\/notes: looked for genai_config\.json \(onnxruntime-genai layout\), config\.json with onnx\/\*\.onnx \(Transformers\.js \/ Optimum layout\) and \*\.onnx files$/);
+    assert.match(modelFolderProblem('/m', ['config.json', 'onnx'], ['README.md']) ?? '', /no exported model in \/m \(it has config\.json, but onnx\/ holds no \.onnx file\)/);
+    assert.match(modelFolderProblem('/m', ['config.json'], undefined) ?? '', /\(it has config\.json, but no onnx\/ folder\)/);
+    assert.equal(modelFileProblem('/m/stories.bin'), undefined);
+    assert.equal(modelFileProblem('/m/onnx/model.ONNX'), undefined);
+    assert.match(modelFileProblem('/m/model.safetensors') ?? '', /neither a llama2\.c checkpoint \(\.bin\) nor an ONNX decoder \(\.onnx\)/);
+  });
+
+  test('settings -> load options: "auto" dtype and an empty pattern are left to the runtime; bad values fall back and say so', () => {
+    const { settings, problems } = sanitizeModelSettings({ model: ' /m/gpt2 ', device: 'cuda', dtype: 'q4f16', offline: true, sitePattern: 'h\\.{l}\\.attn', tokenizer: 'bytes' });
+    assert.deepEqual(problems, []);
+    assert.deepEqual(loadOptionsOf(settings), { model: '/m/gpt2', device: 'cuda', dtype: 'q4f16', offline: true, site: 'h\\.{l}\\.attn', tokenizer: 'bytes' });
+    const defaults = sanitizeModelSettings({});
+    assert.deepEqual(defaults, { settings: DEFAULT_MODEL_SETTINGS, problems: [] });
+    assert.deepEqual(loadOptionsOf(defaults.settings), { model: 'default', device: 'cpu', dtype: undefined, offline: false, site: undefined, tokenizer: 'auto' });
+    assert.equal(loadOptionsOf(defaults.settings, { HF_HUB_OFFLINE: '1' }).offline, true, 'HF_HUB_OFFLINE=1, as in the CLI');
+    assert.equal(sanitizeModelSettings({ model: '' }).settings.model, 'default');
+    const bad = sanitizeModelSettings({ device: 'tpu', dtype: 'fp8', offline: 'no', sitePattern: 'no-layer', tokenizer: 3 });
+    assert.deepEqual(bad.settings, DEFAULT_MODEL_SETTINGS);
+    assert.equal(bad.problems.length, 5);
+    assert.match(bad.problems.join('\n'), /setting iterativeVectors\.device: "tpu" is not one of cpu, cuda, dml, coreml, webgpu, auto; using "cpu"/);
+    assert.match(bad.problems.join('\n'), /setting iterativeVectors\.hub\.dtype: "fp8" is not one of auto, fp32/);
+    assert.match(bad.problems.join('\n'), /setting iterativeVectors\.hub\.offline: "no" is not true or false; using false/);
+    assert.match(bad.problems.join('\n'), /setting iterativeVectors\.sitePattern: must contain \{l\}.*; using ""/);
+    assert.equal(providerSummary('cpu', []), 'cpu');
+    assert.equal(providerSummary('cpu', ['cuda: libcudart.so.12 not found']), 'cpu (fallback: cuda: libcudart.so.12 not found)');
+  });
+
+  test('package.json: each model setting is machine-scoped, restricted in untrusted workspaces, with the same values and default', () => {
+    const props = pkg.contributes.configuration.properties;
+    const restricted = pkg.capabilities.untrustedWorkspaces.restrictedConfigurations;
+    const values: Partial<Record<keyof ModelSettings, readonly string[]>> = { device: DEVICES, dtype: DTYPE_SETTINGS, tokenizer: TOKENIZER_SETTINGS };
+    for (const [field, key] of Object.entries(MODEL_SETTING_KEYS) as [keyof ModelSettings, string][]) {
+      const p = props[`iterativeVectors.${key}`];
+      assert.ok(p, `iterativeVectors.${key} is not contributed`);
+      assert.equal(p.scope, 'machine', key);
+      assert.ok(restricted.includes(`iterativeVectors.${key}`), `${key} is not restricted`);
+      assert.deepEqual(p.default, DEFAULT_MODEL_SETTINGS[field], key);
+      if (values[field]) assert.deepEqual(p.enum, [...values[field]], key);
+    }
   });
 });

@@ -8,6 +8,7 @@ import { localPath, toUri, workspaceFolderFor } from '../artifacts';
 import type { Engine, ModelOverrides } from '../engine';
 import { runWizard } from '../quickPick';
 import { isAbsolutePath, readDefaults } from '../settings';
+import { modelKind } from './modelSpec';
 import { checkOptions, datasetRequest, isUriLike, type CheckedOptions, type Defaults, type PathValue } from './options';
 
 /** What every command needs. */
@@ -37,10 +38,10 @@ export async function datasetCommandOptions(command: 'extract' | 'sweep', a: Com
   return chosen && checkOptions(command, chosen);
 }
 
-/** The model overrides of a run (relative checkpoint paths resolved against the workspace folder). */
+/** The model overrides of a run (relative model paths resolved against the workspace folder; hub ids as given). */
 export function modelOverrides(o: CheckedOptions): ModelOverrides {
   let model = o.model;
-  if (model && model !== 'default' && !isAbsolutePath(model)) {
+  if (model && modelKind(model) === 'path' && !isAbsolutePath(model)) {
     const folder = vscode.workspace.workspaceFolders?.[0];
     if (folder?.uri.scheme === 'file') model = vscode.Uri.joinPath(folder.uri, model).fsPath;
   }

@@ -16,11 +16,13 @@ import { EXTRACT_DEFAULTS, type InjectAt, type ZeroShotPosition } from '../../co
 import type { ControlVectorPlacement, ControlVectorRow } from '../../core/vectors/gguf';
 import type { VectorMethod } from '../../core/vectors/artifact';
 import type { DeviceSetting } from '../../runtime/executionProvider';
+import { DEVICES, DTYPE_SETTINGS, sitePatternProblem, TOKENIZER_SETTINGS, type DTypeSetting, type TokenizerSetting } from './modelSpec';
+
+export { DEVICES } from './modelSpec';
 
 export const COMMAND_PREFIX = 'iterativeVectors.';
 export type CommandName = 'extract' | 'evaluate' | 'sweep' | 'selectModel' | 'exportGguf';
 
-export const DEVICES = ['cpu', 'cuda', 'dml', 'coreml', 'webgpu', 'auto'] as const satisfies readonly DeviceSetting[];
 export const EXTRACT_METHODS = ['iv', 'tv', 'fv'] as const satisfies readonly ExtractMethod[];
 export const EVAL_METHODS = ['icl', 'icl-calibrated', 'iv', 'tv', 'fv'] as const;
 export type EvalMethod = (typeof EVAL_METHODS)[number];
@@ -58,7 +60,9 @@ type Kind =
   | { kind: 'list' }
   | { kind: 'numbers'; allowEmpty?: boolean }
   | { kind: 'path' }
-  | { kind: 'row' };
+  | { kind: 'row' }
+  /** A site pattern: a regex with {l} for the layer index, or "" for the runtime's site table. */
+  | { kind: 'pattern' };
 
 export type FieldSpec = Kind & {
   /** The CLI flag it mirrors (without `--`), or undefined for extension-only fields. */
@@ -73,8 +77,12 @@ const oneOf = (values: readonly string[], flag: string | undefined, title: strin
 
 export const FIELDS = {
   // model (the machine settings, overridden for one run)
-  model: { kind: 'string', flag: 'model', title: 'model: "default" (embedded stories15M) or a llama2.c checkpoint (.bin)' },
+  model: { kind: 'string', flag: 'model', title: 'model: "default" (embedded stories15M), a llama2.c checkpoint (.bin), an exported model folder or .onnx file, or a hub id owner/name[@revision]' },
   device: oneOf(DEVICES, 'device', 'execution provider'),
+  dtype: oneOf(DTYPE_SETTINGS, 'dtype', "hub models: the ONNX variant downloaded (auto: the repo's default)"),
+  offline: { kind: 'boolean', flag: 'offline', title: 'hub models: use the download cache only (no network)' },
+  sitePattern: { kind: 'pattern', flag: 'site', title: "exported models: a regex with {l} naming each layer's attention output (empty: the site table)" },
+  tokenizer: oneOf(TOKENIZER_SETTINGS, 'tokenizer', "exported models: the tokenizer (auto: the model's own; bytes: a byte vocabulary)"),
   threads: int(1, 256, 'threads', 'intra-op threads'),
   // data and prompts
   dataset: { kind: 'path', flag: 'dataset', title: 'dataset: a folder with train/validation/test files, a .jsonl/.csv/.tsv/.parquet file, or stdlib:<name>' },
@@ -130,7 +138,7 @@ export const COMMAND_FIELDS: Record<CommandName, readonly FieldName[]> = {
   extract: [...MODEL_FIELDS, ...TASK_FIELDS, 'method', 'episodes', 'shots', ...EXTRACT_FIELDS, 'out'],
   evaluate: [...MODEL_FIELDS, ...TASK_FIELDS, 'method', 'vector', 'strength', 'split', 'injectAt', 'resamples', 'episodes', 'shots', 'extEpisodes', 'extShots', ...EXTRACT_FIELDS, 'results'],
   sweep: [...MODEL_FIELDS, ...TASK_FIELDS, 'split', 'injectAt', 'resamples', 'episodes', 'shots', 'extEpisodes', ...EXTRACT_FIELDS, 'shotsGrid', 'extGrid', 'evalGrid', 'noIterGrid', 'results', 'out'],
-  selectModel: ['model', 'device'],
+  selectModel: ['model', 'device', 'dtype', 'offline', 'sitePattern', 'tokenizer'],
   exportGguf: ['vector', 'row', 'out', 'scale', 'placement', 'modelHint', 'useLayerStrengths'],
 };
 
@@ -246,6 +254,13 @@ export function parseField(command: CommandName, field: FieldName, raw: unknown)
       throw fieldError(field, `must be a path or a URI, got ${JSON.stringify(raw)}`);
     case 'row':
       return parseRow(field, raw);
+    case 'pattern': {
+      if (typeof raw !== 'string') throw fieldError(field, `must be a regular expression with {l} for the layer index, or "" for the site table; got ${JSON.stringify(raw)}`);
+      const pattern = raw.trim();
+      const problem = sitePatternProblem(pattern);
+      if (problem) throw fieldError(field, problem);
+      return pattern;
+    }
   }
 }
 
@@ -255,6 +270,10 @@ export type RowOption = 'query' | number | string | { positive: number | string;
 export interface CheckedOptions {
   model?: string;
   device?: DeviceSetting;
+  dtype?: DTypeSetting;
+  offline?: boolean;
+  sitePattern?: string;
+  tokenizer?: TokenizerSetting;
   threads?: number;
   dataset?: PathValue;
   textField?: string;

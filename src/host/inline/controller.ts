@@ -11,7 +11,8 @@ import {
   type SteeredGeneration,
   type TokenEffects,
 } from '../../core/steering';
-import type { SteerableModel, Tokenizer } from '../../core/model';
+import type { SteerableModel } from '../../core/model';
+import { promptBos, type TextTokenizer } from '../../runtime/tokenizer/loadTokenizer';
 import type { Engine } from '../engine';
 import { isInteractive, parseRange, parseRow, parseStrength, parseUri, unknownKeys, type SteerArgs } from './args';
 import type { SteerDocuments } from './documents';
@@ -41,7 +42,7 @@ export interface SteerResult {
   differ: boolean;
   /** Index of the first generated token that differs (-1: none). */
   firstDifference: number;
-  /** Prompt length in tokens (with BOS). */
+  /** Prompt length in tokens (with BOS when the model's tokenizer starts texts with one, see promptBos). */
   promptTokens: number;
   stopReason: { steered: string; unsteered: string };
   /** Per-token effects (steering at every prompt token): a digest, and KL per token. */
@@ -350,12 +351,13 @@ export class InlineController implements vscode.Disposable {
     cts: vscode.CancellationTokenSource,
     cancellation: Cancellation,
     model: SteerableModel,
-    tokenizer: Tokenizer,
+    tokenizer: TextTokenizer,
   ): Promise<SteerResult | CompareResult> {
     const artifact = this.vectors.load(spec.vector);
     const chosen = chooseRows(artifact, model.info, spec.vector, spec.row);
     const name = vectorName(spec.vector);
     const title = `Iterative Vectors: steering with ${name} (${chosen.rowName}, a=${strength})`;
+    const bos = promptBos(tokenizer);
     const started = performance.now();
     const { gen, effects } = await vscode.window.withProgress(
       { location: where === 'notification' ? vscode.ProgressLocation.Notification : vscode.ProgressLocation.Window, title, cancellable: true },
@@ -364,6 +366,7 @@ export class InlineController implements vscode.Disposable {
         try {
           progress.report({ message: 'unsteered and steered completions…' });
           const gen = await steeredGeneration(model, tokenizer, source.text, {
+            bos,
             rows: chosen.rows,
             strength,
             maxNewTokens: spec.maxNewTokens,
@@ -372,7 +375,7 @@ export class InlineController implements vscode.Disposable {
             cancellation,
           });
           progress.report({ message: 'per-token effects…' });
-          const effects = await tokenEffects(model, tokenizer, source.text, { rows: chosen.rows, strength, cancellation });
+          const effects = await tokenEffects(model, tokenizer, source.text, { rows: chosen.rows, strength, bos, cancellation });
           return { gen, effects };
         } finally {
           sub.dispose();
@@ -435,11 +438,13 @@ export class InlineController implements vscode.Disposable {
     const { document, range } = source;
     if (!document || !range || document.isClosed || document.getText(range) !== source.text) return;
     const base = document.offsetAt(range.start);
-    const spans = tokenSpans(tokenizer, source.text, effects.tokens.slice(1));
+    // The text's tokens start at editFrom: 1 after a BOS, else 0.
+    const first = effects.editFrom;
+    const spans = tokenSpans(tokenizer, source.text, effects.tokens.slice(first));
     const metric = readSettings().heatmap;
     const byRange = new Map<string, TokenMark>();
     effects.effects.forEach((effect, pos) => {
-      const span = pos >= 1 ? spans[pos - 1] : undefined;
+      const span = pos >= first ? spans[pos - first] : undefined;
       if (!span || span.end <= span.start) return;
       const r = new vscode.Range(document.positionAt(base + span.start), document.positionAt(base + span.end));
       const key = `${span.start}:${span.end}`;

@@ -24,11 +24,13 @@ import {
   type DataReport,
   type IpcMessage,
   type PanelInfo,
+  type PanelRuntime,
   type ProgressParams,
   type ResultsSnapshot,
   type StateParams,
 } from '../../protocol';
 import { displayPath, exists, readArtifactUri, writeArtifactUri } from '../artifacts';
+import { providerSummary } from '../commands/modelSpec';
 import { withRunProgress } from '../run';
 import { localResourceRoots, panelHtml } from './html';
 import { applyUpdate, emptySnapshot, envelopeProblem, sweepCandidates } from './wire';
@@ -86,6 +88,8 @@ export class LayersSession implements vscode.Disposable {
   private current: CurrentRun | undefined;
   private saving: Promise<void> = Promise.resolve();
   private sweepSource: string | null = null;
+  /** Where the model of the last run runs (null until a run has loaded one). */
+  private runtime: PanelRuntime | null = null;
   private disposed = false;
   private readonly disposables: vscode.Disposable[] = [];
 
@@ -137,6 +141,7 @@ export class LayersSession implements vscode.Disposable {
       episodes: this.options.episodes,
       seed: this.options.seed,
       sweepResults: this.sweepSource,
+      runtime: this.runtime,
     };
   }
 
@@ -288,6 +293,9 @@ export class LayersSession implements vscode.Disposable {
         ctx.phase('loading the model');
         progress(0, 0, 'loading the model');
         const loaded = await this.deps.getModel();
+        this.runtime = { model: loaded.model.info.name, executionProvider: loaded.model.executionProvider, fallbacks: [...loaded.fallbacks] };
+        // A full state: the webview shows the execution provider (and any fallback) from now on.
+        if (!superseded()) this.postState();
         throwIfCancelled(cancellation);
         ctx.phase('loading the dataset');
         progress(0, 0, 'loading the dataset');
@@ -299,7 +307,7 @@ export class LayersSession implements vscode.Disposable {
         const settings = 2 + 2 * L;
         ctx.phase(`${this.options.episodes} episodes x ${settings} settings`);
         this.deps.log.info(
-          `Layer effects of ${this.name} (run ${runId}): ${task.dataset.id}, ${this.options.split}, ${this.options.episodes} episodes, ${this.options.shots}-shot, seed ${this.options.seed}, a2 ${this.options.strength}, envelope [${this.envelope.join(', ')}]`,
+          `Layer effects of ${this.name} (run ${runId}): ${loaded.model.info.name} on ${providerSummary(loaded.model.executionProvider, loaded.fallbacks)}, ${task.dataset.id}, ${this.options.split}, ${this.options.episodes} episodes, ${this.options.shots}-shot, seed ${this.options.seed}, a2 ${this.options.strength}, envelope [${this.envelope.join(', ')}]`,
         );
         const result = await layerEffects(
           loaded.model,

@@ -8,6 +8,8 @@ export interface TextTokenizer extends Tokenizer {
   /** The tokenizer's own BOS/EOS ids, where it names them. */
   readonly bosId?: number;
   readonly eosId?: number;
+  /** Whether the model's own tokenizer starts a text with BOS (exported models: tokenizer_config / post-processor). */
+  readonly addBosToken?: boolean;
   streamDecoder(prevToken?: number): { push(id: number): string; flush(): string };
 }
 
@@ -29,6 +31,16 @@ export async function loadTokenizer(source: TokenizerSource): Promise<TextTokeni
     case 'none':
       return new MissingTokenizer(source.model);
   }
+}
+
+/**
+ * Whether a free-text prompt starts with BOS: as the model's own tokenizer does it (an exported
+ * model's add_bos_token or post-processor), always for llama2.c models (trained with it), and never
+ * when the tokenizer has no BOS token.
+ */
+export function promptBos(tokenizer: Pick<TextTokenizer, 'bosId' | 'addBosToken'>): boolean {
+  if (tokenizer.bosId === undefined) return false;
+  return tokenizer.addBosToken ?? true;
 }
 
 /**

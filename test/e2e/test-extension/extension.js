@@ -54,6 +54,8 @@ function makeContext(dir, config, results) {
     controlDir: dir,
     /** Where run.mjs keeps screenshots and logs. */
     artifactsDir: config.artifactsDir,
+    /** The shared fixtures folder (`$IV_SHARED_DIR`, default <repo>/../shared); it may not exist. */
+    sharedDir: config.sharedDir,
     assert,
     sleep,
     /** Polls `predicate` (sync or async) until it returns a truthy value, which it resolves to. */

@@ -25,6 +25,9 @@ module.exports = {
     t.assert.equal(rep.status, 'done', rep.error ?? undefined);
     t.assert.equal(rep.file, file);
     t.assert.deepEqual(rep.envelope, [1, 1, 1, 1, 1, 1]);
+    // Where the model runs, as the panel shows it under the title.
+    t.assert.equal(rep.runtime, 'Model stories15M runs on cpu');
+    t.assert.equal(await t.ui.text('#runtime', { webview: true }), rep.runtime);
     const byId = new Map(rep.charts.map((c) => [c.id, c]));
     const chart = (id) => {
       const c = byId.get(id);
