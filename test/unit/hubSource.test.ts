@@ -7,6 +7,7 @@ import { join, relative, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { CancelledError, UserError } from '../../src/core/errors';
 import { isHubId, parseHubId, resolveHubModel, type HubProgress, type ResolveHubOptions } from '../../src/runtime/hub/hubSource';
+import { loadModel } from '../../src/runtime/loadModel';
 // The Transformers.js env instance hubSource drives (its ESM source graph, not the package entry's).
 // @ts-ignore -- untyped .js
 import * as tjsEnvModule from '../../node_modules/@huggingface/transformers/src/env.js';
@@ -398,5 +399,33 @@ describe('offline from the cache after the hub is gone', () => {
     assert.match(msg, /network error downloading config\.json of tiny\/llama/);
     assert.match(msg, /ECONNREFUSED/);
     assert.deepEqual(listCache(), tjsCacheBefore, 'node_modules/@huggingface/transformers/.cache untouched');
+  });
+});
+
+describe('a hub id through the whole engine', () => {
+  test('loadModel("owner/name") downloads, instruments and runs the model; offline it runs from the cache', async () => {
+    const hub = await startHub({ 'tiny/gpt2': { main: gpt2Repo() } });
+    const cacheDir = freshCache();
+    const saved = process.env.HF_ENDPOINT;
+    process.env.HF_ENDPOINT = hub.url;
+    const argmaxAfter = async (offline: boolean) => {
+      const { model, tokenizer } = await loadModel({ model: 'tiny/gpt2', cacheDir, offline, threads: 2 });
+      try {
+        assert.equal(model.info.name, 'tiny/gpt2');
+        assert.equal(tokenizer.decode(tokenizer.encode(' the house')), ' the house', 'the repo\'s tokenizer.json');
+        const [row] = (await model.forward({ tokens: [[5, 17, 42, 99, 7]], logits: [{ seq: 0, pos: 4 }] })).logits;
+        return row.indexOf(Math.max(...row));
+      } finally {
+        await model.dispose();
+      }
+    };
+    try {
+      assert.equal(await argmaxAfter(false), 401, 'the fixture README records argmax 401 for this prompt');
+      await hub.close();
+      assert.equal(await argmaxAfter(true), 401);
+    } finally {
+      if (saved === undefined) delete process.env.HF_ENDPOINT;
+      else process.env.HF_ENDPOINT = saved;
+    }
   });
 });
