@@ -8,7 +8,7 @@ import type { SteerableModel } from '../core/model';
 import { ensureEmbeddedModel, EMBEDDED } from './embedded/embeddedModel';
 import { ensureGraphs } from './embedded/embeddedGraphs';
 import { createSession, sessionOptions, type DeviceSetting } from './executionProvider';
-import { hubCacheDir, isHubId, resolveHubModel, type HubDType } from './hub/hubSource';
+import { hubCacheDir, isHubId, onnxFileOf, resolveHubModel, type HubDType } from './hub/hubSource';
 import { loadHubModel } from './hub/loadHubModel';
 import { locateModel } from './hub/modelFolder';
 import { OnnxSteerableModel } from './onnxSteerableModel';
@@ -79,11 +79,13 @@ export async function loadModel(options: LoadOptions): Promise<LoadedModel> {
 /** An exported decoder (Transformers.js / Optimum or onnxruntime-genai folder), instrumented and run as exported. */
 async function loadExported(path: string, name: string | undefined, options: LoadOptions): Promise<LoadedModel> {
   const log = options.log ?? (() => {});
-  const { folder } = locateModel(path, options.file);
+  // In a local Transformers.js folder, --dtype picks the variant's file as it does for a hub id.
+  const file = options.file ?? (options.dtype && !name && statSync(path).isDirectory() ? onnxFileOf(options.dtype) : undefined);
+  const { folder } = locateModel(path, file);
   const tokenizerSource: TokenizerSource =
     options.tokenizer === 'bytes' ? { kind: 'bytes' } : existsSync(join(folder, 'tokenizer.json')) ? { kind: 'hub', folder } : { kind: 'none', model: name ?? folder };
   const tokenizer = await loadTokenizer(tokenizerSource);
-  const { model, fallbacks } = await loadHubModel({ path, name, file: options.file, site: options.site, cacheDir: options.cacheDir, device: options.device ?? 'cpu', threads: options.threads, log, special: { bos: tokenizer.bosId, eos: tokenizer.eosId } });
+  const { model, fallbacks } = await loadHubModel({ path, name, file, site: options.site, cacheDir: options.cacheDir, device: options.device ?? 'cpu', threads: options.threads, log, special: { bos: tokenizer.bosId, eos: tokenizer.eosId } });
   if (tokenizer.vocabSize > model.info.vocabSize) {
     log(`note: the tokenizer has ${tokenizer.vocabSize} tokens but the model only ${model.info.vocabSize}; texts with higher token ids are rejected.`);
   }

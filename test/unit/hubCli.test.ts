@@ -145,6 +145,9 @@ describe('CLI on exported decoders', () => {
     const r = await iv('generate', 'hi', '--model', join(dir, 'nope'));
     assert.equal(r.code, 2);
     assert.match(r.stderr, /model not found: .*nope/);
+    const variant = await iv('generate', '--ids', '1,2', '--model', LLAMA, '--dtype', 'q4');
+    assert.equal(variant.code, 2);
+    assert.match(variant.stderr, /no model_q4\.onnx in .*tiny-random-llama-genai-builder-fp16/);
     const offline = await iv('generate', 'hi', '--model', 'someone/some-model', '--offline');
     assert.equal(offline.code, 2);
     assert.match(offline.stderr, /someone\/some-model/);

@@ -248,9 +248,13 @@ function tjsConfig(config: Json): Json {
   return cpu ? { ...custom, ...cpu } : custom;
 }
 
+/** The decoder file of a dtype in a Transformers.js folder's onnx/ (fp32 model.onnx, q4 model_q4.onnx, ...). */
+export function onnxFileOf(dtype: string): string {
+  return `${SESSION_FILE}${(tjsDtypes.DEFAULT_DTYPE_SUFFIX_MAPPING as Record<string, string>)[dtype] ?? ''}.onnx`;
+}
+
 function planFor(config: Json, dtype: string): Plan {
-  const suffix = (tjsDtypes.DEFAULT_DTYPE_SUFFIX_MAPPING as Record<string, string>)[dtype] ?? '';
-  const fullName = `${SESSION_FILE}${suffix}.onnx`;
+  const fullName = onnxFileOf(dtype);
   const chunks = tjsLoader.resolveExternalDataFormat(tjsConfig(config).use_external_data_format as never, fullName, SESSION_FILE);
   if (!Number.isInteger(chunks) || chunks < 0 || chunks > tjsHub.MAX_EXTERNAL_DATA_CHUNKS) {
     throw new UserError(`config.json: transformers.js_config.use_external_data_format gives ${chunks} external data files for ${fullName} (at most ${tjsHub.MAX_EXTERNAL_DATA_CHUNKS})`);

@@ -28,7 +28,8 @@ interface ArchRule {
 }
 
 const OPS = '(?:MatMul|MatMulNBits|Gemm|MatMulInteger|DynamicQuantizeMatMul|Add)';
-const SUFFIX = '(?:_node_\\d+|_\\d+)?$';
+// ONNX Runtime's quantizers keep the node's name and add `_Q4` / `_Q8` (MatMulNBits) or `_quant` (MatMulInteger).
+const SUFFIX = '(?:_Q\\d+|_quant)?(?:_node_\\d+|_\\d+)?$';
 const LLAMA_LIKE: ArchRule = {
   nodes: [`^/?model/layers\\.{l}/(?:self_attn|attn)/o_proj/${OPS}${SUFFIX}`],
   weights: ['^(?:model\\.)?layers\\.{l}\\.(?:self_attn|attn)\\.o_proj\\.'],
@@ -101,24 +102,43 @@ function compile(template: string, layer: number): RegExp {
   return new RegExp(template.split('{l}').join(String(layer)));
 }
 
-/** The site tensor of a matched node: for a MatMul followed by its bias Add (Conv1D, Linear+bias), the Add. */
+/** The only consumer of a node's output, when it has exactly one of the given types. */
+function soleConsumer(ix: GraphIndex, n: NodeProto, types: readonly string[]): NodeProto | undefined {
+  const next = ix.consumers.get(n.output[0]) ?? [];
+  return next.length === 1 && types.includes(next[0].opType) ? next[0] : undefined;
+}
+
+/**
+ * The site tensor of a matched node: the float output of the projection (after MatMulInteger's
+ * Cast and scale Muls, as ONNX Runtime's dynamic quantization writes them), and after its bias Add
+ * when there is one (Conv1D, Linear+bias).
+ */
 function siteOf(ix: GraphIndex, n: NodeProto): { node: NodeProto; tensor: string } {
   let node = n;
+  if (n.opType === 'MatMulInteger') for (let step: NodeProto | undefined; (step = soleConsumer(ix, node, ['Cast', 'Mul'])); ) node = step;
   if (PROJECTION_OPS.has(n.opType)) {
-    const next = ix.consumers.get(n.output[0]) ?? [];
+    const next = ix.consumers.get(node.output[0]) ?? [];
     const bias = next.length === 1 && next[0].opType === 'Add' && next[0].input.some((i) => ix.initializers.has(i)) ? next[0] : undefined;
     if (bias) node = bias;
   }
   return { node, tensor: node.output[0] };
 }
 
-/** The projection input: walk back from the site through a bias Add to the MatMul and take its data input. */
+/**
+ * The projection input (the heads concatenated): walk back from the site through a bias Add and a
+ * dequantization's Mul / Cast to the projection and take its data input (for MatMulInteger, the
+ * float input of the DynamicQuantizeLinear before it).
+ */
 function headOutOf(ix: GraphIndex, node: NodeProto): string | undefined {
   let n: NodeProto | undefined = node;
-  if (n.opType === 'Add') n = n.input.map((i) => ix.producer.get(i)).find((p) => p && PROJECTION_OPS.has(p.opType));
+  for (let i = 0; i < 4 && n && !PROJECTION_OPS.has(n.opType); i++) {
+    const producers: NodeProto[] = n.input.map((x) => ix.producer.get(x)).filter((p): p is NodeProto => p !== undefined);
+    n = producers.find((p) => PROJECTION_OPS.has(p.opType)) ?? producers.find((p) => p.opType === 'Cast') ?? producers.find((p) => p.opType === 'Mul');
+  }
   if (!n || !PROJECTION_OPS.has(n.opType)) return undefined;
   const data = n.input.find((i) => i && !ix.initializers.has(i) && !['Transpose', 'DequantizeLinear'].includes(ix.producer.get(i)?.opType ?? ''));
-  return data;
+  const quantizer = data ? ix.producer.get(data) : undefined;
+  return quantizer?.opType === 'DynamicQuantizeLinear' ? quantizer.input[0] : data;
 }
 
 /** The residual stream after the block: the residual add after attention, then the one after the MLP. */
