@@ -8,7 +8,7 @@ import type { SteerableModel } from '../core/model';
 import { ensureEmbeddedModel, EMBEDDED } from './embedded/embeddedModel';
 import { ensureGraphs } from './embedded/embeddedGraphs';
 import { createSession, sessionOptions, type DeviceSetting } from './executionProvider';
-import { hubCacheDir, isHubId, onnxFileOf, resolveHubModel, type HubDType } from './hub/hubSource';
+import { hubCacheDir, isHubId, onnxFileOf, resolveHubModel, type HubDType, type HubProgress } from './hub/hubSource';
 import { loadHubModel } from './hub/loadHubModel';
 import { locateModel } from './hub/modelFolder';
 import { OnnxSteerableModel } from './onnxSteerableModel';
@@ -52,7 +52,8 @@ export async function loadModel(options: LoadOptions): Promise<LoadedModel> {
   if (spec !== 'default' && !(existsSync(spec) && statSync(spec).isFile() && spec.endsWith('.bin'))) {
     if (existsSync(spec)) return loadExported(resolve(spec), undefined, options);
     if (isHubId(spec)) {
-      const hub = await resolveHubModel(spec, { dtype: options.dtype, cacheDir: hubCacheDir(options.cacheDir), offline: options.offline, log: options.log, cancel: options.cancel });
+      const log = options.log ?? (() => {});
+      const hub = await resolveHubModel(spec, { dtype: options.dtype, cacheDir: hubCacheDir(options.cacheDir), offline: options.offline, log, progress: downloadProgress(log), cancel: options.cancel });
       return loadExported(hub.onnxFile, spec, options);
     }
     throw new UserError(`model not found: ${spec} (give "default", a llama2.c checkpoint .bin, an exported model folder or .onnx file, or a hub id owner/name)`, { file: spec });
@@ -93,6 +94,18 @@ async function loadExported(path: string, name: string | undefined, options: Loa
 }
 
 /** The llama2.c files of "default" (the embedded model) or of a checkpoint path, with their cache folder. */
+/** Download progress as log lines: each file at every tenth of its size (the log is the CLI's stderr and the extension's output channel). */
+function downloadProgress(log: (m: string) => void): (p: HubProgress) => void {
+  const logged = new Map<string, number>();
+  return ({ file, loaded, total }) => {
+    if (!total) return;
+    const tenth = Math.floor((10 * loaded) / total);
+    if (tenth === (logged.get(file) ?? -1)) return;
+    logged.set(file, tenth);
+    log(`hub: ${file} ${(loaded / 2 ** 20).toFixed(1)} / ${(total / 2 ** 20).toFixed(1)} MB`);
+  };
+}
+
 export async function resolveCheckpoint(spec: string, cacheDir: string, log: (m: string) => void) {
   if (spec === 'default') {
     const files = await ensureEmbeddedModel(cacheDir, log);

@@ -408,8 +408,9 @@ describe('a hub id through the whole engine', () => {
     const cacheDir = freshCache();
     const saved = process.env.HF_ENDPOINT;
     process.env.HF_ENDPOINT = hub.url;
+    const logs: string[] = [];
     const argmaxAfter = async (offline: boolean) => {
-      const { model, tokenizer } = await loadModel({ model: 'tiny/gpt2', cacheDir, offline, threads: 2 });
+      const { model, tokenizer } = await loadModel({ model: 'tiny/gpt2', cacheDir, offline, threads: 2, log: (m) => logs.push(m) });
       try {
         assert.equal(model.info.name, 'tiny/gpt2');
         assert.equal(tokenizer.decode(tokenizer.encode(' the house')), ' the house', 'the repo\'s tokenizer.json');
@@ -421,6 +422,7 @@ describe('a hub id through the whole engine', () => {
     };
     try {
       assert.equal(await argmaxAfter(false), 401, 'the fixture README records argmax 401 for this prompt');
+      assert.ok(logs.some((l) => /^hub: onnx\/model\.onnx 0\.6 \/ 0\.6 MB$/.test(l)), `download progress is logged: ${logs.join(' | ')}`);
       await hub.close();
       assert.equal(await argmaxAfter(true), 401);
     } finally {
