@@ -78,6 +78,12 @@ describe('CLI on exported decoders', () => {
     assert.equal(metrics.n, 12);
     assert.equal(artifact.metadata.model.name, 'tiny-random-llama-genai-builder-fp16');
     assert.deepEqual(artifact.tensors.get('blocks.1.attn_out')?.shape, [3, 16]);
+    // The baselines need the other two sites: Task Vectors replace resid_post, Function Vectors add at head_out.
+    for (const method of ['tv', 'fv']) {
+      const r = await iv('eval', '--dataset', data, '--method', method, '--episodes', '10', '--ext-episodes', '6', '--ext-shots', '1', '--shots', '1', '--val-episodes', '6', '--effect-episodes', '2', '--top-heads', '1', '--model', LLAMA, '--json');
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(JSON.parse(r.stdout).name, method);
+    }
   });
 
   test('GPT-2 fused (onnxruntime converter): generate on ids, extract, eval on texts within its 1000 ids', async () => {
