@@ -30,9 +30,10 @@ Usage:
               IV at the query only, TV, FV; with --sweep the IV configuration is chosen on validation)
   iv export-gguf --vector <file>.ivec.safetensors --out <file>.gguf [--row query|<label>|<index>] [--scale 1]
                 (llama.cpp control vector, direction.N; approximate: llama.cpp adds at the block output)
-  iv export-onnx --out <folder> [--model default|<llama2.c .bin>]
+  iv export-onnx --out <folder> [--model default|<llama2.c .bin>] [--dtype fp32|q4|q8|all]
                 (the built-in model as a Transformers.js / Optimum folder: config.json, tokenizer files,
-                 onnx/model.onnx with KV cache)
+                 onnx/model.onnx with KV cache; q4: model_q4.onnx (MatMulNBits), q8: model_quantized.onnx,
+                 written as ONNX Runtime's quantizers write them)
   iv demo [--out-dir .iv/demo] [--episodes 1000]
   iv inspect --model <folder|file.onnx|owner/name> [--file name.onnx] [--site "<regex with {l}>"] [--json]
   iv check-device --device cuda|dml|coreml|webgpu [--model ...] [--runs 5] [--tolerance 0.01] [--json]

@@ -3,6 +3,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { UserError } from '../../core/errors';
 import type { Llama2cConfig, Llama2cWeights } from './checkpoint';
 import { buildHubDecoder } from './hubGraph';
+import { HUB_VARIANTS, quantizeModelBytes, type HubVariant } from './quantize';
 import { BOS_ID, EOS_ID } from '../tokenizer/tokenizerJson';
 
 /** The files of a Transformers.js / Optimum model folder, relative to it. */
@@ -57,14 +58,27 @@ export function hubTokenizerConfig(c: Llama2cConfig): Record<string, unknown> {
   };
 }
 
+export interface HubExportOptions {
+  /** Quantized variants written beside onnx/model.onnx (see HUB_VARIANTS): q4 onnx/model_q4.onnx, q8 onnx/model_quantized.onnx. */
+  variants?: readonly HubVariant[];
+}
+
+/** The files an export with `variants` writes, relative to the folder. */
+export function hubExportFiles(variants: readonly HubVariant[] = []): string[] {
+  return [...Object.values(HUB_FILES), ...variants.map((v) => HUB_VARIANTS[v])];
+}
+
 /**
  * Writes `outDir` as a Transformers.js / Optimum model folder: config.json, generation_config.json,
  * tokenizer.json (`tokenizerJsonText`, as tokenizerJsonFromLlama2cBin derives it), tokenizer_config.json
- * and onnx/model.onnx (see buildHubDecoder). Everything is written into a sibling temporary folder that
- * replaces `outDir` at the end, so an error never leaves a half-written model folder behind. An existing
- * `outDir` is replaced only when it is empty or holds nothing but these files (an earlier export).
+ * and onnx/model.onnx (see buildHubDecoder), plus the quantized `variants` of that graph as ONNX
+ * Runtime's quantizers write them (see quantize.ts). Everything is written into a sibling temporary
+ * folder that replaces `outDir` at the end, so an error never leaves a half-written model folder behind.
+ * An existing `outDir` is replaced only when it is empty or holds nothing but these files (an earlier export).
  */
-export function exportHubFolder(weights: Llama2cWeights, tokenizerJsonText: string, outDir: string): void {
+export function exportHubFolder(weights: Llama2cWeights, tokenizerJsonText: string, outDir: string, options: HubExportOptions = {}): void {
+  const variants = [...new Set(options.variants ?? [])];
+  for (const v of variants) if (!Object.hasOwn(HUB_VARIANTS, v)) throw new UserError(`unknown variant ${v} (${Object.keys(HUB_VARIANTS).join(', ')})`);
   const out = resolve(outDir);
   checkReplaceable(out);
   try {
@@ -82,7 +96,9 @@ export function exportHubFolder(weights: Llama2cWeights, tokenizerJsonText: stri
     writeFileSync(join(tmp, HUB_FILES.tokenizer), tokenizerJsonText);
     writeFileSync(join(tmp, HUB_FILES.tokenizerConfig), json(hubTokenizerConfig(weights.config)));
     writeFileSync(join(tmp, HUB_FILES.generationConfig), json({ bos_token_id: BOS_ID, eos_token_id: EOS_ID }));
-    writeFileSync(join(tmp, HUB_FILES.model), buildHubDecoder(weights));
+    const fp32 = buildHubDecoder(weights);
+    writeFileSync(join(tmp, HUB_FILES.model), fp32);
+    for (const v of variants) writeFileSync(join(tmp, HUB_VARIANTS[v]), quantizeModelBytes(fp32, v));
     writeFileSync(join(tmp, HUB_FILES.config), json(hubConfig(weights.config)));
     if (existsSync(out)) renameSync(out, old);
     renameSync(tmp, out);
@@ -104,9 +120,11 @@ function checkReplaceable(out: string): void {
   } catch {
     throw new UserError(`${out} exists and is not a folder`, { file: out });
   }
-  const ours = new Set(Object.values(HUB_FILES).map((f) => f.split('/')[0]));
+  const files = hubExportFiles(Object.keys(HUB_VARIANTS) as HubVariant[]);
+  const ours = new Set(files.map((f) => f.split('/')[0]));
   const onnxDir = join(out, dirname(HUB_FILES.model));
-  const foreignOnnx = (e: string) => e === 'onnx' && (!statSync(onnxDir).isDirectory() || readdirSync(onnxDir).some((f) => f !== basename(HUB_FILES.model)));
+  const onnxFiles = new Set(files.filter((f) => f.startsWith(`${dirname(HUB_FILES.model)}/`)).map((f) => basename(f)));
+  const foreignOnnx = (e: string) => e === 'onnx' && (!statSync(onnxDir).isDirectory() || readdirSync(onnxDir).some((f) => !onnxFiles.has(f)));
   const foreign = entries.filter((e) => !ours.has(e) || foreignOnnx(e));
   if (foreign.length > 0) {
     throw new UserError(`${out} already holds other files (${foreign.slice(0, 3).join(', ')}${foreign.length > 3 ? ', ...' : ''}); export into a new or empty folder, or an earlier export`, { file: out });
