@@ -1,3 +1,4 @@
+import { basename } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { generate } from '../../core/generate';
 import type { Edit, ForwardRequest, Position } from '../../core/model';
@@ -12,6 +13,8 @@ import { machineInfo, type MachineInfo } from './machine';
 export interface HubBenchResult {
   machine: MachineInfo;
   model: string;
+  /** The export's graph file. */
+  file: string;
   runs: number;
   /** One batched prompt pass: the export as published (its own logits output) against the instrumented graph. */
   prefill: {
@@ -22,7 +25,9 @@ export interface HubBenchResult {
     zeroEditMs: number;
     /** Edits at 20 positions on every layer, taps of every site there, last-position logits. */
     instrumentedMs: number;
-    /** instrumentedMs / zero edits, timed alternately with each other: the cost of the interventions themselves. */
+    /** Zero edits again, timed alternately with instrumentedMs (the machine drifts between the two pairs). */
+    zeroEditAgainMs: number;
+    /** instrumentedMs / zeroEditAgainMs - 1: the cost of the interventions themselves. */
     overhead: number;
     positions: number;
   };
@@ -62,8 +67,9 @@ export async function runHubBench(model: HubSteerableModel, runs: number, thread
     return {
       machine: machineInfo(model.executionProvider, threads),
       model: info.name,
+      file: basename(model.sourceFile),
       runs,
-      prefill: { batch, length, exportMs, zeroEditMs, instrumentedMs, overhead: instrumentedMs / zeroAgainMs - 1, positions: positions.length },
+      prefill: { batch, length, exportMs, zeroEditMs, instrumentedMs, zeroEditAgainMs: zeroAgainMs, overhead: instrumentedMs / zeroAgainMs - 1, positions: positions.length },
       generation: { newTokens, exportTokensPerSecond: bare, tokensPerSecond: product.timings.decodeTokensPerSecond },
     };
   } finally {
