@@ -40,3 +40,33 @@ export function randomVector(seed: number, d: number, scale: number): Float32Arr
     return (s / 4294967296 - 0.5) * 2 * scale;
   });
 }
+
+/** Varied text for tokenizer parity checks: punctuation, runs of spaces and newlines, accents, CJK, emoji (byte fallback), special-token strings. */
+export const TOKENIZER_SENTENCES = [
+  'Hello world',
+  'Once upon a time, there was a little girl named Lily. She loved to play outside in the sunshine.',
+  'One day, Tim saw a big red ball in the park. "Can I play with you?" he asked.',
+  'The cat said: "No!" -- and ran away... (quickly); the dog barked? Yes!',
+  'It was 3:45 pm on 12/25/2023; she had 1,000,000 coins and 42 apples, 3.14159 of a pie.',
+  'a  b   c    d     e      f',
+  '   leading spaces',
+  'trailing spaces   ',
+  ' ',
+  '                                        ',
+  'line one\nline two\n',
+  '\n',
+  '\n\n\n',
+  'The end.\n\nOnce upon a time\n\n\nthere was',
+  'tabs\tand\t\tmore\ttabs',
+  'Café, naïve, résumé, Zoë, São Paulo, Straße, Ærø, øl',
+  'Ünïcödé: Grüße aus Köln — “quotes” and ‘single’ … ellipsis',
+  '中文字符测试，日本語のテキスト、한국어 텍스트',
+  'Emoji: 😀🎉🐶 and a rare CJK 𠜎 need byte fallback',
+  'Mixed 😀 text with café and 中文 and\ttabs\n\nand newlines',
+  '<s> and </s> and <unk> and <|endoftext|> are plain text here',
+  'Hello , world . It \'s fine , is n\'t it ?',
+  'def f():\n        return 1',
+  'x',
+  '<s> and </s> and <unk> are plain text here',
+  '',
+];

@@ -11,6 +11,7 @@ import { defaultCacheDir, ensureEmbeddedModel } from '../../src/runtime/embedded
 import { ByteTokenizer, HubTokenizer, loadHubTokenizer, withoutDummyPrefix, type HubTokenizerJson } from '../../src/runtime/tokenizer/hubTokenizer';
 import { LlamaTokenizer, loadLlama2cTokenizer } from '../../src/runtime/tokenizer/tokenizer';
 import { tokenizerJsonFromLlama2cBin } from '../../src/runtime/tokenizer/tokenizerJson';
+import { TOKENIZER_SENTENCES as SENTENCES } from './fixtures';
 
 // Third-party tokenizers and datasets, read in place: <repo>/../shared, or $IV_SHARED_DIR.
 const REPO = resolve(__dirname, '..', '..');
@@ -20,32 +21,6 @@ const GPT2 = join(FIXTURES, 'tiny-random-gpt2-ort-fused');
 const LLAMA = join(FIXTURES, 'tiny-random-llama-genai-builder-fp16');
 const DATASETS = join(SHARED, 'datasets');
 
-const SENTENCES = [
-  'Hello world',
-  'Once upon a time, there was a little girl named Lily. She loved to play outside in the sunshine.',
-  'One day, Tim saw a big red ball in the park. "Can I play with you?" he asked.',
-  'The cat said: "No!" -- and ran away... (quickly); the dog barked? Yes!',
-  'It was 3:45 pm on 12/25/2023; she had 1,000,000 coins and 42 apples, 3.14159 of a pie.',
-  'a  b   c    d     e      f',
-  '   leading spaces',
-  'trailing spaces   ',
-  ' ',
-  '                                        ',
-  'line one\nline two\n',
-  '\n',
-  '\n\n\n',
-  'The end.\n\nOnce upon a time\n\n\nthere was',
-  'tabs\tand\t\tmore\ttabs',
-  'Café, naïve, résumé, Zoë, São Paulo, Straße, Ærø, øl',
-  'Ünïcödé: Grüße aus Köln — “quotes” and ‘single’ … ellipsis',
-  '中文字符测试，日本語のテキスト、한국어 텍스트',
-  'Emoji: 😀🎉🐶 and a rare CJK 𠜎 need byte fallback',
-  'Mixed 😀 text with café and 中文 and\ttabs\n\nand newlines',
-  '<s> and </s> and <unk> and <|endoftext|> are plain text here',
-  'Hello , world . It \'s fine , is n\'t it ?',
-  'def f():\n        return 1',
-  'x',
-];
 
 /** Prompts as the ICL verbalizer builds them: [text, label, text, label, ..., query]. */
 const PROMPTS: string[][] = [

@@ -9,31 +9,8 @@ import { defaultCacheDir, ensureEmbeddedModel } from '../../src/runtime/embedded
 import { LlamaTokenizer, loadLlama2cTokenizer } from '../../src/runtime/tokenizer/tokenizer';
 import { parseLlama2cBin, tokenizerJsonFromLlama2cBin } from '../../src/runtime/tokenizer/tokenizerJson';
 import { Llama2cTokenizer } from './llama2cEncode';
+import { TOKENIZER_SENTENCES as SENTENCES } from './fixtures';
 
-const SENTENCES = [
-  'Once upon a time, there was a little girl named Lily. She loved to play outside in the sunshine.',
-  'One day, Tim saw a big red ball in the park. "Can I play with you?" he asked.',
-  'The cat said: "No!" -- and ran away... (quickly); the dog barked? Yes!',
-  'It was 3:45 pm on 12/25/2023; she had 1,000,000 coins and 42 apples, 3.14159 of a pie.',
-  'a  b   c    d     e      f',
-  '   leading spaces',
-  'trailing spaces   ',
-  ' ',
-  '                                        ',
-  'line one\nline two\n',
-  '\n',
-  '\n\n\n',
-  'The end.\n\nOnce upon a time\n\n\nthere was',
-  'tabs\tand\t\tmore\ttabs',
-  'Café, naïve, résumé, Zoë, São Paulo, Straße, Ærø, øl',
-  'Ünïcödé: Grüße aus Köln — “quotes” and ‘single’ … ellipsis',
-  '中文字符测试，日本語のテキスト、한국어 텍스트',
-  'Emoji: 😀🎉🐶 and a rare CJK 𠜎 need byte fallback',
-  'Mixed 😀 text with café and 中文 and\ttabs\n\nand newlines',
-  '<s> and </s> and <unk> are plain text here',
-  'x',
-  '',
-];
 
 let tokenizer: LlamaTokenizer;
 let reference: Llama2cTokenizer;
