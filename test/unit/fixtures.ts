@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { parseLlama2cCheckpoint, type Llama2cWeights } from '../../src/runtime/embedded/checkpoint';
 import { defaultCacheDir, ensureEmbeddedModel } from '../../src/runtime/embedded/embeddedModel';
 import { loadModel, type LoadedModel } from '../../src/runtime/loadModel';
@@ -70,3 +71,10 @@ export const TOKENIZER_SENTENCES = [
   '<s> and </s> and <unk> are plain text here',
   '',
 ];
+
+/** The repository root. */
+export const REPO = resolve(__dirname, '..', '..');
+/** The shared data, read in place: <repo>/../shared, or $IV_SHARED_DIR. */
+export const SHARED = process.env.IV_SHARED_DIR ?? resolve(REPO, '..', 'shared');
+/** Third-party ONNX exports (../shared/fixtures/third-party-onnx). */
+export const FIXTURES = join(SHARED, 'fixtures', 'third-party-onnx');

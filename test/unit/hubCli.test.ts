@@ -2,17 +2,16 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { readArtifact } from '../../src/core/vectors/artifact';
 import { loadHubTokenizer } from '../../src/runtime/tokenizer/hubTokenizer';
+import { FIXTURES, REPO } from './fixtures';
 
 // Every CLI command on exported decoders: the three third-party fixtures (read in place) and the
 // built-in model exported by `iv export-onnx` in the Transformers.js layout.
-const REPO = resolve(__dirname, '..', '..');
 const CLI = join(REPO, 'dist', 'cli.js');
-const FIXTURES = join(process.env.IV_SHARED_DIR ?? resolve(REPO, '..', 'shared'), 'fixtures', 'third-party-onnx');
 const GPT2 = join(FIXTURES, 'tiny-random-gpt2-ort-fused');
 const LLAMA = join(FIXTURES, 'tiny-random-llama-genai-builder-fp16');
 const MISTRAL = join(FIXTURES, 'tiny-mistral-mobius-opset24');

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { toBinary } from '@bufbuild/protobuf';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import * as ort from 'onnxruntime-node';
 import { ModelProtoSchema } from 'onnx-buf';
@@ -14,11 +14,8 @@ import { loadHubModel, type LoadedHubModel } from '../../src/runtime/hub/loadHub
 import { readModelFolder, summarize } from '../../src/runtime/hub/modelFolder';
 import { discoverSites } from '../../src/runtime/hub/sites';
 import { DType, valueInfo } from '../../src/runtime/onnx/graphBuilder';
-import { bitwiseEqual, maxAbsDiff, randomVector } from './fixtures';
+import { bitwiseEqual, maxAbsDiff, randomVector, FIXTURES } from './fixtures';
 
-// Third-party ONNX exports, read in place: <repo>/../shared/fixtures, or $IV_SHARED_DIR/fixtures.
-const REPO = resolve(__dirname, '..', '..');
-const FIXTURES = join(process.env.IV_SHARED_DIR ?? resolve(REPO, '..', 'shared'), 'fixtures', 'third-party-onnx');
 
 interface Fixture {
   name: string;

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync }
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, relative, resolve } from 'node:path';
+import { join, relative } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { CancelledError, UserError } from '../../src/core/errors';
 import { isHubId, parseHubId, resolveHubModel, type HubProgress, type ResolveHubOptions } from '../../src/runtime/hub/hubSource';
@@ -11,13 +11,10 @@ import { loadModel } from '../../src/runtime/loadModel';
 // The Transformers.js env instance hubSource drives (its ESM source graph, not the package entry's).
 // @ts-ignore -- untyped .js
 import * as tjsEnvModule from '../../node_modules/@huggingface/transformers/src/env.js';
+import { FIXTURES, REPO } from './fixtures';
 
 const tjsEnv = (tjsEnvModule as { env: Record<string, unknown> }).env;
 
-// Third-party ONNX exports, read in place: <repo>/../shared/fixtures, or $IV_SHARED_DIR/fixtures.
-const REPO = resolve(__dirname, '..', '..');
-const SHARED = process.env.IV_SHARED_DIR ?? resolve(REPO, '..', 'shared');
-const FIXTURES = join(SHARED, 'fixtures', 'third-party-onnx');
 const GPT2 = join(FIXTURES, 'tiny-random-gpt2-ort-fused');
 const LLAMA = join(FIXTURES, 'tiny-random-llama-genai-builder-fp16');
 /** Where Transformers.js caches by default; hubSource must never write there. */

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { UserError } from '../../src/core/errors';
 import { Verbalizer } from '../../src/core/icl/prompt';
@@ -11,12 +11,8 @@ import { defaultCacheDir, ensureEmbeddedModel } from '../../src/runtime/embedded
 import { ByteTokenizer, HubTokenizer, loadHubTokenizer, withoutDummyPrefix, type HubTokenizerJson } from '../../src/runtime/tokenizer/hubTokenizer';
 import { LlamaTokenizer, loadLlama2cTokenizer } from '../../src/runtime/tokenizer/tokenizer';
 import { tokenizerJsonFromLlama2cBin } from '../../src/runtime/tokenizer/tokenizerJson';
-import { TOKENIZER_SENTENCES as SENTENCES } from './fixtures';
+import { TOKENIZER_SENTENCES as SENTENCES, FIXTURES, SHARED } from './fixtures';
 
-// Third-party tokenizers and datasets, read in place: <repo>/../shared, or $IV_SHARED_DIR.
-const REPO = resolve(__dirname, '..', '..');
-const SHARED = process.env.IV_SHARED_DIR ?? resolve(REPO, '..', 'shared');
-const FIXTURES = join(SHARED, 'fixtures', 'third-party-onnx');
 const GPT2 = join(FIXTURES, 'tiny-random-gpt2-ort-fused');
 const LLAMA = join(FIXTURES, 'tiny-random-llama-genai-builder-fp16');
 const DATASETS = join(SHARED, 'datasets');

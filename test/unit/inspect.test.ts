@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { UserError } from '../../src/core/errors';
@@ -10,11 +10,8 @@ import { inspectModel, type InspectReport } from '../../src/runtime/hub/inspect'
 import { readModelFolder } from '../../src/runtime/hub/modelFolder';
 import { discoverSites, RESIDUAL_SUM_SUFFIX } from '../../src/runtime/hub/sites';
 import { DType, GraphBuilder } from '../../src/runtime/onnx/graphBuilder';
+import { FIXTURES, REPO } from './fixtures';
 
-// Third-party ONNX exports, read in place: <repo>/../shared/fixtures, or $IV_SHARED_DIR/fixtures.
-const REPO = resolve(__dirname, '..', '..');
-const SHARED = process.env.IV_SHARED_DIR ?? resolve(REPO, '..', 'shared');
-const FIXTURES = join(SHARED, 'fixtures', 'third-party-onnx');
 const MISTRAL = join(FIXTURES, 'tiny-mistral-mobius-opset24');
 const GPT2 = join(FIXTURES, 'tiny-random-gpt2-ort-fused');
 const LLAMA = join(FIXTURES, 'tiny-random-llama-genai-builder-fp16');
