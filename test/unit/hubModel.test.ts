@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { toBinary } from '@bufbuild/protobuf';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -169,6 +169,25 @@ for (const fx of CASES) {
     });
   });
 }
+
+describe('exported decoders: the instrumented-graph cache', () => {
+  test('a graph is instrumented once; an edited config.json is a new entry', async () => {
+    const folder = join(cacheDir, 'gpt2-copy');
+    const ownCache = mkdtempSync(join(cacheDir, 'cache-'));
+    cpSync(join(FIXTURES, CASES[0].name), folder, { recursive: true });
+    const load = async () => {
+      const logs: string[] = [];
+      const { model } = await loadHubModel({ path: folder, cacheDir: ownCache, device: 'cpu', log: (m) => logs.push(m) });
+      await model.dispose();
+      return { instrumented: logs.some((l) => l.startsWith('Instrumenting ')), maxSeqLen: model.info.maxSeqLen };
+    };
+    assert.deepEqual(await load(), { instrumented: true, maxSeqLen: 512 });
+    assert.deepEqual(await load(), { instrumented: false, maxSeqLen: 512 });
+    const config = JSON.parse(readFileSync(join(folder, 'config.json'), 'utf8'));
+    writeFileSync(join(folder, 'config.json'), JSON.stringify({ ...config, n_positions: 128 }));
+    assert.deepEqual(await load(), { instrumented: true, maxSeqLen: 128 });
+  });
+});
 
 describe('exported decoders: errors', () => {
   test('a site pattern that matches nothing names what was looked for', async () => {

@@ -32,14 +32,21 @@ export interface InstrumentRequest {
 }
 
 /**
- * The instrumented graph of an exported decoder, from the cache when this graph file (by content
- * hash), instrumentation version and site pattern were seen before; built and cached otherwise.
+ * The instrumented graph of an exported decoder, from the cache when this graph file and the
+ * folder's configs (by content hash), instrumentation version and site pattern were seen before;
+ * built and cached otherwise.
  * External data is not copied: the session loads it from the model's folder.
  */
 export function ensureInstrumented(req: InstrumentRequest): InstrumentedModel {
   const probe = locateModel(req.path, req.file);
   const graphBytes = readFileSync(probe.onnxFile);
-  const key = createHash('sha256').update(graphBytes).update(`\0v${INSTRUMENT_VERSION}\0${req.site ?? ''}`).digest('hex').slice(0, 24);
+  const hash = createHash('sha256').update(graphBytes).update(`\0v${INSTRUMENT_VERSION}\0${req.site ?? ''}`);
+  // The configs give the sizes, special ids and input names: an edited config is a different model.
+  for (const name of ['config.json', 'genai_config.json']) {
+    const file = join(probe.folder, name);
+    hash.update(`\0${name}\0`).update(existsSync(file) ? readFileSync(file) : '');
+  }
+  const key = hash.digest('hex').slice(0, 24);
   const dir = join(req.cacheDir, 'hub-graphs', key);
   const graphFile = join(dir, 'model.onnx');
   const entryFile = join(dir, 'entry.json');
