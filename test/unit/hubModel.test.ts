@@ -171,7 +171,7 @@ for (const fx of CASES) {
 }
 
 describe('exported decoders: the instrumented-graph cache', () => {
-  test('a graph is instrumented once; an edited config.json is a new entry', async () => {
+  test('a graph is instrumented once; an edited genai_config.json is a new entry', async () => {
     const folder = join(cacheDir, 'gpt2-copy');
     const ownCache = mkdtempSync(join(cacheDir, 'cache-'));
     cpSync(join(FIXTURES, CASES[0].name), folder, { recursive: true });
@@ -183,8 +183,9 @@ describe('exported decoders: the instrumented-graph cache', () => {
     };
     assert.deepEqual(await load(), { instrumented: true, maxSeqLen: 512 });
     assert.deepEqual(await load(), { instrumented: false, maxSeqLen: 512 });
-    const config = JSON.parse(readFileSync(join(folder, 'config.json'), 'utf8'));
-    writeFileSync(join(folder, 'config.json'), JSON.stringify({ ...config, n_positions: 128 }));
+    const genai = JSON.parse(readFileSync(join(folder, 'genai_config.json'), 'utf8'));
+    genai.model.context_length = 128;
+    writeFileSync(join(folder, 'genai_config.json'), JSON.stringify(genai));
     assert.deepEqual(await load(), { instrumented: true, maxSeqLen: 128 });
   });
 });
