@@ -4,7 +4,7 @@ import type { TokenizerSource } from '../tokenizer/loadTokenizer';
 
 /** Main thread -> model worker. Every request carries an id that its reply repeats. */
 export type WorkerRequest =
-  | { id: number; type: 'load'; options: Omit<LoadOptions, 'log'> }
+  | { id: number; type: 'load'; options: Omit<LoadOptions, 'log' | 'cancel'> }
   | { id: number; type: 'forward'; request: ForwardRequest }
   | { id: number; type: 'startDecoding' }
   | { id: number; type: 'prefill'; session: number; tokens: readonly number[]; edits?: readonly Edit[] }

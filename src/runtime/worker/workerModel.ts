@@ -16,7 +16,8 @@ type Body<T> = T extends unknown ? Omit<T, 'id'> : never;
 export async function loadModelInWorker(options: LoadOptions, workerFile = join(__dirname, 'modelWorker.js')): Promise<LoadedModel> {
   const channel = new WorkerChannel(new Worker(workerFile), options.log ?? (() => {}));
   try {
-    const { log: _log, ...rest } = options;
+    // A cancellation flag cannot cross to the worker live (a message is a copy): a load there runs to its end.
+    const { log: _log, cancel: _cancel, ...rest } = options;
     const reply = (await channel.call({ type: 'load', options: rest })) as LoadedReply;
     const tokenizer = await loadTokenizer(reply.tokenizerSource);
     const model = new WorkerModel(channel, reply.info, reply.executionProvider);
