@@ -5,6 +5,7 @@
 // The model settings are put back to their defaults afterwards, so later tests run on stories15M.
 'use strict';
 const fs = require('node:fs');
+const http = require('node:http');
 const os = require('node:os');
 const path = require('node:path');
 const { helpers: h } = require('./_helpers');
@@ -102,6 +103,72 @@ module.exports = {
     const config = vscode.workspace.getConfiguration('iterativeVectors');
     t.assert.equal(config.get('model'), 'default');
     t.assert.equal(config.get('hub.dtype'), 'auto');
+  },
+
+  'a hub model id typed in Select Model: validated, stored, downloaded from the hub (a local fake in the HF URL layout) and run': async (vscode, t) => {
+    const folder = t.sharedDir && path.join(t.sharedDir, 'fixtures', 'third-party-onnx', GPT2);
+    t.assert.ok(folder && fs.existsSync(path.join(folder, 'past.onnx')), `the third-party fixture ${folder} is missing (set IV_SHARED_DIR for run.mjs)`);
+    // The GPT-2 fixture as a Transformers.js repo: config + tokenizer files and the graph as onnx/model.onnx.
+    const files = {
+      'config.json': path.join(folder, 'config.json'),
+      'tokenizer.json': path.join(folder, 'tokenizer.json'),
+      'tokenizer_config.json': path.join(folder, 'tokenizer_config.json'),
+      'onnx/model.onnx': path.join(folder, 'past.onnx'),
+    };
+    const requests = [];
+    const server = http.createServer((req, res) => {
+      const m = /^\/tiny\/gpt2\/resolve\/main\/(.+)$/.exec(decodeURIComponent(new URL(req.url, 'http://x').pathname));
+      requests.push(`${req.method} ${req.url}`);
+      const file = m && files[m[1]];
+      if (!file) return void res.writeHead(404).end('{"error":"Entry not found"}');
+      const body = fs.readFileSync(file);
+      if (req.headers.range === 'bytes=0-0') return void res.writeHead(206, { 'content-length': '1', 'content-range': `bytes 0-0/${body.length}` }).end(body.subarray(0, 1));
+      res.writeHead(200, { 'content-length': String(body.length) }).end(body);
+    });
+    await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
+    // The model worker is created on the next load and copies this process's environment then.
+    const savedEndpoint = process.env.HF_ENDPOINT;
+    process.env.HF_ENDPOINT = `http://127.0.0.1:${server.address().port}/`;
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'iv-e2e-hub-'));
+    const dataset = path.join(tmp, 'tiny.jsonl');
+    fs.writeFileSync(dataset, tinyDataset());
+    try {
+      await h.activate();
+      await t.ui.press('Escape');
+      await t.ui.press('F1');
+      await t.ui.waitForSelector('.quick-input-widget .quick-input-box input');
+      await t.ui.type('Iterative Vectors: Select Model');
+      await t.ui.waitForSelector('.quick-input-list .monaco-list-row:has-text("Iterative Vectors: Select Model")');
+      await t.ui.press('Enter');
+      await t.ui.waitForSelector(h.quickInput('The model every command runs (a machine setting)'), { timeout: 20_000 });
+      await t.ui.type('Hugging Face hub');
+      await t.ui.waitForSelector('.quick-input-list .monaco-list-row:has-text("Hugging Face hub model id")');
+      await t.ui.press('Enter');
+      await t.ui.waitForSelector(h.quickInput('owner/name[@revision]'), { timeout: 20_000 });
+      // A malformed id is refused in the box itself.
+      await t.ui.type('not a hub id');
+      await t.ui.waitForSelector('.quick-input-widget .quick-input-message:has-text("owner/name")', { timeout: 10_000 });
+      await t.ui.screenshot('select-model-hub-invalid');
+      for (let i = 0; i < 'not a hub id'.length; i++) await t.ui.press('Backspace');
+      await t.ui.type('tiny/gpt2');
+      await t.ui.press('Enter');
+      await t.waitFor(() => vscode.workspace.getConfiguration('iterativeVectors').get('model') === 'tiny/gpt2', { timeout: 20_000, message: 'the hub id was not stored in iterativeVectors.model' });
+
+      // The next run downloads the repo through Transformers.js' hub code, instruments the graph and runs it.
+      const ev = await vscode.commands.executeCommand('iterativeVectors.evaluate', { dataset, method: 'icl', shots: 1, episodes: 8, resamples: 0, results: path.join(tmp, 'hub.icl.eval.json') });
+      t.log('evaluate on the hub id:', { model: ev && ev.model, requests });
+      t.assert.equal(ev.model.name, 'tiny/gpt2');
+      t.assert.equal(ev.model.nLayers, 5);
+      t.assert.equal(ev.n, 8);
+      t.assert.ok(requests.some((r) => r.includes('/onnx/model.onnx')), 'the graph was downloaded from the hub');
+    } finally {
+      server.close();
+      if (savedEndpoint === undefined) delete process.env.HF_ENDPOINT;
+      else process.env.HF_ENDPOINT = savedEndpoint;
+      await resetModelSettings(vscode);
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+    t.assert.equal(vscode.workspace.getConfiguration('iterativeVectors').get('model'), 'default');
   },
 };
 module.exports.timeout = 120_000;
