@@ -126,5 +126,61 @@ module.exports = {
     await h.clearNotifications();
     await h.closeAllEditors();
   },
+
+  'run steered from the lens on the selected prompt (real UI): the token hover shows per-layer bars; Set Strength re-runs the prompt at the new strength': async (vscode, t) => {
+    const vector = await h.ensureVector(t);
+    await h.closeAllEditors();
+    await h.clearNotifications();
+    const { uri, editor, line } = await openPrompt(vscode);
+    const position = new vscode.Position(line, 1);
+    const hoverText = async () => {
+      const hovers = (await vscode.commands.executeCommand('vscode.executeHoverProvider', uri, position)) ?? [];
+      return hovers.flatMap((hv) => hv.contents.map((c) => (typeof c === 'string' ? c : c.value))).join('\n');
+    };
+    // No heatmap left from earlier runs: the hover below comes from this run.
+    await vscode.commands.executeCommand('iterativeVectors.inline.clear', uri);
+    t.assert.equal(await hoverText(), '');
+    editor.selection = new vscode.Selection(line, 0, line + 1, 'Sentiment:'.length);
+    const lens = '.monaco-editor .codelens-decoration a:has-text("Run steered (selection)")';
+    await t.ui.waitForSelector(lens, { timeout: 20_000 });
+    await t.ui.click(lens);
+    const vectorName = vector.split('/').pop().replace(/\.ivec\.safetensors$/, '');
+    // The vector may be remembered from an earlier test; otherwise a QuickPick asks.
+    await t.waitFor(async () => {
+      if ((await hoverText()).includes('Strength')) return true;
+      try {
+        await t.ui.waitForSelector(h.quickInput('Pick a .ivec.safetensors'), { timeout: 500 });
+        await t.ui.type(vectorName);
+        await t.ui.waitForSelector(`.quick-input-list .monaco-list-row:has-text(".iv/${vectorName}.ivec.safetensors")`);
+        await t.ui.press('Enter');
+      } catch {
+        // no QuickPick: still running
+      }
+      return undefined;
+    }, { timeout: 90_000, interval: 500, message: 'no token hover after Run steered' });
+    const first = await hoverText();
+    t.log('hover:', first.slice(0, 300));
+    t.assert.match(first, /‖Δ resid_post‖ per layer:/);
+    t.assert.match(first, /L0 /);
+    t.assert.match(first, /· a=0\.3 · \[Compare\]/);
+
+    // The same hover in the editor, shown at the cursor.
+    editor.selection = new vscode.Selection(position, position);
+    await vscode.commands.executeCommand('editor.action.showHover');
+    await t.ui.waitForSelector('.monaco-hover:has-text("per layer")', { timeout: 10_000 });
+    await t.ui.screenshot('inline-hover');
+    await t.ui.press('Escape');
+
+    // Set Strength: the status bar follows at once, and the last prompt re-runs (debounced) at a=0.6.
+    try {
+      t.assert.deepEqual(await vscode.commands.executeCommand('iterativeVectors.setStrength', { strength: 0.6 }), { strength: 0.6 });
+      await t.ui.waitForSelector('.statusbar-item:has-text("IV a=0.6")', { timeout: 10_000 });
+      await t.waitFor(async () => ((await hoverText()).includes('· a=0.6 ·') ? true : undefined), { timeout: 60_000, interval: 500, message: 'the prompt did not re-run at a=0.6' });
+    } finally {
+      await vscode.commands.executeCommand('iterativeVectors.setStrength', { strength: 0.3 });
+    }
+    await h.clearNotifications();
+    await h.closeAllEditors();
+  },
 };
 module.exports.timeout = 150_000;
