@@ -91,6 +91,24 @@ const toast = (text) => `.notifications-toasts .notification-toast:has-text(${JS
 /** Playwright selector of the quick input (palette, QuickPick, InputBox) with this placeholder. */
 const quickInput = (placeholder) => `.quick-input-widget .quick-input-box input[placeholder=${JSON.stringify(placeholder)}]`;
 
+/** Waits for the QuickPick step with this placeholder, types `filter` (if any) and accepts the active item. */
+async function pickStep(t, placeholder, filter, rowText = filter) {
+  await t.ui.waitForSelector(quickInput(placeholder), { timeout: 20_000 });
+  if (filter) {
+    await t.ui.type(filter);
+    await t.ui.waitForSelector(`.quick-input-list .monaco-list-row:has-text(${JSON.stringify(rowText)})`);
+  }
+  await t.ui.press('Enter');
+}
+
+/** In a wizard's review step: selects `field = ...`, types the new value in its InputBox, accepts; back to the review. */
+async function editField(t, field, value) {
+  await pickStep(t, 'Review the options, then run', field, `${field} =`);
+  await t.ui.waitForSelector('.quick-input-widget .quick-input-message:has-text("Empty: the default")');
+  await t.ui.type(String(value));
+  await t.ui.press('Enter');
+}
+
 module.exports = {
   helpers: {
     ID,
@@ -111,5 +129,7 @@ module.exports = {
     allTabs,
     toast,
     quickInput,
+    pickStep,
+    editField,
   },
 };

@@ -4,15 +4,7 @@
 'use strict';
 const path = require('node:path');
 const { helpers: h } = require('./_helpers');
-
-async function pickStep(t, placeholder, filter, rowText = filter) {
-  await t.ui.waitForSelector(h.quickInput(placeholder), { timeout: 20_000 });
-  if (filter) {
-    await t.ui.type(filter);
-    await t.ui.waitForSelector(`.quick-input-list .monaco-list-row:has-text(${JSON.stringify(rowText)})`);
-  }
-  await t.ui.press('Enter');
-}
+const { pickStep, editField } = h;
 
 module.exports = {
   'palette: F1 > Evaluate, pick the vector, 8 episodes in the review: a results JSON next to the vector': async (vscode, t) => {
@@ -29,10 +21,7 @@ module.exports = {
     await pickStep(t, 'Vectors to evaluate', name.replace(/\.ivec\.safetensors$/, ''), name);
     // The vector's provenance names its dataset: it is the active row.
     await pickStep(t, 'Dataset', undefined);
-    await pickStep(t, 'Review the options, then run', 'episodes', 'episodes =');
-    await t.ui.waitForSelector('.quick-input-widget .quick-input-message:has-text("Empty: the default")');
-    await t.ui.type('8');
-    await t.ui.press('Enter');
+    await editField(t, 'episodes', 8);
     await t.ui.waitForSelector('.quick-input-list .monaco-list-row:has-text("episodes = 8")');
     await t.ui.screenshot('evaluate-review');
     await t.ui.type('Evaluate');

@@ -4,24 +4,7 @@
 'use strict';
 const path = require('node:path');
 const { helpers: h } = require('./_helpers');
-
-/** Waits for the QuickPick step with this placeholder, types `filter` (if any) and accepts the active item. */
-async function pickStep(t, placeholder, filter, rowText = filter) {
-  await t.ui.waitForSelector(h.quickInput(placeholder), { timeout: 20_000 });
-  if (filter) {
-    await t.ui.type(filter);
-    await t.ui.waitForSelector(`.quick-input-list .monaco-list-row:has-text(${JSON.stringify(rowText)})`);
-  }
-  await t.ui.press('Enter');
-}
-
-/** In the review step: selects `field = ...`, types the new value in its InputBox, accepts; back to the review. */
-async function editField(t, field, value) {
-  await pickStep(t, 'Review the options, then run', field, `${field} =`);
-  await t.ui.waitForSelector('.quick-input-widget .quick-input-message:has-text("Empty: the default")');
-  await t.ui.type(String(value));
-  await t.ui.press('Enter');
-}
+const { pickStep, editField } = h;
 
 module.exports = {
   'programmatic: an options object extracts on the embedded model and returns the artifact as JSON': async (vscode, t) => {
