@@ -5,6 +5,8 @@ import { join } from 'node:path';
 
 const dir = process.argv[2] ?? join('.iv', 'results');
 const f3 = (x) => (x === null || x === undefined ? 'n/a' : x.toFixed(3));
+// Reports written before the chance levels existed have none: n/a.
+const chance = (m, k) => `${f3(m.chance?.predictedShares?.[k])} / ${f3(m.chance?.goldShares?.[k])}`;
 const ci = (m, k) => (m.ci?.[k] ? ` [${f3(m.ci[k][0])}, ${f3(m.ci[k][1])}]` : '');
 const out = [];
 for (const file of readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
@@ -12,11 +14,12 @@ for (const file of readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
   const p = r.performance;
   out.push(`### ${r.dataset} (${r.labels.join(' / ')})${r.bos ? ', BOS' : ''}`, '');
   out.push(`Best IV on validation: k=${r.best.shots}, b=${r.best.refreshEvery}, a1=${r.best.extStrength}, a2=${r.best.evalStrength} (macro-F1 ${f3(r.best.macroF1)}); best without iteration: k=${r.bestNoIteration.shots}, a2=${r.bestNoIteration.evalStrength}. Test: ${r.rows[0].n} episodes per method, ${r.rows[0].items} distinct queries.`, '');
-  out.push('| method | accuracy | macro-F1 | weighted-F1 | label-margin AUC | majority acc | prediction shares |', '|---|---|---|---|---|---|---|');
+  out.push('| method | accuracy | macro-F1 | weighted-F1 | label-margin AUC | majority acc | chance acc (own / gold) | chance macro-F1 (own / gold) | prediction shares |', '|---|---|---|---|---|---|---|---|---|');
   for (const m of r.rows) {
     const shares = m.predictionShares.map((s, i) => `${r.labels[i]} ${s.toFixed(2)}`).join(' / ');
-    out.push(`| ${m.name} | ${f3(m.accuracy)}${ci(m, 'accuracy')} | ${f3(m.macroF1)}${ci(m, 'macroF1')} | ${f3(m.weightedF1)} | ${f3(m.auc)}${ci(m, 'auc')} | ${f3(m.majorityAccuracy)} | ${shares} |`);
+    out.push(`| ${m.name} | ${f3(m.accuracy)}${ci(m, 'accuracy')} | ${f3(m.macroF1)}${ci(m, 'macroF1')} | ${f3(m.weightedF1)} | ${f3(m.auc)}${ci(m, 'auc')} | ${f3(m.majorityAccuracy)} | ${chance(m, 'accuracy')} | ${chance(m, 'macroF1')} | ${shares} |`);
   }
+  out.push('', 'Chance: the expected score of guessing at random, ignoring the input, with the method\'s own prediction shares / with the gold shares.');
   const rate = (x) => `${x.forwardPasses} passes, ${x.tokens} tokens, ${(x.ms / 1000).toFixed(1)} s: ${x.forwardPassesPerSecond.toFixed(0)} passes/s, ${x.tokensPerSecond.toFixed(0)} tokens/s (${x.ratioToEngine.toFixed(2)} x engine)`;
   out.push('', `Engine (same run): ${p.engine.tokensPerSecond.toFixed(0)} tokens/s plain batched prefill. IV extraction: ${rate(p.extraction)}. All test evaluations: ${rate(p.evaluation)}.${p.sweep ? ` Sweep: ${p.sweep.configs} configurations in ${(p.sweep.ms / 60000).toFixed(1)} min.` : ''}`, '');
 }

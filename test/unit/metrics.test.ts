@@ -3,6 +3,7 @@ import { describe, test } from 'node:test';
 import {
   applyBias,
   calibrationBias,
+  chanceLevel,
   evaluateMetrics,
   formatMetricsTable,
   itemBootstrapWeights,
@@ -78,13 +79,39 @@ describe('count-based metrics', () => {
     close(m.majorityAccuracy, 0.4);
   });
 
-  test('a class with no gold and no predictions scores F1 = 0 and still counts in macro-F1', () => {
-    // classes 0/1 perfect (F1 = 1 each), class 2 empty (F1 = 0): macro = 2/3, weighted = 1
-    const e = evaluateMetrics(fromPairs([[0, 0], [1, 1], [1, 1]], 3), 3, { resamples: 0 });
+  test('macro-F1 averages over the classes in gold or predictions, as scikit-learn (labels=None)', () => {
+    // 3 classes, class 2 never gold and never predicted:
+    //   gold 0: [2, 1, 0]  support 3
+    //   gold 1: [1, 1, 0]  support 2
+    //   gold 2: [0, 0, 0]  support 0
+    // predicted totals [3, 2, 0]
+    // class 0: P = 2/3, R = 2/3, F1 = 2/3;  class 1: P = 1/2, R = 1/2, F1 = 1/2;  class 2: absent
+    // macro = (2/3 + 1/2) / 2 = 7/12 (averaging over all 3 classes would give 7/18)
+    // sklearn: f1_score([0,0,0,1,1], [0,0,1,1,0], average='macro') = 0.58333 = 7/12
+    const e = evaluateMetrics(fromPairs([[0, 0], [0, 0], [0, 1], [1, 1], [1, 0]], 3), 3, { resamples: 0 });
     assert.deepEqual(e.perClass[2], { precision: 0, recall: 0, f1: 0, support: 0 });
-    close(e.macroF1, 2 / 3);
-    close(e.weightedF1, 1);
-    close(e.accuracy, 1);
+    close(e.macroF1, 7 / 12);
+    // weighted = (3 * 2/3 + 2 * 1/2) / 5 = 3/5; accuracy 3/5
+    close(e.weightedF1, 3 / 5);
+    close(e.accuracy, 3 / 5);
+    // perfect on the present classes: macro 1 (not 2/3)
+    close(evaluateMetrics(fromPairs([[0, 0], [1, 1], [1, 1]], 3), 3, { resamples: 0 }).macroF1, 1);
+  });
+
+  test('a class predicted but never gold counts in macro-F1 with F1 = 0', () => {
+    // 4 classes; class 2 predicted once, never gold; class 3 absent:
+    //   gold 0: [1, 0, 1, 0]  support 2
+    //   gold 1: [0, 2, 0, 0]  support 2
+    // predicted totals [1, 2, 1, 0]
+    // class 0: P = 1, R = 1/2, F1 = 2(1/2) / (3/2) = 2/3;  class 1: F1 = 1;  class 2: P = 0/1, R = 0 (no gold), F1 = 0
+    // macro over classes 0, 1, 2 = (2/3 + 1 + 0) / 3 = 5/9 (over all 4 classes it would be 5/12)
+    // sklearn: f1_score([0,0,1,1], [0,2,1,1], average='macro') = 0.55556 = 5/9
+    const e = evaluateMetrics(fromPairs([[0, 0], [0, 2], [1, 1], [1, 1]], 4), 4, { resamples: 0 });
+    assert.deepEqual(e.perClass[2], { precision: 0, recall: 0, f1: 0, support: 0 });
+    close(e.perClass[0].f1, 2 / 3);
+    close(e.macroF1, 5 / 9);
+    // weighted = (2 * 2/3 + 2 * 1) / 4 = 5/6
+    close(e.weightedF1, 5 / 6);
   });
 
   test('rejects malformed episodes', () => {
@@ -92,6 +119,64 @@ describe('count-based metrics', () => {
     assert.throws(() => evaluateMetrics(fromPairs([[2, 0]], 2), 2), RangeError);
     assert.throws(() => evaluateMetrics(fromPairs([[0, 0]], 3), 2), RangeError);
     assert.throws(() => evaluateMetrics([{ gold: 0, predicted: 0, labelLogits: [NaN, 0], item: 0 }], 2), RangeError);
+  });
+});
+
+describe('chance levels', () => {
+  test('a guesser with the own prediction shares and one with the gold shares', () => {
+    // The count-based fixture: gold shares p = [0.4, 0.4, 0.2], prediction shares q = [0.4, 0.3, 0.3].
+    const pairs: [number, number][] = [
+      ...repeat<[number, number]>([0, 0], 3), [0, 1],
+      [1, 0], ...repeat<[number, number]>([1, 1], 2), [1, 2],
+      ...repeat<[number, number]>([2, 2], 2),
+    ];
+    const m = evaluateMetrics(fromPairs(pairs, 3), 3, { resamples: 0 });
+    // own shares: accuracy = 0.4*0.4 + 0.4*0.3 + 0.2*0.3 = 0.16 + 0.12 + 0.06 = 0.34
+    //   F1_0 = 2(0.4)(0.4) / 0.8 = 2/5;  F1_1 = 2(0.4)(0.3) / 0.7 = 12/35;  F1_2 = 2(0.2)(0.3) / 0.5 = 6/25
+    //   macro = (70 + 60 + 42) / 175 / 3 = 172/525
+    close(m.chance.predictedShares.accuracy, 0.34);
+    close(m.chance.predictedShares.macroF1, 172 / 525);
+    // gold shares: accuracy = 0.16 + 0.16 + 0.04 = 0.36; F1_c = p_c, macro = (0.4 + 0.4 + 0.2) / 3 = 1/3
+    close(m.chance.goldShares.accuracy, 0.36);
+    close(m.chance.goldShares.macroF1, 1 / 3);
+  });
+
+  test('use the same class set as macro-F1', () => {
+    // Class 2 of 3 absent: p = q = [3/5, 2/5, 0]. accuracy = 9/25 + 4/25 = 13/25;
+    // F1_0 = 3/5, F1_1 = 2/5, macro over the 2 present classes = 1/2 (1/3 if class 2 counted).
+    const a = evaluateMetrics(fromPairs([[0, 0], [0, 0], [0, 1], [1, 1], [1, 0]], 3), 3, { resamples: 0 });
+    for (const c of [a.chance.predictedShares, a.chance.goldShares]) {
+      close(c.accuracy, 13 / 25);
+      close(c.macroF1, 1 / 2);
+    }
+    // Class 2 of 4 predicted, never gold; class 3 absent: p = [1/2, 1/2, 0, 0], q = [1/4, 1/2, 1/4, 0].
+    // own: accuracy = 1/8 + 1/4 = 3/8; F1_0 = 2(1/2)(1/4) / (3/4) = 1/3, F1_1 = 2(1/2)(1/2) / 1 = 1/2,
+    //   F1_2 = 0 (counts: q_2 > 0), class 3 left out: macro = (1/3 + 1/2 + 0) / 3 = 5/18
+    // gold: accuracy = 1/4 + 1/4 = 1/2; classes 0 and 1 only: macro = (1/2 + 1/2) / 2 = 1/2
+    const b = evaluateMetrics(fromPairs([[0, 0], [0, 2], [1, 1], [1, 1]], 4), 4, { resamples: 0 });
+    close(b.chance.predictedShares.accuracy, 3 / 8);
+    close(b.chance.predictedShares.macroF1, 5 / 18);
+    close(b.chance.goldShares.accuracy, 1 / 2);
+    close(b.chance.goldShares.macroF1, 1 / 2);
+    // disjoint shares score 0
+    assert.deepEqual(chanceLevel([1, 0], [0, 1]), { accuracy: 0, macroF1: 0 });
+  });
+
+  test('are what an actual random guesser scores over many episodes', () => {
+    const p = [0.5, 0.3, 0.2];
+    const q = [0.1, 0.6, 0.3];
+    const rng = new Rng(3);
+    const draw = (shares: number[]) => {
+      let u = rng.next();
+      for (let c = 0; c < shares.length - 1; c++) if ((u -= shares[c]) < 0) return c;
+      return shares.length - 1;
+    };
+    const pairs = Array.from({ length: 200_000 }, (): [number, number] => [draw(p), draw(q)]);
+    const m = evaluateMetrics(fromPairs(pairs, 3), 3, { resamples: 0 });
+    const expected = chanceLevel(p, q);
+    close(m.accuracy, expected.accuracy, 0.005);
+    close(m.macroF1, expected.macroF1, 0.005);
+    close(m.chance.predictedShares.accuracy, expected.accuracy, 0.005);
   });
 });
 
@@ -272,15 +357,20 @@ describe('calibration', () => {
   });
 });
 
-test('formatMetricsTable renders one aligned row per method', () => {
+test('formatMetricsTable renders one aligned row per method, with the chance levels', () => {
   const preds = [...repeat<[number, number]>([0, 0], 13), ...repeat<[number, number]>([1, 0], 1), ...repeat<[number, number]>([0, 1], 1)];
   const m = evaluateMetrics(fromPairs(preds, 2), 2, { resamples: 100 });
   const text = formatMetricsTable([{ name: 'iterative vectors', metrics: m }, { name: 'ICL', metrics: { ...m, ci: null, auc: null } }], ['pos', 'neg']);
   const lines = text.split('\n');
-  assert.equal(lines.length, 4);
-  assert.match(lines[0], /^method\s+n\s+accuracy\s+macro-F1\s+weighted-F1\s+AUC\s+majority acc\s+prediction shares$/);
+  assert.equal(lines.length, 5);
+  assert.match(lines[0], /^method\s+n\s+accuracy\s+macro-F1\s+weighted-F1\s+AUC\s+majority acc\s+chance acc\s+chance F1\s+prediction shares$/);
   assert.match(lines[2], /^iterative vectors\s+15\s+0\.867 \[\d\.\d{3}, \d\.\d{3}\]/);
   assert.match(lines[2], /pos 0\.93 \/ neg 0\.07$/);
   assert.match(lines[3], /^ICL\s+15\s+0\.867\s+\S+\s+\S+\s+n\/a\s/);
   assert.equal(lines[0].indexOf('accuracy'), lines[2].indexOf('0.867'));
+  // p = [14/15, 1/15], q = [14/15, 1/15]: accuracy = (196 + 1) / 225 = 0.876 for both guessers;
+  // F1_c = p_c, macro = 1/2
+  assert.equal(lines[0].indexOf('chance acc'), lines[2].indexOf('0.876 / 0.876'));
+  assert.equal(lines[0].indexOf('chance F1'), lines[2].indexOf('0.500 / 0.500'));
+  assert.match(lines[4], /^chance: .*own \/ gold/);
 });

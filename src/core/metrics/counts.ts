@@ -24,9 +24,13 @@ export interface ConfusionScores {
 }
 
 /**
- * Every count-based metric from a confusion matrix. Follows sklearn's zero_division=0: a precision,
- * recall or F1 whose denominator is 0 is 0, and macro-F1 averages over all n classes, so a class the
- * method never predicts (and that has no gold episodes) still drags the average down.
+ * Every count-based metric from a confusion matrix, as scikit-learn's precision_recall_fscore_support
+ * with zero_division=0 and labels=None: a precision, recall or F1 whose denominator is 0 is 0, and
+ * macro-F1 averages the per-class F1 over the classes present, those with gold support or
+ * predictions (sklearn's sorted union of y_true and y_pred). A class never predicted but with gold
+ * episodes counts with F1 0, and so does one predicted but never gold; a class that is neither is
+ * left out (its F1, reported in perClass as 0, is not part of the mean). Weighted-F1 weighs by gold
+ * support, so absent classes have no weight in it either way.
  */
 export function scoresFromConfusion(confusion: number[][]): ConfusionScores {
   const n = confusion.length;
@@ -35,6 +39,8 @@ export function scoresFromConfusion(confusion: number[][]): ConfusionScores {
   const total = goldTotals.reduce((a, b) => a + b, 0);
   if (!(total > 0)) throw new RangeError('metrics need at least one episode');
   let correct = 0;
+  let present = 0;
+  let f1Present = 0;
   const perClass: ClassMetrics[] = [];
   for (let c = 0; c < n; c++) {
     const tp = confusion[c][c];
@@ -43,10 +49,14 @@ export function scoresFromConfusion(confusion: number[][]): ConfusionScores {
     const recall = goldTotals[c] > 0 ? tp / goldTotals[c] : 0;
     const f1 = precision + recall > 0 ? (2 * precision * recall) / (precision + recall) : 0;
     perClass.push({ precision, recall, f1, support: goldTotals[c] });
+    if (goldTotals[c] > 0 || predTotals[c] > 0) {
+      present++;
+      f1Present += f1;
+    }
   }
   return {
     accuracy: correct / total,
-    macroF1: perClass.reduce((a, k) => a + k.f1, 0) / n,
+    macroF1: f1Present / present,
     weightedF1: perClass.reduce((a, k) => a + k.f1 * k.support, 0) / total,
     perClass,
     predictionShares: predTotals.map((t) => t / total),

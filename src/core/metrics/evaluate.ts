@@ -1,11 +1,13 @@
 import { MarginAuc } from './auc';
+import { chanceLevel } from './chance';
 import { itemBootstrapWeights, percentileInterval } from './bootstrap';
 import { confusionMatrix, scoresFromConfusion } from './counts';
 import type { Interval, Metrics, MetricsOptions, ScoredPrediction } from './types';
 
 /**
  * Every classification metric of a set of evaluation episodes, with item-bootstrap percentile
- * intervals (see bootstrap.ts) for accuracy, macro-F1, weighted-F1, AUC and majority accuracy.
+ * intervals (see bootstrap.ts) for accuracy, macro-F1, weighted-F1, AUC and majority accuracy, and
+ * the chance levels of random guessing with the episodes' own prediction and gold shares (chance.ts).
  * Resamples whose AUC is undefined (a class drawn with no positives or no negatives) are left out
  * of the AUC interval only.
  */
@@ -27,11 +29,16 @@ export function evaluateMetrics(preds: readonly ScoredPrediction[], nClasses: nu
   );
 
   const confusion = confusionMatrix(gold, predicted, nClasses);
+  const scores = scoresFromConfusion(confusion);
   const metrics: Metrics = {
     n: preds.length,
     nItems: new Set(items).size,
-    ...scoresFromConfusion(confusion),
+    ...scores,
     confusion,
+    chance: {
+      predictedShares: chanceLevel(scores.goldShares, scores.predictionShares),
+      goldShares: chanceLevel(scores.goldShares, scores.goldShares),
+    },
     auc: auc.value(),
     ci: null,
   };

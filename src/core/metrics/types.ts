@@ -32,6 +32,23 @@ export interface MetricsCI {
   resamples: number;
 }
 
+/** Expected scores of a random guesser (see chance.ts). */
+export interface ChanceLevel {
+  accuracy: number;
+  macroF1: number;
+}
+
+/**
+ * What guessing at random, independently of the input, would score on episodes with these gold
+ * shares: the level a method must beat to have used the input at all.
+ */
+export interface ChanceLevels {
+  /** A guesser with the method's own prediction shares: the method's label bias, without the input. */
+  predictedShares: ChanceLevel;
+  /** A guesser with the gold shares (macro-F1 = 1 / the number of gold classes). */
+  goldShares: ChanceLevel;
+}
+
 /** All values are fractions in [0, 1]. */
 export interface Metrics {
   /** Number of episodes. */
@@ -39,7 +56,7 @@ export interface Metrics {
   /** Number of distinct query items (the bootstrap's resampling unit). */
   nItems: number;
   accuracy: number;
-  /** Unweighted mean of the per-class F1 over all n classes (an empty class scores 0). */
+  /** Unweighted mean of the per-class F1 over the classes with gold support or predictions (scikit-learn's macro average); see counts.ts. */
   macroF1: number;
   /** Mean of the per-class F1 weighted by gold support. */
   weightedF1: number;
@@ -52,6 +69,8 @@ export interface Metrics {
   goldShares: number[];
   /** Accuracy of always predicting the most frequent gold class of these episodes: the trivial baseline. */
   majorityAccuracy: number;
+  /** Expected accuracy and macro-F1 of random guessing with the prediction shares and with the gold shares. */
+  chance: ChanceLevels;
   /** Logit-margin AUC (see auc.ts); null when some class has no positive or no negative episode. */
   auc: number | null;
   /** Item-bootstrap percentile intervals; null when resamples = 0. */
