@@ -10,7 +10,6 @@ import {
   layerEffects,
   meanGoldMargin,
   onlyLayerEnvelope,
-  parseSweepRows,
   sweepHeatmaps,
   vectorNorms,
   withoutLayerEnvelope,
@@ -101,7 +100,7 @@ function makeTask(): Task {
     notes: [],
     warnings: [],
   };
-  return { dataset, verbalizer: new Verbalizer(charTokenizer, LABELS, { bos: false, maxSampleTokens: 256, maxSeqLen: 256 }), labels: LABELS };
+  return { dataset, verbalizer: new Verbalizer(charTokenizer, LABELS, { bos: false, maxSampleTokens: 256, maxSeqLen: 256, tokenization: 'joined' }), labels: LABELS };
 }
 
 /** Query rows (row n) chosen so that each layer's edit is recognisable: layer 0 moves class 0, layer 1 class 1, layer 2 both. */
@@ -274,14 +273,6 @@ describe('layer effects: streaming and cancellation', () => {
 
 describe('sweep results', () => {
   const row = (shots: number, b: number, a1: number, a2: number, f1: number): SweepRow => ({ shots, refreshEvery: b, extStrength: a1, evalStrength: a2, accuracy: f1 + 0.1, macroF1: f1, auc: null, predictionShares: [0.5, 0.5], extractMs: 1, evalMs: 1 });
-
-  test('JSON Lines: blank lines skipped, an unfinished last line ignored, a bad line named', () => {
-    const a = row(1, 10, 0.1, 0.3, 0.5);
-    const b = row(1, 10, 0.3, 0.3, 0.6);
-    assert.deepEqual(parseSweepRows(`${JSON.stringify(a)}\n\n${JSON.stringify(b)}\n{"shots": 1, "refr`), [a, b]);
-    assert.throws(() => parseSweepRows(`${JSON.stringify(a)}\nnot json\n${JSON.stringify(b)}\n`, 'x.jsonl'), (e: unknown) => e instanceof UserError && /x\.jsonl, line 2/.test(e.message));
-    assert.throws(() => parseSweepRows(`{"shots": 1}\n`, 'x.jsonl'), /line 1.*refreshEvery must be a number/);
-  });
 
   test('grids per (k, b): rows a1, columns a2, null where missing, no-iteration groups last', () => {
     const grids = sweepHeatmaps([row(2, 10, 0.3, 0.5, 0.7), row(1, 0, 0, 1, 0.2), row(1, 10, 0.1, 0.5, 0.4), row(1, 10, 0.3, 0.1, 0.6), row(1, 10, 0.1, 0.1, 0.3)]);

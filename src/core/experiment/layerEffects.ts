@@ -59,7 +59,7 @@ export interface LayerEffectsInput {
   vectors: readonly Float32Array[];
   /** The extraction's refresh records (artifact metadata.history). */
   history?: readonly RefreshRecord[];
-  /** Sweep rows (e.g. parsed from a sweep results JSONL with parseSweepRows). */
+  /** Sweep rows (e.g. parseSweepResults(text).rows of a sweep results file, sweepResults.ts). */
   sweepRows?: readonly SweepRow[];
 }
 
@@ -148,41 +148,6 @@ export function convergencePoints(history: readonly RefreshRecord[] | undefined)
 }
 
 const isFiniteNumber = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
-
-/**
- * Rows of a sweep results file (JSON Lines, one SweepRow per line, as runSweep appends them).
- * Blank lines are skipped, and so is a last line without its newline that does not parse (a sweep
- * still writing it); any other bad line is a UserError naming the line.
- */
-export function parseSweepRows(text: string, file?: string): SweepRow[] {
-  const lines = text.split('\n');
-  const rows: SweepRow[] = [];
-  lines.forEach((line, i) => {
-    if (!line.trim()) return;
-    const unfinished = i === lines.length - 1;
-    let value: unknown;
-    try {
-      value = JSON.parse(line);
-    } catch (e) {
-      if (unfinished) return;
-      throw new UserError(`not valid JSON: ${(e as Error).message}`, { file, line: i + 1 });
-    }
-    const problem = sweepRowProblem(value);
-    if (problem) {
-      if (unfinished) return;
-      throw new UserError(`not a sweep row: ${problem}`, { file, line: i + 1 });
-    }
-    rows.push(value as SweepRow);
-  });
-  return rows;
-}
-
-function sweepRowProblem(x: unknown): string | undefined {
-  if (typeof x !== 'object' || x === null || Array.isArray(x)) return 'not an object';
-  const r = x as Record<string, unknown>;
-  for (const k of ['shots', 'refreshEvery', 'extStrength', 'evalStrength', 'accuracy', 'macroF1']) if (!isFiniteNumber(r[k])) return `${k} must be a number`;
-  return undefined;
-}
 
 /** Sweep rows as a1 x a2 grids, one per (k, b), sorted by k then b (b = 0 last); a later row for the same config wins. */
 export function sweepHeatmaps(rows: readonly SweepRow[]): SweepHeatmap[] {

@@ -4,7 +4,10 @@ import type { SteerableModel } from '../model';
 import { extractIterativeVectors, type ExtractOptions, type InjectAt } from '../iv/extract';
 import type { RunStats } from '../icl/scoring';
 import { evaluateMethod, type EvalOptions } from './methods';
+import { checkSweepSettings, parseSweepResults, sweepHeaderLine, type SweepSettings } from './sweepResults';
 import { splitRows, type Task } from './task';
+
+export { parseSweepResults, SWEEP_FORMAT, type SweepResults, type SweepSettings } from './sweepResults';
 
 /** The search grid: the paper's k x a1 x a2, plus non-iterative vectors (b = 0) with their own a2 range. */
 export interface SweepGrid {
@@ -44,7 +47,11 @@ export interface SweepOptions {
   /** Validation evaluation (split is forced to validation). */
   eval: Omit<EvalOptions, 'split' | 'cancellation' | 'onProgress'>;
   injectAt: InjectAt;
-  /** JSON Lines file the rows are appended to as they finish; rows already there are not run again. */
+  /**
+   * JSON Lines file the rows are appended to as they finish, after a header line with the settings
+   * (see sweepResults.ts). Rows already there are not run again when the header's settings are this
+   * run's; other settings, a file without a header or a bad line are a UserError.
+   */
   resultsFile?: string;
   cancellation?: Cancellation;
   onRow?: (row: SweepRow, done: number, total: number) => void;
@@ -62,18 +69,48 @@ export function sweepPlan(grid: SweepGrid, refreshEvery: number): { extraction: 
 }
 
 /**
+ * Everything a row's numbers depend on besides its configuration: the model, the dataset, how prompts
+ * are built (the verbalizer's options, whole), the extraction and validation options the grid does not
+ * set, and the injection site. As JSON, the way the results file's header records it.
+ */
+export function sweepSettings(model: SteerableModel, task: Task, options: Pick<SweepOptions, 'extract' | 'eval' | 'injectAt'>): SweepSettings {
+  // Callers pass wider objects (an extraction request's shots and strength, a test evaluation's split):
+  // leave out what the grid or runSweep sets for every row, keep everything else.
+  const { shots: _s, strength: _a, cancellation: _c1, onProgress: _p1, ...extract } = options.extract as Record<string, unknown>;
+  const { split: _split, resamples: _r, cancellation: _c2, onProgress: _p2, ...evaluation } = options.eval as Record<string, unknown>;
+  const d = task.dataset;
+  const settings = {
+    model: { name: model.info.name, sha256: model.info.sha256 },
+    dataset: { id: d.id, sha256: d.sha256, labels: d.labels, textField: d.textField, labelField: d.labelField, counts: d.counts },
+    verbalizer: task.verbalizer.options,
+    extract,
+    eval: evaluation,
+    injectAt: options.injectAt,
+  };
+  return JSON.parse(JSON.stringify(settings)) as SweepSettings;
+}
+
+/**
  * Extract on train and evaluate on validation for every configuration; rows are appended to the
- * results file as they finish, so an interrupted sweep resumes where it stopped. `stats` counts the
+ * results file as they finish, so an interrupted sweep resumes where it stopped, with the same
+ * settings only (the file's header records them; see SweepOptions.resultsFile). `stats` counts the
  * forward passes this call ran (not those of rows read back).
  */
-export async function runSweep(model: SteerableModel, task: Task, grid: SweepGrid, options: SweepOptions): Promise<{ rows: SweepRow[]; stats: RunStats }> {
+export async function runSweep(model: SteerableModel, task: Task, grid: SweepGrid, options: SweepOptions): Promise<{ rows: SweepRow[]; stats: RunStats; settings: SweepSettings }> {
   const stats: RunStats = { forwardPasses: 0, tokens: 0, ms: 0 };
   const add = (s: RunStats) => ((stats.forwardPasses += s.forwardPasses), (stats.tokens += s.tokens), (stats.ms += s.ms));
   const done = new Map<string, SweepRow>();
-  if (options.resultsFile && existsSync(options.resultsFile)) {
-    for (const line of readFileSync(options.resultsFile, 'utf8').split('\n')) if (line.trim()) {
-      const row = JSON.parse(line) as SweepRow;
-      done.set(configKey(row), row);
+  const settings = sweepSettings(model, task, options);
+  const file = options.resultsFile;
+  if (file) {
+    const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
+    const recorded = parseSweepResults(text, file);
+    if (recorded.settings === null) appendFileSync(file, `${text && !text.endsWith('\n') ? '\n' : ''}${sweepHeaderLine(settings)}`);
+    else {
+      checkSweepSettings(recorded.settings, settings, file);
+      for (const row of recorded.rows) done.set(configKey(row), row);
+      // A last row without its newline (an edited file): the next row must start a line of its own.
+      if (!text.endsWith('\n')) appendFileSync(file, '\n');
     }
   }
   const plan = sweepPlan(grid, options.extract.refreshEvery);
@@ -99,12 +136,12 @@ export async function runSweep(model: SteerableModel, task: Task, grid: SweepGri
       add(r.stats);
       const row: SweepRow = { ...extraction, evalStrength, accuracy: r.metrics.accuracy, macroF1: r.metrics.macroF1, auc: r.metrics.auc, predictionShares: r.metrics.predictionShares, extractMs, evalMs: performance.now() - t };
       done.set(configKey(row), row);
-      if (options.resultsFile) appendFileSync(options.resultsFile, `${JSON.stringify(row)}\n`);
+      if (file) appendFileSync(file, `${JSON.stringify(row)}\n`);
       options.onRow?.(row, done.size, total);
     }
   }
   const rows = plan.flatMap(({ extraction, evalStrengths }) => evalStrengths.map((a2) => done.get(configKey({ ...extraction, evalStrength: a2 }))!));
-  return { rows, stats };
+  return { rows, stats, settings };
 }
 
 /** The best row by validation macro-F1 (ties: higher accuracy, then the earlier row). */

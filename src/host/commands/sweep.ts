@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { throwIfCancelled } from '../../core/errors';
+import { throwIfCancelled, UserError } from '../../core/errors';
 import { specFromArtifact } from '../../core/experiment/artifacts';
 import { extractArtifact } from '../../core/experiment/extraction';
 import { evaluateMethod } from '../../core/experiment/methods';
@@ -95,7 +95,9 @@ async function runSweepCommand(deps: CommandDeps, o: CheckedOptions): Promise<Sw
           },
         });
       } catch (e) {
-        if (rowsPath) deps.log.info(`The rows finished so far are in ${rowsPath}; run the sweep again with "results" set to it to resume.`);
+        // Not when the results file itself was refused (other settings, no header, a bad line): resuming from it is what failed.
+        const refused = e instanceof UserError && e.location.file === rowsPath;
+        if (rowsPath && !refused) deps.log.info(`The rows finished so far are in ${rowsPath}; run the sweep again with the same settings and "results" set to it to resume.`);
         throw e;
       }
       const rows = sweep.rows;
