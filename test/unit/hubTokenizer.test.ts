@@ -317,7 +317,7 @@ describe('segment-wise tokenization', () => {
 
   /** Prompts built by the verbalizer (text "\n" label "\n\n\n" ...) equal the tokenization of the joined string. */
   function checkVerbalizer(name: string, t: Tokenizer, labels: string[], episodes: { text: string; label: number }[][]): void {
-    const v = new Verbalizer(t, labels, { bos: false, maxSampleTokens: 100000, maxSeqLen: 1000000 });
+    const v = new Verbalizer(t, labels, { bos: false, maxSampleTokens: 100000, maxSeqLen: 1000000, tokenization: 'joined' });
     for (const episode of episodes) {
       const demos = episode.slice(0, -1).map((e, i) => ({ ...e, line: i + 1 }));
       const query = { ...episode[episode.length - 1], line: episode.length };

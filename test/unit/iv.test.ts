@@ -55,8 +55,8 @@ describe('episodes', () => {
 });
 
 describe('verbalizer', () => {
-  test('text + "\\n" + label, samples joined by "\\n\\n\\n": io positions are the separators and tokens equal the whole string', () => {
-    const v = new Verbalizer(tokenizer, ['positive', 'negative'], { bos: false, maxSampleTokens: 256, maxSeqLen: 256 });
+  test('joined: text + "\\n" + label, samples joined by "\\n\\n\\n": io positions are the separators and tokens equal the whole string', () => {
+    const v = new Verbalizer(tokenizer, ['positive', 'negative'], { bos: false, maxSampleTokens: 256, maxSeqLen: 256, tokenization: 'joined' });
     const demos = [TRAIN[0], TRAIN[1]];
     const p = v.build(demos, TRAIN[2]);
     const text = 'The cat is happy\npositive\n\n\nA sad dog\nnegative\n\n\nSun and fun\n';
@@ -67,13 +67,13 @@ describe('verbalizer', () => {
     assert.equal(p.tokens[p.ioPositions[0] + 1], v.labelFirstTokens[0]);
     assert.equal(p.tokens[p.ioPositions[1] + 1], v.labelFirstTokens[1]);
     assert.equal(p.ioPositions[2], p.tokens.length - 1, 'the query ends at its separator');
-    const withBos = new Verbalizer(tokenizer, ['positive', 'negative'], { bos: true, maxSampleTokens: 256, maxSeqLen: 256 }).build(demos, TRAIN[2]);
+    const withBos = new Verbalizer(tokenizer, ['positive', 'negative'], { bos: true, maxSampleTokens: 256, maxSeqLen: 256, tokenization: 'joined' }).build(demos, TRAIN[2]);
     assert.deepEqual(withBos.tokens, tokenizer.encode(text, { bos: true }));
   });
 
   test('an episode longer than the context gets every input cut at its end to the same length, separators and labels kept', () => {
     const long = { text: Array.from({ length: 80 }, (_, i) => `word${i}`).join(' '), label: 0, line: 1 };
-    const v = new Verbalizer(tokenizer, ['yes', 'no'], { bos: true, maxSampleTokens: 256, maxSeqLen: 256 });
+    const v = new Verbalizer(tokenizer, ['yes', 'no'], { bos: true, maxSampleTokens: 256, maxSeqLen: 256, tokenization: 'joined' });
     const p = v.build([long, { ...long, label: 1 }, long], long);
     assert.ok(p.tokens.length <= 256);
     assert.equal(p.cut.length, 4);
@@ -85,7 +85,7 @@ describe('verbalizer', () => {
   });
 
   test('label words that share a first token are refused', () => {
-    assert.throws(() => new Verbalizer(tokenizer, ['Person', 'Personal'], { bos: false, maxSampleTokens: 256, maxSeqLen: 256 }), /start with the same token/);
+    assert.throws(() => new Verbalizer(tokenizer, ['Person', 'Personal'], { bos: false, maxSampleTokens: 256, maxSeqLen: 256, tokenization: 'joined' }), /start with the same token/);
   });
 });
 
@@ -98,7 +98,7 @@ describe('Algorithm 1 on a model with known activations', () => {
 
   test('per-class means of A - B, the query row, edits a1 * IV at each io position, refreshes', async () => {
     const model = new RecordingModel();
-    const v = new Verbalizer(tokenizer, ['yes', 'no'], { bos: false, maxSampleTokens: 256, maxSeqLen: 256 });
+    const v = new Verbalizer(tokenizer, ['yes', 'no'], { bos: false, maxSampleTokens: 256, maxSeqLen: 256, tokenization: 'joined' });
     const a1 = 0.5;
     const opts = { episodes: 3, shots: 1, refreshEvery: 1, strength: a1, seed: 3, zeroShotPosition: 'separator' as const };
     const x = await extractIterativeVectors(model, v, TRAIN, opts);
@@ -116,7 +116,7 @@ describe('Algorithm 1 on a model with known activations', () => {
       const prompt = v.build(e.support.map((i) => TRAIN[i]), TRAIN[e.query]);
       assert.deepEqual(req.tokens[0], prompt.tokens);
       assert.deepEqual(req.taps, prompt.ioPositions.map((pos) => ({ seq: 0, pos })));
-      const zeroPrompt = v.build([], TRAIN[e.query]);
+      const zeroPrompt = v.zeroShot(prompt);
       const B = (l: number) => Array.from({ length: d }, (_, j) => base(zeroPrompt.tokens[zeroPrompt.ioPositions[0]], l, j));
       // Edits: none in episode 0; then a1 * IV[l][row] at every io position and layer.
       const edits = req.edits ?? [];
@@ -158,7 +158,7 @@ describe('Algorithm 1 on a model with known activations', () => {
 
   test('the zero-shot read position before the separator (the official code) moves B one token back', async () => {
     const model = new RecordingModel();
-    const v = new Verbalizer(tokenizer, ['yes', 'no'], { bos: false, maxSampleTokens: 256, maxSeqLen: 256 });
+    const v = new Verbalizer(tokenizer, ['yes', 'no'], { bos: false, maxSampleTokens: 256, maxSeqLen: 256, tokenization: 'joined' });
     await extractIterativeVectors(model, v, TRAIN, { episodes: 2, shots: 1, refreshEvery: 0, strength: 0.3, seed: 1, zeroShotPosition: 'before-separator' });
     const zero = model.requests[0];
     zero.taps!.forEach((t) => assert.equal(t.pos, zero.tokens[t.seq].length - 2));
@@ -167,7 +167,7 @@ describe('Algorithm 1 on a model with known activations', () => {
   test('evaluation edits: strength, envelope and where to inject', () => {
     const vectors = [Float32Array.of(1, 1, 1, 2, 2, 2, 3, 3, 3), Float32Array.of(4, 4, 4, 5, 5, 5, 6, 6, 6)];
     const rowsFn = scaledRows(vectors, 0.5, 3, [1, 2]);
-    const prompt = { tokens: [5, 6, 7, 8, 9], ioPositions: [1, 4], demoLabels: [1], cut: [0, 0] };
+    const prompt = { tokens: [5, 6, 7, 8, 9], ioPositions: [1, 4], demoLabels: [1], cut: [0, 0], kept: [1, 2], queryInput: [8] };
     const all = ivEdits(prompt, 3, rowsFn, 2, 2, 'all');
     assert.deepEqual(all.map((e) => [e.seq, e.pos, e.layer, e.vector[0]]), [[3, 1, 0, 1], [3, 1, 1, 5], [3, 4, 0, 1.5], [3, 4, 1, 6]]);
     assert.deepEqual(ivEdits(prompt, 0, rowsFn, 2, 2, 'query').map((e) => e.pos), [4, 4]);

@@ -1,7 +1,7 @@
 import { UserError } from '../errors';
 import type { Dataset, Example, SplitName } from '../datasets';
 import type { ModelInfo, Tokenizer } from '../model';
-import { Verbalizer } from '../icl/prompt';
+import { DEFAULT_TOKENIZATION, Verbalizer, type Tokenization } from '../icl/prompt';
 
 /** A dataset made ready for one model: label words checked against its tokenizer, a verbalizer, the splits. */
 export interface Task {
@@ -15,6 +15,8 @@ export interface TaskOptions {
   bos?: boolean;
   /** Per-sample input cap in tokens (default 256, as the official code). */
   maxSampleTokens?: number;
+  /** How prompt pieces become tokens (default: segment by segment, as the official code). */
+  tokenization?: Tokenization;
 }
 
 export function prepareTask(dataset: Dataset, tokenizer: Tokenizer, info: ModelInfo, options: TaskOptions = {}): Task {
@@ -22,6 +24,7 @@ export function prepareTask(dataset: Dataset, tokenizer: Tokenizer, info: ModelI
     bos: options.bos ?? false,
     maxSampleTokens: options.maxSampleTokens ?? 256,
     maxSeqLen: info.maxSeqLen,
+    tokenization: options.tokenization ?? DEFAULT_TOKENIZATION,
   });
   return { dataset, verbalizer, labels: dataset.labels };
 }

@@ -6,6 +6,18 @@ import type { Example } from '../datasets';
 export const IO_SEPARATOR = '\n';
 export const EXAMPLE_SEPARATOR = '\n\n\n';
 
+/**
+ * How the prompt's pieces become tokens. `segments` (the official code's): every piece (a sample's
+ * text, the io separator, a label, the example separator) is the tokenizer's own plain encoding of
+ * that piece alone, so with SentencePiece each piece starts with the dummy-prefix "▁" ("\n" is
+ * [▁, <0x0A>], a label its whole-word "▁label" token). `joined`: the tokenization of the whole
+ * prompt string (only the first piece gets the dummy prefix; labels are scored by their
+ * within-word fragments).
+ */
+export type Tokenization = 'segments' | 'joined';
+export const TOKENIZATIONS: readonly Tokenization[] = ['segments', 'joined'];
+export const DEFAULT_TOKENIZATION: Tokenization = 'segments';
+
 export interface PromptOptions {
   /** Start with the BOS token (the official code has none; the embedded model was trained with it). */
   bos: boolean;
@@ -13,6 +25,7 @@ export interface PromptOptions {
   maxSampleTokens: number;
   /** The model's context: an episode that would not fit gets every sample's input capped equally. */
   maxSeqLen: number;
+  tokenization: Tokenization;
 }
 
 export interface Prompt {
@@ -23,31 +36,33 @@ export interface Prompt {
   demoLabels: number[];
   /** Input tokens removed from samples so that the episode fits, per sample (demonstrations, then query). */
   cut: number[];
+  /** Input tokens kept per sample (demonstrations, then query). */
+  kept: number[];
+  /** The query's input tokens as they stand in this prompt (after any cut). */
+  queryInput: number[];
 }
 
 /**
- * Builds prompts token by token, segment by segment, so that io positions are exact. Segments are
- * tokenized as they occur in the whole prompt string: only the first segment gets SentencePiece's
- * dummy prefix space, and "\n" is a byte token that never merges with its neighbours, so the
- * concatenation equals the tokenization of the joined string. Each sample's text and each label is
- * tokenized once and cached.
+ * Builds prompts token by token, segment by segment, so that io positions are exact. Each sample's
+ * text and each label is tokenized once and cached.
  */
 export class Verbalizer {
   private readonly cache = new Map<string, number[]>();
   /** The tokenizer's BOS, encoded once when prompts start with it. */
   private bosTokens: number[] | undefined;
   readonly labelTokens: number[][];
-  private readonly separator: number[];
-  private readonly exampleSeparator: number[];
+  readonly separator: number[];
+  readonly exampleSeparator: number[];
 
   constructor(
     private readonly tokenizer: Tokenizer,
     readonly labels: readonly string[],
     readonly options: PromptOptions,
   ) {
-    this.separator = tokenizer.encode(IO_SEPARATOR, { prefixSpace: false });
-    this.exampleSeparator = tokenizer.encode(EXAMPLE_SEPARATOR, { prefixSpace: false });
-    this.labelTokens = labels.map((l) => tokenizer.encode(l, { prefixSpace: false }));
+    const piece = (text: string) => tokenizer.encode(text, { prefixSpace: options.tokenization === 'segments' });
+    this.separator = piece(IO_SEPARATOR);
+    this.exampleSeparator = piece(EXAMPLE_SEPARATOR);
+    this.labelTokens = labels.map(piece);
     const owner = new Map<number, string>();
     this.labelTokens.forEach((t, i) => {
       if (t.length === 0) throw new UserError(`the label word "${labels[i]}" has no tokens`, { field: 'labels' });
@@ -62,17 +77,18 @@ export class Verbalizer {
     });
   }
 
-  /** The token each class is scored by: the first token of its label word as it appears after the separator. */
+  /** The token each class is scored by: the first token of its label's encoding (as the prompt holds it). */
   get labelFirstTokens(): number[] {
     return this.labelTokens.map((t) => t[0]);
   }
 
-  /** Tokens of a sample's input: trailing whitespace stripped, dummy prefix only when it opens the prompt. */
+  /** Tokens of a sample's input, trailing whitespace stripped. Joined: the dummy prefix only when it opens the prompt. */
   private text(text: string, first: boolean): number[] {
-    const key = `${first ? 1 : 0}:${text}`;
+    const prefix = this.options.tokenization === 'segments' || first;
+    const key = `${prefix ? 1 : 0}:${text}`;
     let tokens = this.cache.get(key);
     if (!tokens) {
-      tokens = this.tokenizer.encode(text.trimEnd(), { prefixSpace: first });
+      tokens = this.tokenizer.encode(text.trimEnd(), { prefixSpace: prefix });
       this.cache.set(key, tokens);
     }
     return tokens;
@@ -83,12 +99,16 @@ export class Verbalizer {
     return this.text(text, false).length;
   }
 
+  private bos(): number[] {
+    return this.options.bos ? (this.bosTokens ??= this.tokenizer.encode('', { bos: true })) : [];
+  }
+
   /** The prompt of demonstrations (with their labels) followed by the query (without its label). */
   build(demos: readonly Example[], query: Example): Prompt {
-    const { bos, maxSampleTokens, maxSeqLen } = this.options;
+    const { maxSampleTokens, maxSeqLen } = this.options;
     const samples = [...demos, query];
     const inputs = samples.map((ex, i) => this.text(ex.text, i === 0));
-    const bosTokens = bos ? (this.bosTokens ??= this.tokenizer.encode('', { bos: true })) : [];
+    const bosTokens = this.bos();
     const fixed =
       bosTokens.length +
       demos.reduce((acc, ex) => acc + this.separator.length + this.labelTokens[ex.label].length + this.exampleSeparator.length, 0) +
@@ -97,15 +117,61 @@ export class Verbalizer {
     const tokens: number[] = [...bosTokens];
     const ioPositions: number[] = [];
     const cut: number[] = [];
+    const kept: number[] = [];
+    let queryInput: number[] = [];
     samples.forEach((ex, i) => {
-      const input = inputs[i];
-      cut.push(Math.max(0, input.length - cap));
-      tokens.push(...(input.length > cap ? input.slice(0, cap) : input), ...this.separator);
+      const input = inputs[i].length > cap ? inputs[i].slice(0, cap) : inputs[i];
+      cut.push(inputs[i].length - input.length);
+      kept.push(input.length);
+      tokens.push(...input, ...this.separator);
       ioPositions.push(tokens.length - 1);
       if (i < demos.length) tokens.push(...this.labelTokens[ex.label], ...this.exampleSeparator);
+      else queryInput = input;
     });
-    return { tokens, ioPositions, demoLabels: demos.map((d) => d.label), cut };
+    return { tokens, ioPositions, demoLabels: demos.map((d) => d.label), cut, kept, queryInput };
   }
+
+  /** The zero-shot prompt of a few-shot prompt's query: exactly the query tokens it holds (same cut, same prefix), then the separator. */
+  zeroShot(fewShot: Prompt): Prompt {
+    const tokens = [...this.bos(), ...fewShot.queryInput, ...this.separator];
+    return { tokens, ioPositions: [tokens.length - 1], demoLabels: [], cut: [fewShot.cut.at(-1)!], kept: [fewShot.queryInput.length], queryInput: fewShot.queryInput };
+  }
+}
+
+/** How much of the samples' inputs a run's prompts kept: every sample, and the queries alone. */
+export interface CutStats {
+  samples: number;
+  cutSamples: number;
+  tokensRemoved: number;
+  meanTokensKept: number;
+  queries: { samples: number; cutSamples: number; meanTokensKept: number };
+}
+
+export function cutStats(prompts: readonly Prompt[]): CutStats {
+  let samples = 0;
+  let cutSamples = 0;
+  let tokensRemoved = 0;
+  let kept = 0;
+  let queryCut = 0;
+  let queryKept = 0;
+  for (const p of prompts) {
+    samples += p.cut.length;
+    p.cut.forEach((c, i) => {
+      if (c > 0) cutSamples++;
+      tokensRemoved += c;
+      kept += p.kept[i];
+    });
+    if (p.cut.at(-1)! > 0) queryCut++;
+    queryKept += p.kept.at(-1)!;
+  }
+  const q = prompts.length;
+  return {
+    samples,
+    cutSamples,
+    tokensRemoved,
+    meanTokensKept: samples ? kept / samples : 0,
+    queries: { samples: q, cutSamples: queryCut, meanTokensKept: q ? queryKept / q : 0 },
+  };
 }
 
 /**

@@ -8,7 +8,6 @@ import { BATCH_TOKENS, lengthSortedBatches } from './batches';
 import type { Episode } from './episodes';
 import type { Prompt, Verbalizer } from './prompt';
 
-
 /** Interventions of a steering method for one prompt of a batch (sequence `seq`). */
 export type Steering = (prompt: Prompt, seq: number) => Pick<ForwardRequest, 'edits' | 'headEdits' | 'replacements'>;
 
@@ -44,7 +43,7 @@ export async function scoreEpisodes(
   split: readonly Example[],
   episodes: readonly Episode[],
   options: ScoreOptions = {},
-): Promise<{ predictions: ScoredPrediction[]; stats: RunStats }> {
+): Promise<{ predictions: ScoredPrediction[]; stats: RunStats; prompts: Prompt[] }> {
   const prompts = await buildPrompts(verbalizer, split, episodes);
   const labelTokens = verbalizer.labelFirstTokens;
   const predictions = new Array<ScoredPrediction>(prompts.length);
@@ -80,5 +79,5 @@ export async function scoreEpisodes(
     done += batch.length;
     options.onProgress?.(done, prompts.length);
   }
-  return { predictions, stats };
+  return { predictions, stats, prompts };
 }

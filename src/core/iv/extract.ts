@@ -3,7 +3,8 @@ import type { Example } from '../datasets';
 import type { Edit, SteerableModel } from '../model';
 import { BATCH_TOKENS, lengthSortedBatches } from '../icl/batches';
 import { sampleEpisodes } from '../icl/episodes';
-import type { Prompt, Verbalizer } from '../icl/prompt';
+import { cutStats, type CutStats, type Prompt, type Verbalizer } from '../icl/prompt';
+import type { Episode } from '../icl/episodes';
 import type { RunStats } from '../icl/scoring';
 
 /** Episodes per forward call inside a refresh window (k-shot prompts are long: about 16 fill the token budget). */
@@ -42,8 +43,11 @@ export interface Extraction {
   /** At each refresh: the episode after which it happened and ||new - old|| / ||new|| over all vectors (null at the first). */
   refreshes: { episode: number; relativeChange: number | null }[];
   stats: RunStats;
-  /** Demonstrations and queries whose input was cut to fit the context. */
-  cut: { samples: number; cutSamples: number; tokensRemoved: number };
+  /** Demonstrations and queries whose input was cut to fit the context, and the tokens kept. */
+  cut: CutStats;
+  /** The episodes, their few-shot prompts, and the zero-shot prompts B was read from (at `readPosition`). */
+  episodes: Episode[];
+  prompts: { fewShot: Prompt; zeroShot: Prompt; readPosition: number }[];
 }
 
 /** Episodes after which the vectors are refreshed: e % b == 0, and the last (the official code's schedule). */
@@ -66,7 +70,6 @@ export async function extractIterativeVectors(model: SteerableModel, verbalizer:
   const { episodes: E, strength: a1 } = options;
   const episodes = sampleEpisodes(train, n, options.shots, E, options.seed);
   const stats: RunStats = { forwardPasses: 0, tokens: 0, ms: 0 };
-  const cut = { samples: 0, cutSamples: 0, tokensRemoved: 0 };
   const run = async (req: Parameters<SteerableModel['forward']>[0]) => {
     const start = performance.now();
     const result = await model.forward(req);
@@ -79,8 +82,10 @@ export async function extractIterativeVectors(model: SteerableModel, verbalizer:
   let done = 0;
   const progress = (k: number) => options.onProgress?.((done += k), total);
 
+  // The few-shot prompts do not depend on the vectors: build them first, so that B reads exactly their query tokens.
+  const fewShot = episodes.map((e) => verbalizer.build(e.support.map((i) => train[i]), train[e.query]));
   // B: the zero-shot attention output at the query's io position (or one before), per episode and layer.
-  const zeroShot = episodes.map((e) => verbalizer.build([], train[e.query]));
+  const zeroShot = fewShot.map((p) => verbalizer.zeroShot(p));
   const readAt = (p: Prompt) => p.ioPositions[0] - (options.zeroShotPosition === 'before-separator' ? 1 : 0);
   const B: Float32Array[] = new Array(E);
   for (const batch of lengthSortedBatches(zeroShot.map((p) => p.tokens.length), BATCH_TOKENS)) {
@@ -99,18 +104,11 @@ export async function extractIterativeVectors(model: SteerableModel, verbalizer:
   const refreshes: Extraction['refreshes'] = [];
   let start = 0;
   for (const end of refreshPoints(E, options.refreshEvery)) {
-    const window = episodes.slice(start, end + 1);
     const rows = vectors && scaledRows(vectors, a1, d);
     // With b = 0 the single window holds every episode: split it to keep batches small.
-    for (let from = 0; from < window.length; from += WINDOW_CHUNK) {
+    for (let from = 0; start + from <= end; from += WINDOW_CHUNK) {
       throwIfCancelled(options.cancellation);
-      const chunk = window.slice(from, from + WINDOW_CHUNK);
-      const prompts = chunk.map((e) => verbalizer.build(e.support.map((i) => train[i]), train[e.query]));
-      prompts.forEach((p) => {
-        cut.samples += p.cut.length;
-        cut.cutSamples += p.cut.filter((c) => c > 0).length;
-        cut.tokensRemoved += p.cut.reduce((a, b) => a + b, 0);
-      });
+      const prompts = fewShot.slice(start + from, Math.min(start + from + WINDOW_CHUNK, end + 1));
       const taps = prompts.flatMap((p, seq) => p.ioPositions.map((pos) => ({ seq, pos })));
       const out = await run({ tokens: prompts.map((p) => p.tokens), taps, tapSites: ['attn_out'], edits: rows ? prompts.flatMap((p, seq) => ivEdits(p, seq, rows, L, n)) : [] });
       const A = out.taps.attn_out!;
@@ -120,7 +118,7 @@ export async function extractIterativeVectors(model: SteerableModel, verbalizer:
         accumulateEpisode(sum, p, (l, i) => A.at(l, k + i), b, L, d, n);
         k += p.ioPositions.length;
       });
-      progress(chunk.length);
+      progress(prompts.length);
     }
     const count = end + 1;
     const next = sum.map((s) => Float32Array.from(s, (v) => v / count));
@@ -128,7 +126,8 @@ export async function extractIterativeVectors(model: SteerableModel, verbalizer:
     vectors = next;
     start = end + 1;
   }
-  return { vectors: vectors!, refreshes, stats, cut };
+  const prompts = fewShot.map((p, i) => ({ fewShot: p, zeroShot: zeroShot[i], readPosition: readAt(zeroShot[i]) }));
+  return { vectors: vectors!, refreshes, stats, cut: cutStats(fewShot), episodes, prompts };
 }
 
 /** Which io positions receive the vectors at evaluation: all (the paper), the query's only, the demonstrations' only. */
