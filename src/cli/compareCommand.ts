@@ -81,15 +81,19 @@ export async function compareMethods(loaded: LoadedModel, task: Task, o: Compare
     [`IV (k=${iv.shots} b=${iv.refreshEvery} a1=${iv.extStrength} a2=${iv.evalStrength})`, spec(ivX, iv.evalStrength), shots],
     [`IV b=0 (k=${noIter.shots} a2=${noIter.evalStrength})`, spec(noIterX, noIter.evalStrength), shots],
     [`IV query only (a2=${iv.evalStrength})`, spec(ivX, iv.evalStrength, 'query'), shots],
-    [`TV (layer ${tvX.artifact.metadata.options.layer})`, spec(tvX, 1), shots],
-    [`FV (layer ${fvX.artifact.metadata.options.layer})`, spec(fvX, 1), shots],
+    [`TV (k=${tvX.artifact.metadata.options.shots} layer ${tvX.artifact.metadata.options.layer})`, spec(tvX, 1), shots],
+    [`FV (k=${fvX.artifact.metadata.options.shots} ${fvX.artifact.metadata.options.topHeads} heads layer ${fvX.artifact.metadata.options.layer})`, spec(fvX, 1), shots],
   ];
   const rows: Row[] = [];
+  const cutNotes: string[] = [];
   for (const [name, s, n] of plan) {
     const opts = { ...o.test, shots: n };
     const r = await evaluateMethod(model, task, s, { ...opts, onProgress: progressLine(name) });
     rows.push({ name, metrics: r.metrics, json: evalResultJson(name, s, opts, r) });
+    if (r.cut.cutSamples > 0) cutNotes.push(`${name}: ${r.cut.cutSamples} of ${r.cut.samples} samples cut to fit the context (mean ${r.cut.meanTokensKept.toFixed(1)} input tokens kept, queries ${r.cut.queries.meanTokensKept.toFixed(1)})`);
   }
+  const ivCut = ivX.artifact.metadata.options.cut as { cutSamples: number; samples: number; meanTokensKept: number; queries: { meanTokensKept: number } };
+  if (ivCut.cutSamples > 0) cutNotes.unshift(`IV extraction: ${ivCut.cutSamples} of ${ivCut.samples} samples cut (mean ${ivCut.meanTokensKept.toFixed(1)} input tokens kept, queries ${ivCut.queries.meanTokensKept.toFixed(1)})`);
   const rate = (stats: { forwardPasses: number; tokens: number; ms: number }) => ({
     forwardPassesPerSecond: (stats.forwardPasses / stats.ms) * 1000,
     tokensPerSecond: (stats.tokens / stats.ms) * 1000,
@@ -107,12 +111,13 @@ export async function compareMethods(loaded: LoadedModel, task: Task, o: Compare
     mkdirSync(dirname(o.artifact), { recursive: true });
     writeArtifact(o.artifact, ivX.artifact);
   }
-  const report = { model: model.info.name, dataset: task.dataset.id, labels: task.labels, bos: task.verbalizer.options.bos, best: iv, bestNoIteration: noIter, sweep: sweepRows, rows: rows.map((r) => r.json), performance: performanceReport };
+  const report = { model: model.info.name, dataset: task.dataset.id, labels: task.labels, bos: task.verbalizer.options.bos, tokenization: task.verbalizer.options.tokenization, extractionCut: ivCut, best: iv, bestNoIteration: noIter, sweep: sweepRows, rows: rows.map((r) => r.json), performance: performanceReport };
   if (o.results) {
     mkdirSync(dirname(o.results), { recursive: true });
     writeAtomic(o.results, `${JSON.stringify(report, null, 2)}\n`);
   }
-  return { rows, table: formatMetricsTable(rows, task.labels), report };
+  const table = formatMetricsTable(rows, task.labels) + (cutNotes.length ? `\n${cutNotes.join('\n')}` : '');
+  return { rows, table, report };
 }
 
 export const COMPARE_OPTIONS = {

@@ -2,6 +2,8 @@ import { join } from 'node:path';
 import { loadDataset } from '../core/datasets';
 import { prepareTask } from '../core/experiment/task';
 import { EXTRACT_DEFAULTS } from '../core/iv/extract';
+import { FV_DEFAULTS } from '../core/baselines/functionVectors';
+import { TV_SHOTS_GRID } from '../core/experiment/methods';
 import { loadModel } from '../runtime/loadModel';
 import { compareMethods } from './compareCommand';
 import { MODEL_OPTIONS, loadOptions, num, parse, stderrLog } from './options';
@@ -32,7 +34,7 @@ export async function demoCommand(argv: string[]): Promise<void> {
     const { table, report } = await compareMethods(loaded, task, {
       test,
       validation,
-      extract: { iv: { ...EXTRACT_DEFAULTS }, validation, fv: { effectEpisodes: 20, topHeads: 6 }, tokenizerSha256: tokenizer.sha256 },
+      extract: { iv: { ...EXTRACT_DEFAULTS }, validation, tv: { shotsGrid: [...TV_SHOTS_GRID] }, fv: { ...FV_DEFAULTS }, tokenizerSha256: tokenizer.sha256 },
       ivStrength: 0.5,
       artifact,
       results,

@@ -1,7 +1,10 @@
 import { UserError } from '../core/errors';
 import { extractArtifact } from '../core/experiment/extraction';
-import { specFromArtifact, loadVectorSpec } from '../core/experiment/artifacts';
-import { evaluateMethod, fitCalibration, type EvalOptions, type MethodSpec } from '../core/experiment/methods';
+import { artifactPromptOptions, resolveStrength, specFromArtifact, STRENGTH_SOURCES, type StrengthSource } from '../core/experiment/artifacts';
+import { evaluationEpisodesJson } from '../core/experiment/episodesJson';
+import { writeAtomic } from '../core/fsAtomic';
+import { readArtifact, type VectorArtifact } from '../core/vectors/artifact';
+import { DEFAULT_EVAL_STRENGTH, evaluateMethod, fitCalibration, type EvalOptions, type MethodSpec } from '../core/experiment/methods';
 import type { Task } from '../core/experiment/task';
 import { formatMetricsTable } from '../core/metrics';
 import { evalResultJson } from '../core/experiment/resultJson';
@@ -34,35 +37,44 @@ export function evalOptions(values: Record<string, unknown>): Omit<EvalOptions, 
 }
 
 /**
- * The method to evaluate: a vector file when given, else vectors extracted now with the
- * extraction flags (on train), or the calibration bias fitted now (on validation).
+ * The method to evaluate: a vector file when given (its sweep's chosen strength unless --strength
+ * says otherwise), else vectors extracted now with the extraction flags (on train), or the
+ * calibration bias fitted now (on validation).
  */
-export async function methodSpec(method: EvalMethod, values: Record<string, unknown>, loaded: LoadedModel, task: Task, opts: Omit<EvalOptions, 'cancellation' | 'onProgress'>): Promise<MethodSpec> {
-  const strength = num(values, 'strength', method === 'iv' ? 0.5 : 1, { min: -100, max: 100 });
+export async function methodSpec(method: EvalMethod, values: Record<string, unknown>, loaded: LoadedModel, task: Task, opts: Omit<EvalOptions, 'cancellation' | 'onProgress'>, artifact?: VectorArtifact): Promise<{ spec: MethodSpec; strengthSource?: StrengthSource }> {
+  const given = values.strength === undefined ? undefined : num(values, 'strength', 0, { min: -100, max: 100 });
   const injectAt = oneOf(values['inject-at'], 'inject-at', INJECT_AT, 'all');
-  if (method === 'icl') return { method };
-  if (method === 'icl-calibrated') return { method, bias: await fitCalibration(loaded.model, task, opts) };
-  if (values.vector) {
-    const spec = loadVectorSpec(values.vector as string, loaded.model.info, task, strength, injectAt);
-    if (spec.method !== method) throw new UserError(`the vector file holds a ${spec.method} artifact, not ${method}`, { file: values.vector as string });
-    return spec;
+  if (method === 'icl') return { spec: { method } };
+  if (method === 'icl-calibrated') return { spec: { method, bias: await fitCalibration(loaded.model, task, opts) } };
+  const source = artifact ? (values.vector as string) : '(extracted now)';
+  if (!artifact) {
+    stderrLog(`no --vector given: extracting ${method} on train first`);
+    artifact = (await extractArtifact(loaded.model, task, { ...extractRequest({ ...values, method }, loaded.tokenizer.sha256, 'ext-'), onProgress: progressLine(`extract ${method}`) })).artifact;
   }
-  stderrLog(`no --vector given: extracting ${method} on train first`);
-  const { artifact } = await extractArtifact(loaded.model, task, { ...extractRequest({ ...values, method }, loaded.tokenizer.sha256, 'ext-'), onProgress: progressLine(`extract ${method}`) });
-  return specFromArtifact(artifact, '(extracted now)', loaded.model.info, task, strength, injectAt);
+  const { strength, source: from } = resolveStrength(artifact, given, method === 'fv' ? DEFAULT_EVAL_STRENGTH.fv : DEFAULT_EVAL_STRENGTH.iv);
+  const spec = specFromArtifact(artifact, source, loaded.model.info, task, strength, injectAt);
+  if (spec.method !== method) throw new UserError(`the vector file holds a ${spec.method} artifact, not ${method}`, { file: source });
+  if (spec.method === 'iv' || spec.method === 'fv') stderrLog(`strength ${strength} (${STRENGTH_SOURCES[from]})`);
+  return { spec, strengthSource: from };
 }
 
 export async function evalCommand(argv: string[]): Promise<void> {
   const { values } = parse(argv, { ...MODEL_OPTIONS, ...TASK_OPTIONS, ...EXTRACT_OPTIONS, ...EVAL_OPTIONS });
   if (!values.method) throw new UserError(`--method is required: one of ${EVAL_METHODS.join(', ')}`);
   const method = oneOf(values.method, 'method', EVAL_METHODS, 'icl');
+  const artifact = values.vector ? readArtifact(values.vector) : undefined;
   const loaded = await loadModel(loadOptions(values, stderrLog));
   try {
-    const task = await loadTask(values, loaded);
+    const task = await loadTask(values, loaded, artifact && artifactPromptOptions(artifact));
     const opts = evalOptions(values);
-    const spec = await methodSpec(method, values, loaded, task, opts);
+    const { spec, strengthSource } = await methodSpec(method, values, loaded, task, opts, artifact);
     const r = await evaluateMethod(loaded.model, task, spec, { ...opts, onProgress: progressLine(`eval ${method}`) });
-    if (values.json) process.stdout.write(`${JSON.stringify(evalResultJson(method, spec, opts, r))}\n`);
+    if (r.cut.cutSamples > 0) stderrLog(`note: ${r.cut.cutSamples} of ${r.cut.samples} samples were cut to fit the context (mean ${r.cut.meanTokensKept.toFixed(1)} input tokens kept; queries ${r.cut.queries.meanTokensKept.toFixed(1)})`);
+    if (values['episodes-out']) {
+      const strength = spec.method === 'iv' || spec.method === 'fv' ? spec.strength : undefined;
+      writeAtomic(values['episodes-out'], `${JSON.stringify(evaluationEpisodesJson(task, opts.split, r, { method, shots: opts.shots, seed: opts.seed, demoOrder: opts.demoOrder, strength, injectAt: spec.method === 'iv' ? spec.injectAt : undefined, vector: values.vector }))}\n`);
+    }
+    if (values.json) process.stdout.write(`${JSON.stringify(evalResultJson(method, spec, opts, r, strengthSource))}\n`);
     else process.stdout.write(`${formatMetricsTable([{ name: `${method} (${opts.shots}-shot, ${opts.split})`, metrics: r.metrics }], task.labels)}\n`);
   } finally {
     await loaded.model.dispose();

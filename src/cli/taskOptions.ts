@@ -2,6 +2,8 @@ import { checkLengths, loadDataset, type LoadDatasetOptions } from '../core/data
 import { UserError } from '../core/errors';
 import { prepareTask, type Task } from '../core/experiment/task';
 import type { DemoOrder } from '../core/icl/episodes';
+import { DEFAULT_TOKENIZATION, TOKENIZATIONS, type Tokenization } from '../core/icl/prompt';
+import type { TaskOptions } from '../core/experiment/task';
 import type { InjectAt, ZeroShotPosition } from '../core/iv/extract';
 import type { LoadedModel } from '../runtime/loadModel';
 import { num, stderrLog } from './options';
@@ -14,6 +16,7 @@ export const TASK_OPTIONS = {
   'label-words': { type: 'string' },
   'label-names': { type: 'string' },
   bos: { type: 'boolean', default: false },
+  tokenization: { type: 'string' },
   seed: { type: 'string' },
 } as const;
 
@@ -42,7 +45,16 @@ export function oneOf<T extends string>(raw: unknown, flag: string, allowed: rea
   return raw as T;
 }
 
-export async function loadTask(values: Record<string, unknown>, loaded: LoadedModel): Promise<Task> {
+/**
+ * How prompts are written: the flags, else (`artifact`) the options a vector file was extracted
+ * with, so that it is evaluated on the prompts it was made from.
+ */
+export function promptOptions(values: Record<string, unknown>, artifact?: TaskOptions): TaskOptions {
+  const tokenization = oneOf<Tokenization>(values.tokenization, 'tokenization', TOKENIZATIONS, artifact?.tokenization ?? DEFAULT_TOKENIZATION);
+  return { bos: (values.bos as boolean | undefined) || (artifact?.bos ?? false), maxSampleTokens: artifact?.maxSampleTokens, tokenization };
+}
+
+export async function loadTask(values: Record<string, unknown>, loaded: LoadedModel, artifact?: TaskOptions): Promise<Task> {
   const source = values.dataset as string | undefined;
   if (!source) throw new UserError('--dataset is required: a folder with train/validation/test files, a .jsonl/.csv/.tsv/.parquet file, or stdlib:<name>');
   const options: LoadDatasetOptions = {
@@ -53,7 +65,7 @@ export async function loadTask(values: Record<string, unknown>, loaded: LoadedMo
     seed: seedOf(values),
   };
   const dataset = await loadDataset(source, options);
-  const task = prepareTask(dataset, loaded.tokenizer, loaded.model.info, { bos: values.bos as boolean });
+  const task = prepareTask(dataset, loaded.tokenizer, loaded.model.info, promptOptions(values, artifact));
   const limit = task.verbalizer.options.maxSampleTokens;
   const long = checkLengths(dataset, (text) => task.verbalizer.inputLength(text), limit);
   for (const w of [...dataset.warnings, ...long]) stderrLog(`warning: ${w.message}`);

@@ -9,13 +9,13 @@ const reported = new Set<string>();
 
 /**
  * The resource-scoped defaults (`iterativeVectors.extStrength`, `evalStrength`, `episodes`, `shots`,
- * `batch`, `seed`, `bos`, `zeroShotPosition`, `evalEpisodes`, `evalShots`) for a resource (the
+ * `batch`, `seed`, `bos`, `tokenization`, `zeroShotPosition`, `evalEpisodes`, `evalShots`) for a resource (the
  * dataset or workspace folder); a value that is not valid falls back to the built-in default with a
  * warning in the log (once per problem).
  */
 export function readDefaults(scope: vscode.Uri | undefined, log: vscode.LogOutputChannel): Defaults {
   const c = vscode.workspace.getConfiguration(SECTION, scope);
-  const keys: (keyof Defaults)[] = ['extStrength', 'evalStrength', 'episodes', 'shots', 'batch', 'seed', 'bos', 'zeroShotPosition', 'evalEpisodes', 'evalShots'];
+  const keys: (keyof Defaults)[] = ['extStrength', 'evalStrength', 'episodes', 'shots', 'batch', 'seed', 'bos', 'tokenization', 'zeroShotPosition', 'evalEpisodes', 'evalShots'];
   const { defaults, problems } = sanitizeDefaults(Object.fromEntries(keys.map((k) => [k, c.get(k)])));
   for (const p of problems) {
     if (!reported.has(p)) {

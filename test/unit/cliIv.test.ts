@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import { readArtifact, tensorsSha256 } from '../../src/core/vectors/artifact';
+import { readArtifact, tensorsSha256, writeArtifact } from '../../src/core/vectors/artifact';
 
 const CLI = join(__dirname, '..', '..', 'dist', 'cli.js');
 let dir: string;
@@ -74,8 +74,62 @@ describe('iv extract / eval / sweep', () => {
     assert.equal(m.predictionShares.length, 2);
   });
 
+  test('eval --vector uses the strength the vector file chose unless --strength is given, and says which', async () => {
+    const chosen = join(dir, 'chosen.ivec.safetensors');
+    const a = readArtifact(join(dir, 'pets.ivec.safetensors'));
+    a.metadata.options = { ...a.metadata.options, evalStrength: 0.9 };
+    writeArtifact(chosen, a);
+    const run = async (...extra: string[]) => {
+      const r = await iv('eval', '--dataset', data, '--method', 'iv', '--vector', chosen, '--episodes', '6', '--resamples', '0', ...extra, '--json');
+      assert.equal(r.code, 0, r.stderr);
+      return { settings: JSON.parse(r.stdout).settings, stderr: r.stderr };
+    };
+    const byFile = await run();
+    assert.equal(byFile.settings.strength, 0.9);
+    assert.equal(byFile.settings.strengthSource, 'artifact');
+    assert.match(byFile.stderr, /strength 0\.9 \(the vector file's chosen strength\)/);
+    const given = await run('--strength', '0.2');
+    assert.deepEqual([given.settings.strength, given.settings.strengthSource], [0.2, 'given']);
+    const plain = await run().then(() => iv('eval', '--dataset', data, '--method', 'iv', '--vector', join(dir, 'pets.ivec.safetensors'), '--episodes', '6', '--resamples', '0', '--json'));
+    assert.deepEqual([JSON.parse(plain.stdout).settings.strength, JSON.parse(plain.stdout).settings.strengthSource], [0.5, 'default']);
+  });
+
+  test('--episodes-out writes the rows, token ids and io positions of every episode; the artifact records the tokenization', async () => {
+    const out = join(dir, 'episodes.ivec.safetensors');
+    const file = join(dir, 'extract-episodes.json');
+    const r = await iv('extract', '--dataset', data, ...small, '--out', out, '--episodes-out', file, '--json');
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(readArtifact(out).metadata.options.tokenization, 'segments');
+    const x = JSON.parse(readFileSync(file, 'utf8'));
+    assert.equal(x.format, 'iv-episodes/1');
+    assert.equal(x.kind, 'extraction');
+    assert.equal(x.tokenization, 'segments');
+    assert.equal(x.episodes.length, 8);
+    const lines = readFileSync(data, 'utf8').split('\n');
+    for (const e of x.episodes) {
+      assert.equal(e.support.length, 2);
+      for (const row of [...e.support, e.query]) assert.equal(JSON.parse(lines[row.line - 1]).text, row.text, 'rows name their file line');
+      assert.equal(e.ioPositions.length, 3);
+      assert.deepEqual(e.tokens.slice(e.ioPositions[2] - 1, e.ioPositions[2] + 1), [29871, 13], 'the io separator [▁, \\n]');
+      assert.deepEqual(e.zeroShot.tokens, e.tokens.slice(e.tokens.length - e.zeroShot.tokens.length), 'B runs the query tokens of A');
+      assert.equal(e.zeroShot.readPosition, e.zeroShot.tokens.length - 1);
+    }
+    const evalFile = join(dir, 'eval-episodes.json');
+    const ev = await iv('eval', '--dataset', data, '--method', 'iv', '--vector', out, '--episodes', '5', '--resamples', '0', '--episodes-out', evalFile, '--json');
+    assert.equal(ev.code, 0, ev.stderr);
+    const y = JSON.parse(readFileSync(evalFile, 'utf8'));
+    assert.equal(y.kind, 'evaluation');
+    assert.equal(y.split, 'test');
+    assert.equal(y.strength, 0.5);
+    assert.equal(y.episodes.length, 5);
+    for (const e of y.episodes) assert.equal(e.predicted, e.labelLogits.indexOf(Math.max(...e.labelLogits)));
+    const refused = await iv('extract', '--dataset', data, ...small, '--method', 'tv', '--out', join(dir, 'tv.ivec.safetensors'), '--episodes-out', join(dir, 'tv.json'));
+    assert.equal(refused.code, 2);
+    assert.ok(!existsSync(join(dir, 'tv.ivec.safetensors')));
+  });
+
   test('baselines run on the same episodes: ICL, calibrated ICL, and TV / FV extracted on the fly', async () => {
-    const results: Record<string, { n: number; settings: { layer?: number } }> = {};
+    const results: Record<string, { n: number; settings: { layer?: number; method?: string } }> = {};
     for (const method of ['icl', 'icl-calibrated', 'tv', 'fv']) {
       const r = await iv('eval', '--dataset', data, '--method', method, '--episodes', '20', '--ext-episodes', '6', '--ext-shots', '1', '--val-episodes', '6', '--effect-episodes', '2', '--top-heads', '2', '--json');
       assert.equal(r.code, 0, `${method}: ${r.stderr}`);
@@ -83,6 +137,7 @@ describe('iv extract / eval / sweep', () => {
       assert.equal(results[method].n, 20);
     }
     assert.equal(results.fv.settings.layer, 1, 'floor(6 / 3) - 1');
+    assert.equal(results.tv.settings.method, 'tv');
     assert.ok(Number.isInteger(results.tv.settings.layer));
   });
 
@@ -94,12 +149,19 @@ describe('iv extract / eval / sweep', () => {
     const out = JSON.parse(first.stdout);
     assert.equal(out.rows.length, 3);
     assert.equal(out.test.n, 10);
-    assert.equal(readFileSync(resultsFile, 'utf8').trim().split('\n').length, 3);
+    // the header with the settings, then the 3 rows
+    assert.equal(readFileSync(resultsFile, 'utf8').trim().split('\n').length, 4);
+    assert.equal(JSON.parse(readFileSync(resultsFile, 'utf8').split('\n')[0]).format, 'iv-sweep/1');
     const second = await iv(...args);
     assert.equal(second.code, 0, second.stderr);
     assert.doesNotMatch(second.stderr, /\[\d+\/3\]/, 'no configuration runs again');
     assert.deepEqual(JSON.parse(second.stdout).rows, out.rows);
-    assert.equal(readFileSync(resultsFile, 'utf8').trim().split('\n').length, 3);
+    assert.equal(readFileSync(resultsFile, 'utf8').trim().split('\n').length, 4);
+    // Other validation episodes: the rows do not apply, a clear message and exit 2, the file untouched.
+    const other = await iv(...args.map((a) => (a === '6' ? '8' : a)));
+    assert.equal(other.code, 2, other.stderr);
+    assert.match(other.stderr, /sweep\.jsonl: .*other settings.*eval\.episodes is 6 there, 8 now.*delete/);
+    assert.equal(readFileSync(resultsFile, 'utf8').trim().split('\n').length, 4);
   });
 
   test('export-gguf writes a llama.cpp control vector and says it is approximate', async () => {

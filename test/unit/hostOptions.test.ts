@@ -55,6 +55,7 @@ import {
 } from '../../src/host/commands/modelSpec';
 import { evalResultJson, sweepCsv, toJsonText } from '../../src/host/commands/results';
 import { actionOfMessage, escapeHtml, renderErrorPage, renderVectorPage } from '../../src/host/vectorEditorHtml';
+import { cutStats } from '../../src/core/icl/prompt';
 
 /** The UserError `fn` throws, with its message checked against `pattern` and its field. */
 function userError(fn: () => unknown, pattern: RegExp, field?: string): UserError {
@@ -144,7 +145,8 @@ describe('host options: checking programmatic options objects', () => {
   });
 
   test('every CLI flag of extract, eval and sweep has a camelCase field (model flags aside)', () => {
-    const cliOnly = new Set(['json', 'cache-dir', 'method']);
+    // --episodes-out feeds the PyTorch reference check, a command-line workflow.
+    const cliOnly = new Set(['json', 'cache-dir', 'method', 'episodes-out']);
     const check = (command: CommandName, flags: string[]) => {
       for (const flag of flags) {
         if (cliOnly.has(flag)) continue;
@@ -175,8 +177,8 @@ describe('host options: requests match the CLI', () => {
     const { tokenizerSha256: _, ...cli } = extractRequest({}, 'sha');
     assert.deepEqual(extractRequestOf({}, BUILTIN_DEFAULTS, 'iv'), cli);
     assert.deepEqual(evalOptionsOf({}, BUILTIN_DEFAULTS), evalOptions({}));
-    assert.equal(evalStrengthOf('iv', {}, BUILTIN_DEFAULTS), 0.5);
-    assert.equal(evalStrengthOf('fv', {}, BUILTIN_DEFAULTS), 1);
+    assert.equal(evalStrengthOf('iv', {}, BUILTIN_DEFAULTS).strength, 0.5);
+    assert.equal(evalStrengthOf('fv', {}, BUILTIN_DEFAULTS).strength, 1);
   });
 
   test('evaluate: episodes/shots are the evaluation\'s, extEpisodes/extShots the extraction\'s (as --ext-*)', () => {
@@ -186,6 +188,7 @@ describe('host options: requests match the CLI', () => {
     assert.deepEqual(evalOptionsOf(o, BUILTIN_DEFAULTS), evalOptions(v));
     const { tokenizerSha256: _, ...cli } = extractRequest({ ...v, method: 'iv' }, 'sha', 'ext-');
     assert.deepEqual(extractRequestOf(o, BUILTIN_DEFAULTS, 'iv', 'ext'), cli);
+    assert.equal(cli.validation.shots, 0, 'Task Vectors are chosen on validation with the evaluation\'s shots');
   });
 
   test('settings seed the defaults; given options win', () => {
@@ -195,7 +198,7 @@ describe('host options: requests match the CLI', () => {
     assert.deepEqual(r.iv, { episodes: 50, shots: 2, refreshEvery: 5, strength: 0.1, seed: 1, zeroShotPosition: 'before-separator' });
     assert.deepEqual(extractRequestOf({ episodes: 7, seed: 2 }, defaults, 'iv').iv.episodes, 7);
     assert.deepEqual(evalOptionsOf({}, defaults), { split: 'test', shots: 0, episodes: 100, seed: 1, demoOrder: 'shuffled', resamples: 1000 });
-    assert.equal(evalStrengthOf('iv', {}, defaults), 0.9);
+    assert.equal(evalStrengthOf('iv', {}, defaults).strength, 0.9);
     assert.equal(datasetRequest({ dataset: 'stdlib:spam' }, defaults).bos, true);
     assert.equal(datasetRequest({ dataset: 'stdlib:spam', bos: false }, defaults).bos, false);
     assert.equal(datasetRequest({ dataset: 'stdlib:spam' }, defaults).load.seed, 1);
@@ -234,8 +237,9 @@ describe('host options: the QuickPick plan', () => {
   });
 
   test('the review lists what applies to the method and the data', () => {
-    assert.deepEqual(reviewFieldNames('extract', { dataset: 'stdlib:first-names' }), ['episodes', 'shots', 'batch', 'extStrength', 'zeroShotPosition', 'seed', 'bos', 'labelWords', 'out']);
-    assert.deepEqual(reviewFieldNames('extract', { dataset: 'a.csv', method: 'fv' }), ['episodes', 'shots', 'effectEpisodes', 'topHeads', 'seed', 'bos', 'labelWords', 'textField', 'labelField', 'labelNames', 'out']);
+    assert.deepEqual(reviewFieldNames('extract', { dataset: 'stdlib:first-names' }), ['episodes', 'shots', 'batch', 'extStrength', 'zeroShotPosition', 'seed', 'bos', 'tokenization', 'labelWords', 'out']);
+    assert.deepEqual(reviewFieldNames('extract', { dataset: 'a.csv', method: 'fv' }), ['episodes', 'fvVariant', 'fvShots', 'effectEpisodes', 'topHeads', 'seed', 'bos', 'tokenization', 'labelWords', 'textField', 'labelField', 'labelNames', 'out']);
+    assert.deepEqual(reviewFieldNames('extract', { dataset: 'stdlib:spam', method: 'tv' }), ['episodes', 'tvShotsGrid', 'valEpisodes', 'valShots', 'demoOrder', 'seed', 'bos', 'tokenization', 'labelWords', 'out']);
     const withVector = reviewFieldNames('evaluate', { method: 'iv', vector: 'a.ivec.safetensors', dataset: 'stdlib:spam' });
     assert.ok(withVector.includes('strength') && withVector.includes('injectAt') && !withVector.includes('extEpisodes'));
     const extractNow = reviewFieldNames('evaluate', { method: 'iv', dataset: 'stdlib:spam' });
@@ -295,9 +299,12 @@ function artifact(over: Partial<ArtifactMetadata> = {}): VectorArtifact {
 }
 
 describe('host options: artifacts', () => {
-  test('evaluating an artifact reloads its data with the same words, BOS and seed; given options win', () => {
+  test('evaluating an artifact reloads its data with the same words, BOS, tokenization and seed; given options win', () => {
     const m = artifact().metadata;
-    assert.deepEqual(optionsFromArtifact(m, {}, () => false), { dataset: 'stdlib:first-names', textField: 'text', labelField: 'label', labelWords: { female: 'she', male: 'he' }, bos: true, seed: 5 });
+    // Made before the tokenization was recorded: the joined prompt string.
+    assert.deepEqual(optionsFromArtifact(m, {}, () => false), { dataset: 'stdlib:first-names', textField: 'text', labelField: 'label', labelWords: { female: 'she', male: 'he' }, bos: true, tokenization: 'joined', seed: 5 });
+    assert.equal(optionsFromArtifact({ ...m, options: { ...m.options, tokenization: 'segments' } }, {}, () => false).tokenization, 'segments');
+    assert.equal(optionsFromArtifact(m, { tokenization: 'segments' }, () => false).tokenization, 'segments');
     assert.deepEqual(optionsFromArtifact(m, { seed: 1 }, () => false).seed, 1);
     const other = optionsFromArtifact(m, { dataset: 'mine.jsonl' }, () => true);
     assert.equal(other.dataset, 'mine.jsonl');
@@ -338,11 +345,12 @@ describe('host options: artifacts', () => {
 
 describe('host: results and the vector editor page', () => {
   test('evaluation JSON has the CLI fields and parses (NaN -> null)', () => {
-    const metrics = { n: 2, nItems: 2, accuracy: 0.5, macroF1: NaN, weightedF1: 0.5, perClass: [], confusion: [[1, 0], [1, 0]], predictionShares: [1, 0], goldShares: [0.5, 0.5], majorityAccuracy: 0.5, auc: null, ci: null };
-    const j = evalResultJson('icl', { method: 'icl' }, evalOptionsOf({}, BUILTIN_DEFAULTS), { metrics, predictions: [], stats: { forwardPasses: 2, tokens: 20, ms: 10 } });
+    const metrics = { n: 2, nItems: 2, accuracy: 0.5, macroF1: NaN, weightedF1: 0.5, perClass: [], confusion: [[1, 0], [1, 0]], predictionShares: [1, 0], goldShares: [0.5, 0.5], majorityAccuracy: 0.5, chance: { predictedShares: { accuracy: 0.5, macroF1: 1 / 3 }, goldShares: { accuracy: 0.5, macroF1: 0.5 } }, auc: null, ci: null };
+    const j = evalResultJson('icl', { method: 'icl' }, evalOptionsOf({}, BUILTIN_DEFAULTS), { metrics, predictions: [], stats: { forwardPasses: 2, tokens: 20, ms: 10 }, cut: cutStats([]), episodes: [], prompts: [] });
     assert.equal(j.settings.method, 'icl');
     assert.equal(j.timings.tokensPerSecond, 2000);
     assert.equal(JSON.parse(toJsonText(j)).macroF1, null);
+    assert.deepEqual(JSON.parse(toJsonText(j)).chance, metrics.chance);
     const row = { shots: 1, refreshEvery: 10, extStrength: 0.3, evalStrength: 0.5, accuracy: 0.6, macroF1: 0.55, auc: null, predictionShares: [0.5, 0.5], extractMs: 10.4, evalMs: 2 };
     assert.equal(sweepCsv([row], row).split('\n')[1], '1,10,0.3,0.5,0.55,0.6,,0.5/0.5,10,2,1');
   });

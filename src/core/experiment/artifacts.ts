@@ -3,10 +3,50 @@ import type { ModelInfo, Site } from '../model';
 import { artifactModel, checkModelMatch, readArtifact, tensorName, type ArtifactMetadata, type VectorArtifact, type VectorMethod } from '../vectors/artifact';
 import type { Tensor } from '../vectors/safetensors';
 import type { InjectAt } from '../iv/extract';
+import { TOKENIZATIONS, type Tokenization } from '../icl/prompt';
 import type { MethodSpec } from './methods';
-import type { Task } from './task';
+import type { Task, TaskOptions } from './task';
 
 export const CREATOR_VERSION = '0.1.0';
+
+const num = (x: unknown) => (typeof x === 'number' && Number.isFinite(x) ? x : undefined);
+
+/** The fields of an artifact's options that re-running or evaluating it uses, when they hold the right type. */
+export function artifactDefaults(a: VectorArtifact): { strength?: number; injectAt?: InjectAt; seed?: number } {
+  const o = a.metadata.options;
+  const injectAt = ['all', 'query', 'demos'].includes(o.injectAt as string) ? (o.injectAt as InjectAt) : undefined;
+  return { strength: num(o.evalStrength), injectAt, seed: num(o.seed) };
+}
+
+/**
+ * How the artifact's prompts were written, so that it is evaluated on the same prompts. Artifacts
+ * from before the tokenization was recorded were built from the joined prompt string.
+ */
+export function artifactPromptOptions(a: VectorArtifact): TaskOptions {
+  return promptOptionsOf(a.metadata.options);
+}
+
+/** artifactPromptOptions on an artifact's options alone. */
+export function promptOptionsOf(o: Record<string, unknown>): TaskOptions {
+  const tokenization: Tokenization = TOKENIZATIONS.includes(o.tokenization as Tokenization) ? (o.tokenization as Tokenization) : 'joined';
+  return { bos: o.bos === true, maxSampleTokens: num(o.maxSampleTokens), tokenization };
+}
+
+/**
+ * The evaluation strength of an artifact: the one given, else the one its sweep chose
+ * (`options.evalStrength`), else the method's default. `source` says which, for the user.
+ */
+export type StrengthSource = 'given' | 'artifact' | 'default';
+
+/** How each strength source reads in a log line. */
+export const STRENGTH_SOURCES: Record<StrengthSource, string> = { given: 'as given', artifact: "the vector file's chosen strength", default: 'the default' };
+
+export function resolveStrength(a: VectorArtifact | undefined, given: number | undefined, fallback: number): { strength: number; source: StrengthSource } {
+  if (given !== undefined) return { strength: given, source: 'given' };
+  const chosen = a && artifactDefaults(a).strength;
+  if (chosen !== undefined) return { strength: chosen, source: 'artifact' };
+  return { strength: fallback, source: 'default' };
+}
 
 export interface Provenance {
   task: Task;
@@ -35,7 +75,7 @@ export function makeArtifact(method: VectorMethod, site: Site, layers: ReadonlyM
       model: artifactModel(p.model),
       tokenizerSha256: p.tokenizerSha256,
       dataset: { id: dataset.id, source: dataset.source, sha256: dataset.sha256, counts },
-      options: { ...p.options, bos: p.task.verbalizer.options.bos, maxSampleTokens: p.task.verbalizer.options.maxSampleTokens },
+      options: { ...p.options, bos: p.task.verbalizer.options.bos, maxSampleTokens: p.task.verbalizer.options.maxSampleTokens, tokenization: p.task.verbalizer.options.tokenization },
       metrics: p.metrics,
       timings: p.timings,
       creator: { name: 'iterative-vectors', version: CREATOR_VERSION },

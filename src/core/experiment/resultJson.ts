@@ -1,10 +1,12 @@
+import type { StrengthSource } from './artifacts';
 import type { EvalOptions, EvalResult, MethodSpec } from './methods';
 
 /** One evaluation as scripts read it (`iv eval --json`, the extension's results): metrics as fractions, intervals as [low, high], the settings. */
-export function evalResultJson(name: string, spec: MethodSpec, opts: Omit<EvalOptions, 'cancellation' | 'onProgress'>, r: EvalResult) {
+export function evalResultJson(name: string, spec: MethodSpec, opts: Omit<EvalOptions, 'cancellation' | 'onProgress'>, r: EvalResult, strengthSource?: StrengthSource) {
   const { metrics: m, stats } = r;
   const settings: Record<string, unknown> = { method: spec.method, ...opts };
   if (spec.method === 'iv') Object.assign(settings, { strength: spec.strength, injectAt: spec.injectAt, envelope: spec.envelope });
+  if (strengthSource && (spec.method === 'iv' || spec.method === 'fv')) settings.strengthSource = strengthSource;
   if (spec.method === 'tv') settings.layer = spec.layer;
   if (spec.method === 'fv') Object.assign(settings, { layer: spec.layer, strength: spec.strength });
   if (spec.method === 'icl-calibrated') settings.bias = spec.bias;
@@ -18,11 +20,14 @@ export function evalResultJson(name: string, spec: MethodSpec, opts: Omit<EvalOp
     weightedF1: m.weightedF1,
     auc: m.auc,
     majorityAccuracy: m.majorityAccuracy,
+    /** Expected accuracy and macro-F1 of random guessing with the method's prediction shares and with the gold shares. */
+    chance: m.chance,
     predictionShares: m.predictionShares,
     goldShares: m.goldShares,
     confusion: m.confusion,
     perClass: m.perClass,
     ci: m.ci && { accuracy: m.ci.accuracy, macroF1: m.ci.macroF1, weightedF1: m.ci.weightedF1, auc: m.ci.auc, majorityAccuracy: m.ci.majorityAccuracy, confidence: m.ci.confidence },
+    cut: r.cut,
     timings: {
       forwardMs: stats.ms,
       forwardPasses: stats.forwardPasses,

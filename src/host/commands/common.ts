@@ -83,7 +83,7 @@ export async function loadTask(deps: CommandDeps, o: CheckedOptions, d: Defaults
   deps.log.info(`Dataset ${dataset.id} (${dataset.source}): labels ${dataset.labels.join(' / ')}; ${Object.entries(dataset.counts).map(([s, c]) => `${c?.rows} ${s}`).join(', ')}`);
   for (const note of dataset.notes) deps.log.info(`  ${note}`);
   for (const w of dataset.warnings) deps.log.warn(w.message);
-  return { task: prepareTask(dataset, loaded.tokenizer, loaded.model.info, { bos: req.bos }), dataset };
+  return { task: prepareTask(dataset, loaded.tokenizer, loaded.model.info, { bos: req.bos, tokenization: req.tokenization }), dataset };
 }
 
 export function timingsOf(stats: RunStats, ms: number) {

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import * as vscode from 'vscode';
 import { throwIfCancelled, UserError } from '../../core/errors';
-import { specFromArtifact } from '../../core/experiment/artifacts';
+import { specFromArtifact, STRENGTH_SOURCES } from '../../core/experiment/artifacts';
 import { extractArtifact } from '../../core/experiment/extraction';
 import { evaluateMethod, fitCalibration, type MethodSpec } from '../../core/experiment/methods';
 import { formatMetricsTable } from '../../core/metrics';
@@ -86,7 +86,8 @@ async function runEvaluate(deps: CommandDeps, o: CheckedOptions): Promise<Evalua
   const hint = vector?.uri ?? hintUri(o.dataset);
   const d = readDefaults(hint, deps.log);
   const opts = evalOptionsOf(o, d);
-  const strength = evalStrengthOf(method, o, d);
+  const { strength, source: strengthSource } = evalStrengthOf(method, o, d, vector?.artifact);
+  if (method === 'iv' || method === 'fv') deps.log.info(`Strength ${strength} (${STRENGTH_SOURCES[strengthSource]}).`);
   const injectAt = o.injectAt ?? 'all';
   if (!vector) requireFolderOrAbsolute('results', o.results);
   let resultsUri: vscode.Uri | undefined;
@@ -125,7 +126,7 @@ async function runEvaluate(deps: CommandDeps, o: CheckedOptions): Promise<Evalua
           : await freeUri(await outputFolder(hint), `${safeStem(dataset.id)}.${method}.eval-${opts.split}.json`));
       const json = {
         command: 'evaluate' as const,
-        ...evalResultJson(method, spec, opts, r),
+        ...evalResultJson(method, spec, opts, r, strengthSource),
         labels: [...task.labels],
         dataset: { id: dataset.id, source: dataset.source, sha256: dataset.sha256 },
         model: modelJson(loaded),

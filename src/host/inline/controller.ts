@@ -18,7 +18,8 @@ import { isInteractive, parseRange, parseRow, parseStrength, parseUri, unknownKe
 import type { SteerDocuments } from './documents';
 import { effectValue, type Heatmap, type TokenMark } from './heatmap';
 import { blockRange, documentBlocks, plainRange, type SteerLenses } from './lenses';
-import { readSettings, SECTION } from './settings';
+import { DEFAULT_STRENGTH, explicitStrength, readSettings, SECTION } from './settings';
+import { resolveStrength, STRENGTH_SOURCES, type StrengthSource } from '../../core/experiment/artifacts';
 import { vectorName, type VectorChoice } from './vectors';
 
 const STRENGTH_KEY = 'iterativeVectors.inline.strengthOverride';
@@ -33,6 +34,8 @@ export interface SteerResult {
   /** "query" or the class label of the row used. */
   row: string;
   strength: number;
+  /** Where the strength came from: given (argument, Set Strength, a setting), the vector file's chosen one, or the default. */
+  strengthSource: StrengthSource;
   maxNewTokens: number;
   temperature: number;
   seed: number;
@@ -122,7 +125,12 @@ export class InlineController implements vscode.Disposable {
 
   /** The strength in effect: set with setStrength (per workspace), else the setting. */
   get strength(): number {
-    return parseStrength(this.context.workspaceState.get(STRENGTH_KEY)) ?? readSettings().strength;
+    return this.chosenStrength ?? readSettings().strength;
+  }
+
+  /** A strength the user chose: with setStrength, or in the settings; undefined leaves it to the vector file's chosen one. */
+  private get chosenStrength(): number | undefined {
+    return parseStrength(this.context.workspaceState.get(STRENGTH_KEY)) ?? explicitStrength();
   }
 
   // -------------------------------------------------------------------------------------------
@@ -205,7 +213,7 @@ export class InlineController implements vscode.Disposable {
       if (unknown.length) throw new UserError(`unknown option${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `"${k}"`).join(', ')} (known: uri, range, text, vector, strength, row, maxNewTokens, temperature, seed)`);
       const spec = await this.resolve(mode, args ?? {}, interactive);
       if (!spec) return undefined;
-      const strength = parseStrength(args?.strength) ?? this.strength;
+      const strength = parseStrength(args?.strength) ?? this.chosenStrength;
       if (args?.strength !== undefined && parseStrength(args.strength) === undefined) throw new UserError(`strength ${JSON.stringify(args.strength)} is not a number`);
       return await this.run(spec, strength, interactive ? 'notification' : 'window');
     } catch (e) {
@@ -314,7 +322,7 @@ export class InlineController implements vscode.Disposable {
   }
 
   /** Queues the run behind the current one, which it cancels. */
-  private run(spec: RunSpec, strength: number, progress: 'notification' | 'window'): Promise<SteerResult | CompareResult> {
+  private run(spec: RunSpec, strength: number | undefined, progress: 'notification' | 'window'): Promise<SteerResult | CompareResult> {
     this.inflight?.cancel();
     const cts = new vscode.CancellationTokenSource();
     this.inflight = cts;
@@ -331,7 +339,7 @@ export class InlineController implements vscode.Disposable {
     });
   }
 
-  private async execute(spec: RunSpec, strength: number, where: 'notification' | 'window', cts: vscode.CancellationTokenSource): Promise<SteerResult | CompareResult> {
+  private async execute(spec: RunSpec, strength: number | undefined, where: 'notification' | 'window', cts: vscode.CancellationTokenSource): Promise<SteerResult | CompareResult> {
     const cancellation: Cancellation = {
       get cancelled() {
         return cts.token.isCancellationRequested;
@@ -346,7 +354,7 @@ export class InlineController implements vscode.Disposable {
   private async steer(
     spec: RunSpec,
     source: PromptSource,
-    strength: number,
+    given: number | undefined,
     where: 'notification' | 'window',
     cts: vscode.CancellationTokenSource,
     cancellation: Cancellation,
@@ -354,6 +362,7 @@ export class InlineController implements vscode.Disposable {
     tokenizer: TextTokenizer,
   ): Promise<SteerResult | CompareResult> {
     const artifact = this.vectors.load(spec.vector);
+    const { strength, source: strengthSource } = resolveStrength(artifact, given, DEFAULT_STRENGTH);
     const chosen = chooseRows(artifact, model.info, spec.vector, spec.row);
     const name = vectorName(spec.vector);
     const title = `Iterative Vectors: steering with ${name} (${chosen.rowName}, a=${strength})`;
@@ -390,6 +399,7 @@ export class InlineController implements vscode.Disposable {
       vectorName: name,
       row: chosen.rowName,
       strength,
+      strengthSource,
       maxNewTokens: spec.maxNewTokens,
       temperature: spec.temperature,
       seed: spec.seed,
@@ -403,7 +413,7 @@ export class InlineController implements vscode.Disposable {
       ms: Math.round(ms),
     };
     this.log.info(
-      `inline steering: ${name} row ${chosen.rowName}, a=${strength}, ${gen.promptTokens.length} prompt tokens: ` +
+      `inline steering: ${name} row ${chosen.rowName}, a=${strength} (${STRENGTH_SOURCES[strengthSource]}), ${gen.promptTokens.length} prompt tokens: ` +
         `${result.differ ? `completions differ from token ${gen.firstDifference}` : 'completions equal'}, mean KL ${summary.meanKl.toFixed(3)} nats, ${result.ms} ms` +
         `\n  unsteered: ${JSON.stringify(gen.unsteered.text)}\n  steered:   ${JSON.stringify(gen.steered.text)}`,
     );

@@ -40,3 +40,10 @@ export function readSettings(): InlineSettings {
     heatmap: c.get<string>('heatmap', 'kl') === 'residual' ? 'residual' : 'kl',
   };
 }
+
+/** The strength setting when the user set it anywhere (user, workspace, folder); else undefined. */
+export function explicitStrength(): number | undefined {
+  const i = vscode.workspace.getConfiguration(SECTION).inspect<unknown>('strength');
+  const v = i?.workspaceFolderValue ?? i?.workspaceValue ?? i?.globalValue;
+  return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+}

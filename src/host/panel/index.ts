@@ -13,7 +13,8 @@ import { readArtifactUri, toUri } from '../artifacts';
 import type { Engine } from '../engine';
 import { runCommand } from '../run';
 import { localResourceRoots } from './html';
-import { artifactDefaults, LayersSession, type SessionOptions } from './session';
+import { artifactDefaults } from '../../core/experiment/artifacts';
+import { LayersSession, type SessionOptions } from './session';
 import { envelopeProblem } from './wire';
 
 export const SHOW_LAYERS_COMMAND = 'iterativeVectors.showLayers';

@@ -1,9 +1,10 @@
 import * as vscode from 'vscode';
 import { loadDataset, STDLIB_DATASETS, type Dataset, type SplitName } from '../../core/datasets';
 import { CancelledError, throwIfCancelled, UserError, type Cancellation } from '../../core/errors';
-import { specFromArtifact } from '../../core/experiment/artifacts';
-import { convergencePoints, layerEffects, parseSweepRows, sweepHeatmaps, vectorNorms, type LayerEffectsUpdate } from '../../core/experiment/layerEffects';
+import { artifactPromptOptions, specFromArtifact } from '../../core/experiment/artifacts';
+import { convergencePoints, layerEffects, sweepHeatmaps, vectorNorms, type LayerEffectsUpdate } from '../../core/experiment/layerEffects';
 import type { SweepRow } from '../../core/experiment/sweep';
+import { parseSweepResults } from '../../core/experiment/sweepResults';
 import { prepareTask, type Task } from '../../core/experiment/task';
 import type { InjectAt } from '../../core/iv/extract';
 import { ARTIFACT_EXTENSION, tensorName, type VectorArtifact } from '../../core/vectors/artifact';
@@ -67,14 +68,6 @@ interface CurrentRun {
 }
 
 const PROGRESS_INTERVAL_MS = 150;
-
-/** The fields of the artifact's options that the panel uses, when they hold the right type. */
-export function artifactDefaults(a: VectorArtifact): { strength?: number; injectAt?: InjectAt; seed?: number; bos: boolean; maxSampleTokens?: number } {
-  const o = a.metadata.options;
-  const num = (x: unknown) => (typeof x === 'number' && Number.isFinite(x) ? x : undefined);
-  const injectAt = ['all', 'query', 'demos'].includes(o.injectAt as string) ? (o.injectAt as InjectAt) : undefined;
-  return { strength: num(o.evalStrength), injectAt, seed: num(o.seed), bos: o.bos === true, maxSampleTokens: num(o.maxSampleTokens) };
-}
 
 /** One layer-effects panel: its artifact, its run, the messages with its webview. */
 export class LayersSession implements vscode.Disposable {
@@ -361,7 +354,8 @@ export class LayersSession implements vscode.Disposable {
       }
       const text = new TextDecoder().decode(await vscode.workspace.fs.readFile(uri));
       try {
-        const rows = parseSweepRows(text, displayPath(uri));
+        // A sweep may still be appending to it: a last line not written out yet is left for the next read.
+        const { rows } = parseSweepResults(text, displayPath(uri), { partialLastLine: 'skip' });
         this.sweepSource = displayPath(uri);
         return rows;
       } catch (e) {
@@ -390,7 +384,7 @@ export class LayersSession implements vscode.Disposable {
       this.deps.log.info(`${dataset.id}: printing the artifact's label words [${m.labels.join(', ')}] for the classes [${dataset.labels.join(', ')}]`);
       dataset = { ...dataset, labels: [...m.labels] };
     }
-    return prepareTask(dataset, loaded.tokenizer, loaded.model.info, { bos: artifactDefaults(this.artifact).bos, maxSampleTokens: artifactDefaults(this.artifact).maxSampleTokens });
+    return prepareTask(dataset, loaded.tokenizer, loaded.model.info, artifactPromptOptions(this.artifact));
   }
 
   private async datasetSource(interactive: boolean): Promise<string> {
