@@ -11,16 +11,25 @@ declare -A ARGS=(
   [trec]="--dataset $SHARED/trec"
   [emotion]="--dataset $SHARED/emotion"
   [tweet_eval_emotion]="--dataset $SHARED/tweet_eval_emotion"
+  [tweet_eval_hate]="--dataset $SHARED/tweet_eval_hate"
+  [tweet_eval_irony]="--dataset $SHARED/tweet_eval_irony"
+  [tweet_eval_offensive]="--dataset $SHARED/tweet_eval_offensive"
+  [mr]="--dataset $SHARED/mr"
+  [subj]="--dataset $SHARED/subj"
+  [cr]="--dataset $SHARED/cr"
   [sentiment-words]="--dataset stdlib:sentiment-words"
   [first-names]="--dataset stdlib:first-names --label-words female=she,male=he --bos"
 )
+# Not run: ag_news and tweet_eval_sentiment have no train split to extract from; tweet_eval_emoji's
+# label words share first tokens ("face_with_tears_of_joy" / "face_blowing_a_kiss": "▁face"), which
+# first-token scoring refuses.
 names=("$@")
-[ ${#names[@]} -gt 0 ] || names=(sst2 trec sst5 emotion tweet_eval_emotion sentiment-words first-names)
+[ ${#names[@]} -gt 0 ] || names=(sst2 first-names sst5 trec emotion tweet_eval_emotion tweet_eval_hate tweet_eval_irony tweet_eval_offensive mr subj cr sentiment-words)
 GRID="${IV_GRID:---val-episodes 200}"
 mkdir -p .iv/results
 for name in "${names[@]}"; do
   echo "== $name" >&2
   # shellcheck disable=SC2086
   node dist/cli.js compare ${ARGS[$name]} --sweep $GRID --sweep-results ".iv/results/$name.sweep.jsonl" \
-    --episodes "${IV_TEST_EPISODES:-1000}" --results ".iv/results/$name.json" --json > /dev/null
+    --episodes "${IV_TEST_EPISODES:-2000}" --results ".iv/results/$name.json" --json > /dev/null
 done
