@@ -81,8 +81,8 @@ export async function compareMethods(loaded: LoadedModel, task: Task, o: Compare
     [`IV (k=${iv.shots} b=${iv.refreshEvery} a1=${iv.extStrength} a2=${iv.evalStrength})`, spec(ivX, iv.evalStrength), shots],
     [`IV b=0 (k=${noIter.shots} a2=${noIter.evalStrength})`, spec(noIterX, noIter.evalStrength), shots],
     [`IV query only (a2=${iv.evalStrength})`, spec(ivX, iv.evalStrength, 'query'), shots],
-    [`TV (k=${tvX.artifact.metadata.options.shots} layer ${tvX.artifact.metadata.options.layer})`, spec(tvX, 1), shots],
-    [`FV (k=${fvX.artifact.metadata.options.shots} ${fvX.artifact.metadata.options.topHeads} heads layer ${fvX.artifact.metadata.options.layer})`, spec(fvX, 1), shots],
+    [`TV (k=${tvX.artifact.metadata.options.shots}, layer ${tvX.artifact.metadata.options.layer})`, spec(tvX, 1), shots],
+    [`FV (k=${fvX.artifact.metadata.options.shots}, ${fvX.artifact.metadata.options.topHeads === 1 ? '1 head' : `${fvX.artifact.metadata.options.topHeads} heads`}, layer ${fvX.artifact.metadata.options.layer})`, spec(fvX, 1), shots],
   ];
   const rows: Row[] = [];
   const cutNotes: string[] = [];
