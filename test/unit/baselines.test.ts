@@ -4,9 +4,8 @@ import type { Example } from '../../src/core/datasets';
 import { defaultTopHeads, extractFunctionVector } from '../../src/core/baselines/functionVectors';
 import { sampleEpisodes } from '../../src/core/icl/episodes';
 import { Verbalizer } from '../../src/core/icl/prompt';
-import type { ForwardRequest, SteerableModel } from '../../src/core/model';
 import type { LoadedModel } from '../../src/runtime/loadModel';
-import { embeddedModel } from './fixtures';
+import { embeddedModel, recording } from './fixtures';
 import { extractArtifact } from '../../src/core/experiment/extraction';
 import { prepareTask } from '../../src/core/experiment/task';
 
@@ -16,15 +15,6 @@ before(async () => {
 });
 
 const TRAIN: Example[] = Array.from({ length: 24 }, (_, i) => ({ text: `${i % 2 ? 'The toy broke and' : 'They ate cake and'} it was day ${i}`, label: i % 2, line: i + 1 }));
-
-/** The embedded model with every request it receives kept (the runtime is real). */
-function recording(model: SteerableModel): { model: SteerableModel; requests: ForwardRequest[] } {
-  const requests: ForwardRequest[] = [];
-  return {
-    requests,
-    model: { info: model.info, executionProvider: model.executionProvider, forward: (r) => (requests.push(r), model.forward(r)), startDecoding: () => model.startDecoding(), dispose: async () => undefined },
-  };
-}
 
 describe('Function Vectors', () => {
   test('heads kept by default: 2% of all heads, at least one (20 of Llama-2-7B\'s 1,024)', () => {

@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { parseLlama2cCheckpoint, type Llama2cWeights } from '../../src/runtime/embedded/checkpoint';
 import { defaultCacheDir, ensureEmbeddedModel } from '../../src/runtime/embedded/embeddedModel';
 import { loadModel, type LoadedModel } from '../../src/runtime/loadModel';
+import type { ForwardRequest, SteerableModel } from '../../src/core/model';
 
 let embedded: Promise<LoadedModel> | undefined;
 let weights: Llama2cWeights | undefined;
@@ -78,3 +79,12 @@ export const REPO = resolve(__dirname, '..', '..');
 export const SHARED = process.env.IV_SHARED_DIR ?? resolve(REPO, '..', 'shared');
 /** Third-party ONNX exports (../shared/fixtures/third-party-onnx). */
 export const FIXTURES = join(SHARED, 'fixtures', 'third-party-onnx');
+
+/** A real model with every forward request it receives kept (the runtime itself runs). */
+export function recording(model: SteerableModel): { model: SteerableModel; requests: ForwardRequest[] } {
+  const requests: ForwardRequest[] = [];
+  return {
+    requests,
+    model: { info: model.info, executionProvider: model.executionProvider, forward: (r) => (requests.push(r), model.forward(r)), startDecoding: () => model.startDecoding(), dispose: async () => undefined },
+  };
+}

@@ -4,10 +4,10 @@ import { before, describe, test } from 'node:test';
 import type { Example } from '../../src/core/datasets';
 import { cutStats, Verbalizer, type Tokenization } from '../../src/core/icl/prompt';
 import { extractIterativeVectors } from '../../src/core/iv/extract';
-import type { ForwardRequest, SteerableModel, Tokenizer } from '../../src/core/model';
+import type { Tokenizer } from '../../src/core/model';
 import type { LoadedModel } from '../../src/runtime/loadModel';
 import { loadHubTokenizer } from '../../src/runtime/tokenizer/hubTokenizer';
-import { embeddedModel, FIXTURES } from './fixtures';
+import { embeddedModel, FIXTURES, recording } from './fixtures';
 
 let embedded: LoadedModel;
 let gpt2: Tokenizer;
@@ -75,19 +75,6 @@ describe('prompt tokens, segment by segment as the official code', () => {
     }
   });
 });
-
-/** The embedded model, with every forward request it receives kept (the runtime itself is real). */
-function recording(model: SteerableModel): { model: SteerableModel; requests: ForwardRequest[] } {
-  const requests: ForwardRequest[] = [];
-  const wrapped: SteerableModel = {
-    info: model.info,
-    executionProvider: model.executionProvider,
-    forward: (req) => (requests.push(req), model.forward(req)),
-    startDecoding: () => model.startDecoding(),
-    dispose: async () => undefined,
-  };
-  return { model: wrapped, requests };
-}
 
 describe('Algorithm 1 reads B from the few-shot pass\'s own query tokens', () => {
   test('every zero-shot pass runs the query tokens of A + separator, even when A cut the query', async () => {
