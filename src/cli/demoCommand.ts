@@ -11,7 +11,7 @@ import { MODEL_OPTIONS, loadOptions, num, parse, stderrLog } from './options';
 /**
  * The demo task: first-name gender with the label words "she" / "he", prompts starting with BOS.
  * Of the built-ins it is the one where stories15M ranks queries above chance (label-margin AUC about
- * 0.6-0.7): TinyStories pairs names with pronouns all the time. On the sentiment lexicon and on spam
+ * 0.8 zero-shot, 0.7 1-shot): TinyStories pairs names with pronouns all the time. On the sentiment lexicon and on spam
  * its margins stay close to chance whatever the label words (measured on validation, 300 episodes).
  */
 export const DEMO_TASK = { dataset: 'stdlib:first-names', labelWords: { female: 'she', male: 'he' }, bos: true } as const;
