@@ -299,6 +299,14 @@ function artifact(over: Partial<ArtifactMetadata> = {}): VectorArtifact {
 }
 
 describe('host options: artifacts', () => {
+  test('evaluation strength: the option, else the vector file\'s chosen one, else the setting (as the CLI)', () => {
+    const chosen = artifact();
+    chosen.metadata.options = { ...chosen.metadata.options, evalStrength: 0.9 };
+    assert.deepEqual(evalStrengthOf('iv', {}, BUILTIN_DEFAULTS, chosen), { strength: 0.9, source: 'artifact' });
+    assert.deepEqual(evalStrengthOf('iv', { strength: 0.2 }, BUILTIN_DEFAULTS, chosen), { strength: 0.2, source: 'given' });
+    assert.deepEqual(evalStrengthOf('iv', {}, BUILTIN_DEFAULTS, artifact()), { strength: 0.5, source: 'default' });
+  });
+
   test('evaluating an artifact reloads its data with the same words, BOS, tokenization and seed; given options win', () => {
     const m = artifact().metadata;
     // Made before the tokenization was recorded: the joined prompt string.
