@@ -4,7 +4,7 @@ import { prepareTask, type Task } from '../core/experiment/task';
 import type { DemoOrder } from '../core/icl/episodes';
 import { DEFAULT_TOKENIZATION, TOKENIZATIONS, type Tokenization } from '../core/icl/prompt';
 import type { TaskOptions } from '../core/experiment/task';
-import type { InjectAt, ZeroShotPosition } from '../core/iv/extract';
+import type { ZeroShotPosition } from '../core/iv/extract';
 import type { LoadedModel } from '../runtime/loadModel';
 import { num, stderrLog } from './options';
 
@@ -77,7 +77,7 @@ export function seedOf(values: Record<string, unknown>): number {
 }
 
 export const ZERO_SHOT_POSITIONS: readonly ZeroShotPosition[] = ['separator', 'before-separator'];
-export const INJECT_AT: readonly InjectAt[] = ['all', 'query', 'demos'];
+export { INJECT_AT } from '../core/iv/extract';
 export const DEMO_ORDERS: readonly DemoOrder[] = ['shuffled', 'class-order'];
 
 /** Progress on stderr (stdout stays clean for --json): a live line on a terminal, the final count otherwise. */

@@ -2,7 +2,7 @@ import { UserError } from '../errors';
 import type { ModelInfo, Site } from '../model';
 import { artifactModel, checkModelMatch, readArtifact, tensorName, type ArtifactMetadata, type VectorArtifact, type VectorMethod } from '../vectors/artifact';
 import type { Tensor } from '../vectors/safetensors';
-import type { InjectAt } from '../iv/extract';
+import { INJECT_AT, type InjectAt } from '../iv/extract';
 import { TOKENIZATIONS, type Tokenization } from '../icl/prompt';
 import type { MethodSpec } from './methods';
 import type { Task, TaskOptions } from './task';
@@ -14,7 +14,7 @@ const num = (x: unknown) => (typeof x === 'number' && Number.isFinite(x) ? x : u
 /** The fields of an artifact's options that re-running or evaluating it uses, when they hold the right type. */
 export function artifactDefaults(a: VectorArtifact): { strength?: number; injectAt?: InjectAt; seed?: number } {
   const o = a.metadata.options;
-  const injectAt = ['all', 'query', 'demos'].includes(o.injectAt as string) ? (o.injectAt as InjectAt) : undefined;
+  const injectAt = INJECT_AT.includes(o.injectAt as InjectAt) ? (o.injectAt as InjectAt) : undefined;
   return { strength: num(o.evalStrength), injectAt, seed: num(o.seed) };
 }
 
@@ -32,15 +32,16 @@ export function promptOptionsOf(o: Record<string, unknown>): TaskOptions {
   return { bos: o.bos === true, maxSampleTokens: num(o.maxSampleTokens), tokenization };
 }
 
-/**
- * The evaluation strength of an artifact: the one given, else the one its sweep chose
- * (`options.evalStrength`), else the method's default. `source` says which, for the user.
- */
+/** Where an evaluation strength came from. */
 export type StrengthSource = 'given' | 'artifact' | 'default';
 
 /** How each strength source reads in a log line. */
 export const STRENGTH_SOURCES: Record<StrengthSource, string> = { given: 'as given', artifact: "the vector file's chosen strength", default: 'the default' };
 
+/**
+ * The evaluation strength of an artifact: the one given, else the one its sweep chose
+ * (`options.evalStrength`), else the method's default. `source` says which, for the user.
+ */
 export function resolveStrength(a: VectorArtifact | undefined, given: number | undefined, fallback: number): { strength: number; source: StrengthSource } {
   if (given !== undefined) return { strength: given, source: 'given' };
   const chosen = a && artifactDefaults(a).strength;

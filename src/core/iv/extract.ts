@@ -132,6 +132,7 @@ export async function extractIterativeVectors(model: SteerableModel, verbalizer:
 
 /** Which io positions receive the vectors at evaluation: all (the paper), the query's only, the demonstrations' only. */
 export type InjectAt = 'all' | 'query' | 'demos';
+export const INJECT_AT = ['all', 'query', 'demos'] as const satisfies readonly InjectAt[];
 
 /**
  * Scales the vectors once: per layer, strength x envelope[l] x IV_l. Returns a row accessor for

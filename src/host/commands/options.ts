@@ -15,7 +15,7 @@ import { DEFAULT_TOKENIZATION, TOKENIZATIONS, type Tokenization } from '../../co
 import { DEFAULT_EVAL_STRENGTH, TV_SHOTS_GRID, type EvalOptions } from '../../core/experiment/methods';
 import { PAPER_GRID, type SweepGrid } from '../../core/experiment/sweep';
 import type { DemoOrder } from '../../core/icl/episodes';
-import { EXTRACT_DEFAULTS, type InjectAt, type ZeroShotPosition } from '../../core/iv/extract';
+import { EXTRACT_DEFAULTS, INJECT_AT, type InjectAt, type ZeroShotPosition } from '../../core/iv/extract';
 import type { ControlVectorPlacement, ControlVectorRow } from '../../core/vectors/gguf';
 import type { VectorArtifact, VectorMethod } from '../../core/vectors/artifact';
 import type { DeviceSetting } from '../../runtime/executionProvider';
@@ -31,7 +31,6 @@ export const EVAL_METHODS = ['icl', 'icl-calibrated', 'iv', 'tv', 'fv'] as const
 export type EvalMethod = (typeof EVAL_METHODS)[number];
 export const SPLITS = ['train', 'validation', 'test'] as const satisfies readonly SplitName[];
 export const ZERO_SHOT_POSITIONS = ['separator', 'before-separator'] as const satisfies readonly ZeroShotPosition[];
-export const INJECT_AT = ['all', 'query', 'demos'] as const satisfies readonly InjectAt[];
 export const DEMO_ORDERS = ['shuffled', 'class-order'] as const satisfies readonly DemoOrder[];
 export const PLACEMENTS = ['after-block', 'before-block'] as const satisfies readonly ControlVectorPlacement[];
 
