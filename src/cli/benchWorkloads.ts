@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadDataset } from '../core/datasets';
+import { loadDataset } from '../node/datasets';
 import { evaluateMethod } from '../core/experiment/methods';
 import { runSweep } from '../core/experiment/sweep';
 import { prepareTask, splitRows } from '../core/experiment/task';
@@ -46,11 +46,16 @@ export async function runWorkloadBench(loaded: LoadedModel, source: string, log:
       'sweep (k=1, a1=0.3, a2 in {0.5, 0.9}, E=50, 100 episodes)',
       async () =>
         (
-          await runSweep(model, task, { shots: [1], extStrengths: [0.3], evalStrengths: [0.5, 0.9], noIterationStrengths: [] }, {
-            extract: { ...EXTRACT_DEFAULTS, episodes: 50 },
-            eval: { ...validation, episodes: 100 },
-            injectAt: 'all',
-          })
+          await runSweep(
+            model,
+            task,
+            { shots: [1], extStrengths: [0.3], evalStrengths: [0.5, 0.9], noIterationStrengths: [] },
+            {
+              extract: { ...EXTRACT_DEFAULTS, episodes: 50 },
+              eval: { ...validation, episodes: 100 },
+              injectAt: 'all',
+            },
+          )
         ).stats,
     ],
   ];
@@ -64,7 +69,16 @@ export async function runWorkloadBench(loaded: LoadedModel, source: string, log:
     const after = await runEngineBaseline(model, 3);
     const engineTokensPerSecond = (before.tokensPerSecond + after.tokensPerSecond) / 2;
     const tokensPerSecond = (stats.tokens / ms) * 1000;
-    rows.push({ workload, forwardPasses: stats.forwardPasses, tokens: stats.tokens, ms, forwardPassesPerSecond: (stats.forwardPasses / ms) * 1000, tokensPerSecond, engineTokensPerSecond, ratioToEngine: tokensPerSecond / engineTokensPerSecond });
+    rows.push({
+      workload,
+      forwardPasses: stats.forwardPasses,
+      tokens: stats.tokens,
+      ms,
+      forwardPassesPerSecond: (stats.forwardPasses / ms) * 1000,
+      tokensPerSecond,
+      engineTokensPerSecond,
+      ratioToEngine: tokensPerSecond / engineTokensPerSecond,
+    });
   }
   return { dataset: dataset.id, rows };
 }

@@ -1,7 +1,8 @@
 import { UserError } from '../core/errors';
 import { checkDevice } from '../runtime/bench/deviceCheck';
 import { loadModel } from '../runtime/loadModel';
-import { MODEL_OPTIONS, loadOptions, num, parse, stderrLog } from './options';
+import { MODEL_OPTIONS, loadOptions, num, parse } from './modelFlags';
+import { stderrLog } from './options';
 
 /**
  * `iv check-device --device cuda [--model ...]`: is an execution provider usable for this model? The

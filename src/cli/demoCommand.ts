@@ -1,12 +1,15 @@
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadDataset } from '../core/datasets';
-import { prepareTask } from '../core/experiment/task';
-import { EXTRACT_DEFAULTS } from '../core/iv/extract';
-import { FV_DEFAULTS } from '../core/baselines/functionVectors';
-import { TV_SHOTS_GRID } from '../core/experiment/methods';
+import { BUILTIN_DEFAULTS, extractRequestOf, resolveOptions } from '../core/experiment/spec';
+import { toJsonText } from '../core/experiment/sweepReport';
+import { compareUseCase } from '../core/experiment/useCases';
+import { writeArtifact } from '../node/artifactFiles';
+import { writeAtomic } from '../node/files';
+import { runEngineBaseline } from '../runtime/bench/engineBench';
 import { loadModel } from '../runtime/loadModel';
-import { compareMethods } from './compareCommand';
-import { MODEL_OPTIONS, loadOptions, num, parse, stderrLog } from './options';
+import { MODEL_OPTIONS, loadOptions, num, parse } from './modelFlags';
+import { cliPorts, stderrLog } from './options';
+import { handleOf, loadTask } from './task';
 
 /**
  * The demo task: first-name gender with the label words "she" / "he", prompts starting with BOS.
@@ -23,24 +26,24 @@ export async function demoCommand(argv: string[]): Promise<void> {
   const episodes = num(values, 'episodes', 1000, { min: 10, max: 1e6, integer: true });
   const loaded = await loadModel(loadOptions(values, stderrLog));
   try {
-    const { model, tokenizer } = loaded;
-    const dataset = await loadDataset(DEMO_TASK.dataset, { labelWords: { ...DEMO_TASK.labelWords } });
-    const task = prepareTask(dataset, tokenizer, model.info, { bos: DEMO_TASK.bos });
-    stderrLog(`demo: ${model.info.name} on ${dataset.id} (${dataset.labels.join(' / ')}): ${dataset.counts.train?.rows} train, ${dataset.counts.validation?.rows} validation, ${dataset.counts.test?.rows} test names`);
-    const test = { split: 'test' as const, shots: 1, episodes, seed: 42, demoOrder: 'shuffled' as const, resamples: 1000 };
-    const validation = { ...test, split: 'validation' as const, episodes: 200, resamples: 0 };
+    const given = { dataset: DEMO_TASK.dataset, labelWords: { ...DEMO_TASK.labelWords }, bos: DEMO_TASK.bos, episodes };
+    const ports = cliPorts('demo');
+    const task = await loadTask(resolveOptions('compare', given), loaded, ports);
+    const { dataset } = task;
+    stderrLog(
+      `demo: ${loaded.model.info.name} on ${dataset.id} (${dataset.labels.join(' / ')}): ${dataset.counts.train?.rows} train, ${dataset.counts.validation?.rows} validation, ${dataset.counts.test?.rows} test names`,
+    );
+    const c = await compareUseCase(handleOf(loaded), task, given, BUILTIN_DEFAULTS, ports, { engine: () => runEngineBaseline(loaded.model) });
     const artifact = join(outDir, 'first-names.ivec.safetensors');
     const results = join(outDir, 'results.json');
-    const { table, report } = await compareMethods(loaded, task, {
-      test,
-      validation,
-      extract: { iv: { ...EXTRACT_DEFAULTS }, validation, tv: { shotsGrid: [...TV_SHOTS_GRID] }, fv: { ...FV_DEFAULTS }, tokenizerSha256: tokenizer.sha256 },
-      ivStrength: 0.5,
-      artifact,
-      results,
-    });
-    const perf = report.performance as { extraction: { ms: number; forwardPasses: number } };
-    process.stdout.write(`${table}\n\nIV extraction (paper defaults: E=200, k=4, b=10, a1=0.3): ${perf.extraction.forwardPasses} forward passes in ${(perf.extraction.ms / 1000).toFixed(1)} s.\nWrote ${artifact} and ${results}.\n`);
+    mkdirSync(outDir, { recursive: true });
+    writeArtifact(artifact, c.artifact);
+    writeAtomic(results, toJsonText(c.report));
+    const perf = c.report.performance as { extraction: { ms: number; forwardPasses: number } };
+    const iv = extractRequestOf(resolveOptions('compare', given), 'iv').iv;
+    process.stdout.write(
+      `${c.table}\n\nIV extraction (paper defaults: E=${iv.episodes}, k=${iv.shots}, b=${iv.refreshEvery}, a1=${iv.strength}): ${perf.extraction.forwardPasses} forward passes in ${(perf.extraction.ms / 1000).toFixed(1)} s.\nWrote ${artifact} and ${results}.\n`,
+    );
   } finally {
     await loaded.model.dispose();
   }

@@ -1,6 +1,9 @@
 import { UserError } from '../core/errors';
-import { controlVectorFromArtifact, readArtifact, writeControlVector } from '../core/vectors';
-import { num, parse, stderrLog } from './options';
+import { controlVectorFromArtifact } from '../core/vectors';
+import { resolveRow } from '../core/vectors/rows';
+import { resolveOptions } from '../core/experiment/spec';
+import { readArtifact, writeControlVector } from '../node/artifactFiles';
+import { parseCommand, pathOf, stderrLog } from './options';
 
 /**
  * `iv export-gguf`: a llama.cpp control vector (direction.N) from a vector artifact. Approximate:
@@ -8,16 +11,27 @@ import { num, parse, stderrLog } from './options';
  * output at io positions; the description printed says what was mapped where.
  */
 export async function exportCommand(argv: string[]): Promise<void> {
-  const { values } = parse(argv, { vector: { type: 'string' }, out: { type: 'string' }, row: { type: 'string', default: 'query' }, scale: { type: 'string' }, json: { type: 'boolean', default: false } });
-  if (!values.vector || !values.out) throw new UserError('export-gguf needs --vector <file>.ivec.safetensors and --out <file>.gguf');
-  const artifact = readArtifact(values.vector);
-  const labels = artifact.metadata.labels;
-  const rowFlag = values.row as string;
-  // A class label's row, its index, or the query row.
-  const row = rowFlag === 'query' ? 'query' : labels.includes(rowFlag) ? labels.indexOf(rowFlag) : Number.isInteger(Number(rowFlag)) ? Number(rowFlag) : undefined;
-  if (row === undefined) throw new UserError(`--row must be "query", a label (${labels.join(', ')}) or a row index, got "${rowFlag}"`, { field: 'row' });
-  const exported = controlVectorFromArtifact(artifact, { row, scale: num(values, 'scale', 1, { min: -1000, max: 1000 }) });
-  const description = writeControlVector(values.out, exported);
-  if (values.json) process.stdout.write(`${JSON.stringify({ out: values.out, ...description })}\n`);
-  else stderrLog(`wrote ${values.out} (approximate: ${description.note})`);
+  const { options: given } = parseCommand(
+    'export-gguf',
+    'exportGguf',
+    'a llama.cpp control vector (direction.N) from one row of a vector artifact (approximate)',
+    argv,
+  );
+  const vector = pathOf(given.vector, 'vector');
+  const out = pathOf(given.out, 'out');
+  if (!vector || !out) throw new UserError('export-gguf needs --vector <file>.ivec.safetensors and --out <file>.gguf');
+  const r = resolveOptions('exportGguf', given);
+  const artifact = readArtifact(vector);
+  const m = artifact.metadata;
+  const row = resolveRow(r.row, m.method, m.labels).row;
+  const exported = controlVectorFromArtifact(artifact, {
+    row,
+    scale: r.scale,
+    placement: r.placement,
+    modelHint: r.modelHint,
+    useLayerStrengths: r.useLayerStrengths,
+  });
+  const description = writeControlVector(out, exported);
+  if (given.json) process.stdout.write(`${JSON.stringify({ out, ...description })}\n`);
+  else stderrLog(`wrote ${out} (approximate: ${description.note})`);
 }

@@ -7,7 +7,8 @@ import { exportHubFolder, hubExportFiles } from '../runtime/embedded/hubExport';
 import type { HubVariant } from '../runtime/embedded/quantize';
 import { resolveCheckpoint } from '../runtime/loadModel';
 import { tokenizerJsonFromLlama2cBin } from '../runtime/tokenizer/tokenizerJson';
-import { parse, stderrLog } from './options';
+import { parse } from './modelFlags';
+import { stderrLog } from './options';
 
 /** `--dtype`: the quantized variants written beside onnx/model.onnx. */
 const DTYPES: Record<string, HubVariant[]> = { fp32: [], q4: ['q4'], q8: ['q8'], all: ['q4', 'q8'] };

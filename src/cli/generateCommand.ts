@@ -2,12 +2,20 @@ import { UserError } from '../core/errors';
 import { generate } from '../core/generate';
 import { loadModel } from '../runtime/loadModel';
 import { MissingTokenizer, promptBos } from '../runtime/tokenizer/loadTokenizer';
-import { MODEL_OPTIONS, loadOptions, num, parse, stderrLog } from './options';
+import { MODEL_OPTIONS, loadOptions, num, parse } from './modelFlags';
+import { stderrLog } from './options';
 
 export async function generateCommand(argv: string[]): Promise<void> {
   const { values, positionals } = parse(
     argv,
-    { ...MODEL_OPTIONS, 'max-new-tokens': { type: 'string' }, temperature: { type: 'string' }, 'top-p': { type: 'string' }, seed: { type: 'string' }, ids: { type: 'string' } },
+    {
+      ...MODEL_OPTIONS,
+      'max-new-tokens': { type: 'string' },
+      temperature: { type: 'string' },
+      'top-p': { type: 'string' },
+      seed: { type: 'string' },
+      ids: { type: 'string' },
+    },
     true,
   );
   const promptIds = values.ids === undefined ? undefined : parseIds(values.ids);
@@ -48,7 +56,16 @@ export async function generateCommand(argv: string[]): Promise<void> {
     out += tail;
     if (values.json) {
       const timings = { ...result.timings, executionProvider: model.executionProvider };
-      const body = { prompt: promptIds ? undefined : prompt, text: text ? out : undefined, tokens: result.tokens, promptTokens: ids, stopReason: result.stopReason, sampling, model: model.info.name, timings };
+      const body = {
+        prompt: promptIds ? undefined : prompt,
+        text: text ? out : undefined,
+        tokens: result.tokens,
+        promptTokens: ids,
+        stopReason: result.stopReason,
+        sampling,
+        model: model.info.name,
+        timings,
+      };
       process.stdout.write(`${JSON.stringify(body)}\n`);
     } else {
       process.stdout.write(`${tail}\n`);

@@ -2,7 +2,8 @@ import { UserError } from '../core/errors';
 import { inspectModel, type InspectReport } from '../runtime/hub/inspect';
 import type { TensorInfo } from '../runtime/hub/modelFolder';
 import { hubCacheDir, isHubId, resolveHubModel } from '../runtime/hub/hubSource';
-import { loadOptions, parse, stderrLog } from './options';
+import { loadOptions, parse } from './modelFlags';
+import { stderrLog } from './options';
 
 /**
  * `iv inspect --model <folder>`: what a hub model folder holds (Transformers.js / Optimum or
@@ -46,14 +47,16 @@ export function formatReport(r: InspectReport): string {
     `outputs      ${r.outputs.map((t) => `${t.name} ${t.dtype}${shape(t)}`).join('\n             ')}`,
   ];
   if (r.kv) {
-    const names = r.kv.stacked ? `${r.kv.past} -> ${r.kv.present ?? '?'} (K and V stacked)` : `${r.kv.pastKey ?? '?'} / ${r.kv.pastValue ?? '?'} -> ${r.kv.presentKey ?? '?'} / ${r.kv.presentValue ?? '?'}`;
+    const names = r.kv.stacked
+      ? `${r.kv.past} -> ${r.kv.present ?? '?'} (K and V stacked)`
+      : `${r.kv.pastKey ?? '?'} / ${r.kv.pastValue ?? '?'} -> ${r.kv.presentKey ?? '?'} / ${r.kv.presentValue ?? '?'}`;
     lines.push(`kv cache     ${names}, ${r.kv.layers} layers, ${r.kv.dtype ?? '?'}${r.kv.shape ? `[${r.kv.shape.join(',')}]` : ''}`);
   } else lines.push('kv cache     none');
   lines.push(`sites        (found by ${r.sites[0]?.rule ?? '-'})`);
   for (const s of r.sites) {
-    lines.push(`  layer ${s.layer}: attn_out ${s.attnOut}`);
-    if (s.headOut) lines.push(`           head_out ${s.headOut}`);
-    if (s.residPost) lines.push(`          resid_post ${s.residPost}`);
+    lines.push(`  layer ${s.layer}: attn_out ${s.tensors.attn_out}`);
+    if (s.tensors.head_out) lines.push(`           head_out ${s.tensors.head_out}`);
+    if (s.tensors.resid_post) lines.push(`          resid_post ${s.tensors.resid_post}`);
   }
   return `${lines.join('\n')}\n`;
 }

@@ -1,59 +1,76 @@
 import { parseArgs } from 'node:util';
 import { UserError } from '../core/errors';
+import { cliHelp, cliParseOptions, optionsFromFlags, type CheckedOptions, type CommandName } from '../core/experiment/spec';
+import type { RunPorts } from '../core/experiment/useCases';
 import { defaultCacheDir } from '../runtime/embedded/embeddedModel';
-import { DEVICE_SETTINGS, type DeviceSetting } from '../runtime/executionProvider';
-import { HUB_DTYPES, type HubDType } from '../runtime/hub/hubSource';
 import type { LoadOptions } from '../runtime/loadModel';
 
-/** Options every model-running command takes. */
-export const MODEL_OPTIONS = {
-  model: { type: 'string', default: 'default' },
-  device: { type: 'string', default: 'cpu' },
-  threads: { type: 'string' },
-  'cache-dir': { type: 'string' },
-  json: { type: 'boolean', default: false },
-  dtype: { type: 'string' },
-  offline: { type: 'boolean', default: false },
-  site: { type: 'string' },
-  tokenizer: { type: 'string', default: 'auto' },
-} as const;
+/** Progress and notes go to stderr so that stdout stays clean for --json. */
+export const stderrLog = (message: string) => process.stderr.write(`${message}\n`);
 
-type OptionSpec = NonNullable<Parameters<typeof parseArgs>[0]>['options'];
-
-export function parse<T extends OptionSpec>(argv: string[], options: T, allowPositionals = false) {
-  return parseArgs({ args: argv, options, allowPositionals, strict: true });
-}
-
-/** A numeric flag: a clear error names the flag when the value is not a number in range. */
-export function num(values: Record<string, unknown>, flag: string, fallback: number, { min = -Infinity, max = Infinity, integer = false } = {}): number {
-  const raw = values[flag];
-  if (raw === undefined) return fallback;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
-    throw new UserError(`--${flag} must be ${integer ? 'an integer' : 'a number'} in [${min}, ${max}], got "${raw}"`);
+/** Thrown for `--help`: the caller prints the text and exits 0. */
+export class HelpRequested extends Error {
+  constructor(readonly text: string) {
+    super(text);
   }
-  return n;
 }
 
-export function loadOptions(values: Record<string, unknown>, log: (m: string) => void): LoadOptions {
-  const device = values.device as string;
-  if (!DEVICE_SETTINGS.includes(device as DeviceSetting)) throw new UserError(`--device must be one of ${DEVICE_SETTINGS.join(', ')}, got "${device}"`);
-  const dtype = values.dtype as string | undefined;
-  if (dtype !== undefined && !HUB_DTYPES.includes(dtype as HubDType)) throw new UserError(`--dtype must be one of ${HUB_DTYPES.join(', ')}, got "${dtype}"`);
-  const tokenizer = values.tokenizer as string;
-  if (tokenizer !== 'auto' && tokenizer !== 'bytes') throw new UserError(`--tokenizer must be auto (the model's tokenizer.json) or bytes, got "${tokenizer}"`);
+/**
+ * A spec command's flags, parsed and checked by the experiment spec (the flags, their checks and the
+ * help all come from its table); `--help` prints the generated help.
+ */
+export function parseCommand(
+  cliName: string,
+  command: CommandName,
+  summary: string,
+  argv: string[],
+  allowPositionals = false,
+): { options: CheckedOptions; positionals: string[] } {
+  if (argv.includes('--help') || argv.includes('-h')) throw new HelpRequested(cliHelp(cliName, command, summary));
+  const { values, positionals } = parseArgs({ args: argv, options: cliParseOptions(command), allowPositionals, strict: true });
+  return { options: optionsFromFlags(command, values), positionals };
+}
+
+/** The runtime's load options of checked model fields. */
+export function loadOptionsOf(o: CheckedOptions, log: (m: string) => void): LoadOptions {
   return {
-    model: values.model as string,
-    device: device as DeviceSetting,
-    dtype: dtype as HubDType | undefined,
-    offline: values.offline === true || process.env.HF_HUB_OFFLINE === '1',
-    site: values.site as string | undefined,
-    tokenizer,
-    threads: values.threads === undefined ? undefined : num(values, 'threads', 0, { min: 1, max: 256, integer: true }),
-    cacheDir: (values['cache-dir'] as string | undefined) ?? defaultCacheDir(),
+    model: o.model ?? 'default',
+    device: o.device ?? 'cpu',
+    dtype: o.dtype === 'auto' ? undefined : o.dtype,
+    offline: o.offline === true || process.env.HF_HUB_OFFLINE === '1',
+    site: o.sitePattern || undefined,
+    tokenizer: o.tokenizer ?? 'auto',
+    threads: o.threads,
+    cacheDir: typeof o.cacheDir === 'string' ? o.cacheDir : defaultCacheDir(),
     log,
   };
 }
 
-/** Progress and notes go to stderr so that stdout stays clean for --json. */
-export const stderrLog = (message: string) => process.stderr.write(`${message}\n`);
+/** Progress on stderr (stdout stays clean for --json): a live line on a terminal, the final count otherwise. */
+export function progressLine(label: string): (done: number, total: number) => void {
+  let last = 0;
+  return (done, total) => {
+    const now = Date.now();
+    if (done < total && (!process.stderr.isTTY || now - last < 500)) return;
+    last = now;
+    process.stderr.write(`${label}: ${done}/${total}${done === total ? '\n' : '\r'}`);
+  };
+}
+
+/** The use cases' ports on a terminal: lines and warnings on stderr, each phase its own progress line. */
+export function cliPorts(label: string): RunPorts {
+  let progress = progressLine(label);
+  return {
+    log: stderrLog,
+    warn: (m) => stderrLog(`warning: ${m}`),
+    phase: (m) => (progress = progressLine(m)),
+    progress: (done, total) => progress(done, total),
+  };
+}
+
+/** A path option as the CLI takes it (a string; URIs come only from the extension). */
+export function pathOf(value: CheckedOptions['out'], flag: string): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string') throw new UserError(`--${flag} takes a path`);
+  return value;
+}

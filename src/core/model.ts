@@ -39,21 +39,24 @@ export interface Position {
   pos: number;
 }
 
-/** One intervention: at `layer`, at `seq`/`pos`, add (attn_out, head_out) or write (resid_post) `vector` (width d). */
+/** How an edit acts at each site: the one place that says it (validation, feeds and graphs follow it). */
+export const SITE_OPERATION: Readonly<Record<Site, 'add' | 'replace'>> = { attn_out: 'add', head_out: 'add', resid_post: 'replace' };
+
+/** One intervention: at `site` of `layer`, at `seq`/`pos`, add or write (per SITE_OPERATION) `vector` (width d). */
 export interface Edit extends Position {
+  site: Site;
   layer: number;
   vector: Float32Array;
 }
 
+/** An edit at a generated token: its position is the new token's, so it names none. */
+export type StepEdit = Omit<Edit, keyof Position>;
+
 export interface ForwardRequest {
   /** Token ids per sequence; lengths may differ (the runtime right-pads). */
   tokens: readonly (readonly number[])[];
-  /** Additive edits at the attention output (post-edit values are what later layers and taps see). */
+  /** Interventions at any site (post-edit values are what later layers and taps see); additive edits at one row sum, a replaced row takes at most one. */
   edits?: readonly Edit[];
-  /** Additive edits at the concatenated head outputs (input of the output projection). */
-  headEdits?: readonly Edit[];
-  /** Replacements of the residual stream after a block; at most one per (layer, seq, pos). */
-  replacements?: readonly Edit[];
   /** Positions at which to read the sites in `tapSites` at every layer. */
   taps?: readonly Position[];
   tapSites?: readonly Site[];
@@ -87,7 +90,7 @@ export interface GenerationEdits {
   /** Edits inside the prompt (seq must be 0). */
   prompt?: readonly Edit[];
   /** Added at each generated position (seq/pos ignored), e.g. a steering vector at every step. */
-  everyNewToken?: readonly Omit<Edit, 'seq' | 'pos'>[];
+  everyNewToken?: readonly StepEdit[];
 }
 
 /** A running generation with a KV cache; positions are absolute within the sequence. */
@@ -95,7 +98,7 @@ export interface DecodeSession {
   /** Runs the prompt and returns the logits at its last position. */
   prefill(tokens: readonly number[], edits?: readonly Edit[]): Promise<Float32Array>;
   /** Appends one token and returns the logits at its position; `edits` apply at that position. */
-  step(token: number, edits?: readonly Omit<Edit, 'seq' | 'pos'>[]): Promise<Float32Array>;
+  step(token: number, edits?: readonly StepEdit[]): Promise<Float32Array>;
   /** Number of tokens in the cache. */
   readonly length: number;
   dispose(): void;

@@ -1,7 +1,8 @@
 import * as vscode from 'vscode';
 import { UserError } from '../core/errors';
-import { canonicalJson, decodeArtifact, encodeArtifact, sidecarPath, type VectorArtifact } from '../core/vectors/artifact';
-import { numberedName, type PathValue, isUriLike } from './commands/options';
+import { decodeArtifact, encodeArtifactFiles, sidecarPath, type VectorArtifact } from '../core/vectors/artifact';
+import { numberedName } from '../core/experiment/fileNames';
+import { isUriLike, type PathValue } from '../core/experiment/spec';
 import { artifactsFolder, isAbsolutePath } from './settings';
 
 /** A path or URI option -> a URI: absolute paths as files, relative ones under `base`. */
@@ -9,7 +10,13 @@ export function toUri(value: PathValue, base: vscode.Uri | undefined, field: str
   if (value instanceof vscode.Uri) return value;
   if (isUriLike(value)) {
     try {
-      return vscode.Uri.from({ scheme: value.scheme, authority: str(value.authority), path: value.path, query: str(value.query), fragment: str(value.fragment) });
+      return vscode.Uri.from({
+        scheme: value.scheme,
+        authority: str(value.authority),
+        path: value.path,
+        query: str(value.query),
+        fragment: str(value.fragment),
+      });
     } catch (e) {
       throw new UserError(`is not a valid URI: ${(e as Error).message}`, { field });
     }
@@ -22,9 +29,12 @@ export function toUri(value: PathValue, base: vscode.Uri | undefined, field: str
 
 const str = (x: unknown) => (typeof x === 'string' ? x : undefined);
 
-/** The path for the Node.js file APIs the core uses (datasets, sweep rows); a UserError when the URI is not a local file. */
+/** The path for the Node.js file APIs datasets are read with (src/node); a UserError when the URI is not a local file. */
 export function localPath(uri: vscode.Uri, field: string): string {
-  if (uri.scheme !== 'file') throw new UserError(`${uri.toString()} is not on the local file system (${uri.scheme}:); the extension reads datasets and models from local files`, { field });
+  if (uri.scheme !== 'file')
+    throw new UserError(`${uri.toString()} is not on the local file system (${uri.scheme}:); the extension reads datasets and models from local files`, {
+      field,
+    });
   return uri.fsPath;
 }
 
@@ -36,7 +46,11 @@ export function workspaceFolderFor(hint: vscode.Uri | undefined): vscode.Workspa
 /** The artifacts folder of that workspace folder (created), or a UserError when no folder is open. */
 export async function outputFolder(hint: vscode.Uri | undefined): Promise<vscode.Uri> {
   const folder = workspaceFolderFor(hint);
-  if (!folder) throw new UserError('no workspace folder is open: open a folder for the artifacts (setting iterativeVectors.artifactsFolder), or give an absolute "out" path', { field: 'out' });
+  if (!folder)
+    throw new UserError(
+      'no workspace folder is open: open a folder for the artifacts (setting iterativeVectors.artifactsFolder), or give an absolute "out" path',
+      { field: 'out' },
+    );
   const dir = artifactsFolder(folder);
   await vscode.workspace.fs.createDirectory(dir);
   return dir;
@@ -89,19 +103,19 @@ function ioError(e: unknown, uri: vscode.Uri): unknown {
 }
 
 /**
- * Writes a vector artifact and its `.ivec.json` sidecar (the sidecar first, as the core's
+ * Writes a vector artifact and its `.ivec.json` sidecar (the sidecar first, as src/node's
  * writeArtifact, so whoever sees the artifact sees its sidecar), each atomically. Encoding happens
  * before anything is written; if the artifact cannot be written, a sidecar this call created is removed.
  */
 export async function writeArtifactUri(uri: vscode.Uri, artifact: VectorArtifact): Promise<{ artifact: vscode.Uri; sidecar: vscode.Uri }> {
-  const bytes = encodeArtifact(artifact);
+  const files = encodeArtifactFiles(artifact);
   const sidecarName = sidecarPath(uri.path);
   if (!sidecarName) throw new UserError('must end with .ivec.safetensors', { field: 'out', file: uri.toString() });
   const sidecar = uri.with({ path: sidecarName });
   const sidecarExisted = await exists(sidecar);
-  await writeFileAtomic(sidecar, canonicalJson(artifact.metadata, 2) + '\n');
+  await writeFileAtomic(sidecar, files.sidecar);
   try {
-    await writeFileAtomic(uri, bytes);
+    await writeFileAtomic(uri, files.safetensors);
   } catch (e) {
     if (!sidecarExisted) await vscode.workspace.fs.delete(sidecar, { useTrash: false }).then(undefined, () => undefined);
     throw e;

@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import type { DeviceSetting } from '../runtime/executionProvider';
+import type { DeviceSetting } from '../core/modelSettings';
 import type { LoadedModel } from '../runtime/loadModel';
 import { loadModelInWorker } from '../runtime/worker/workerModel';
 import { loadOptionsOf, MODEL_SETTING_KEYS, modelLabel, providerSummary, type ModelLoadOptions, type ModelSettings } from './commands/modelSpec';
@@ -71,7 +71,9 @@ export class Engine implements vscode.Disposable {
     if (this.current && this.current.key !== key) void this.reset();
     if (!this.current) {
       const loading = Promise.resolve(
-        vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Iterative Vectors: loading ${modelLabel(options.model)}` }, () => this.load(options)),
+        vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Iterative Vectors: loading ${modelLabel(options.model)}` }, () =>
+          this.load(options),
+        ),
       );
       const entry: Entry = { key, loading, leases: 0, retired: false };
       this.current = entry;
@@ -95,7 +97,9 @@ export class Engine implements vscode.Disposable {
     this.log.info(`Loading ${options.model} (${details.join(', ')})…`);
     const loaded = await loadModelInWorker({ ...options, cacheDir: this.context.globalStorageUri.fsPath, log: (m) => this.log.info(m) });
     const { info, executionProvider } = loaded.model;
-    this.log.info(`Loaded ${info.name}: ${info.nLayers} layers, d_model ${info.dModel}, execution provider ${executionProvider}${loaded.fallbacks.length ? ` (after ${loaded.fallbacks.length} fallback${loaded.fallbacks.length > 1 ? 's' : ''})` : ''}.`);
+    this.log.info(
+      `Loaded ${info.name}: ${info.nLayers} layers, d_model ${info.dModel}, execution provider ${executionProvider}${loaded.fallbacks.length ? ` (after ${loaded.fallbacks.length} fallback${loaded.fallbacks.length > 1 ? 's' : ''})` : ''}.`,
+    );
     for (const f of loaded.fallbacks) this.log.warn(`Execution provider fallback: ${f}`);
     if (loaded.fallbacks.length) {
       void vscode.window.showWarningMessage(`Iterative Vectors: ${info.name} runs on ${providerSummary(executionProvider, loaded.fallbacks)}.`);

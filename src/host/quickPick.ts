@@ -1,21 +1,17 @@
 import * as vscode from 'vscode';
 import { splitOfFileName } from '../core/datasets/files';
+import { METHOD_DESCRIPTIONS, parseFieldText, type CheckedOptions, type Defaults, type EvalMethod, type FieldName } from '../core/experiment/spec';
 import {
   builtinDatasetItems,
   fieldChoices,
   fieldTitle,
   formatValue,
-  METHOD_DESCRIPTIONS,
-  parseFieldText,
   reviewFields,
   stepApplies,
   wizardSteps,
-  type CheckedOptions,
-  type Defaults,
-  type EvalMethod,
-  type FieldName,
+  type WizardCommand,
   type WizardStep,
-} from './commands/options';
+} from './commands/wizardPlan';
 import { fileName, parentOf } from './artifacts';
 
 const BACK = Symbol('back');
@@ -65,7 +61,13 @@ function pick<T>(o: PickOptions<T>): Promise<T | Back | undefined> {
 }
 
 /** One InputBox, validated as the user types: the text, BACK, or undefined when dismissed. */
-function input(o: { title: string; prompt: string; value: string; placeholder?: string; validate: (text: string) => string | undefined }): Promise<string | Back | undefined> {
+function input(o: {
+  title: string;
+  prompt: string;
+  value: string;
+  placeholder?: string;
+  validate: (text: string) => string | undefined;
+}): Promise<string | Back | undefined> {
   return new Promise((resolve) => {
     const box = vscode.window.createInputBox();
     box.title = o.title;
@@ -99,14 +101,20 @@ export interface WizardContext {
   onVector?: (uri: vscode.Uri, state: CheckedOptions) => Promise<CheckedOptions>;
 }
 
-const TITLES = { extract: 'Extract vectors', evaluate: 'Evaluate', sweep: 'Sweep Iterative Vectors' } as const;
+const TITLES: Record<WizardCommand, string> = {
+  extract: 'Extract vectors',
+  evaluate: 'Evaluate',
+  sweep: 'Sweep Iterative Vectors',
+  compare: 'Compare methods',
+};
+const RUN_LABELS: Record<WizardCommand, string> = { extract: 'Extract', evaluate: 'Evaluate', sweep: 'Run the sweep', compare: 'Compare every method' };
 
 /**
  * The palette's multi-step QuickPick: the steps of `wizardSteps` (dataset, method, vector), then a
  * review list of every applicable option with its value (settings-seeded defaults marked) where any
  * can be edited, and "Run". Back goes one step back; Escape cancels (undefined).
  */
-export async function runWizard(command: 'extract' | 'evaluate' | 'sweep', initial: CheckedOptions, ctx: WizardContext): Promise<CheckedOptions | undefined> {
+export async function runWizard(command: WizardCommand, initial: CheckedOptions, ctx: WizardContext): Promise<CheckedOptions | undefined> {
   const title = `Iterative Vectors: ${TITLES[command]}`;
   // Fields preset by the caller (a URI from the explorer or the vector editor) are not asked again.
   const preset = new Set(Object.keys(initial));
@@ -120,9 +128,10 @@ export async function runWizard(command: 'extract' | 'evaluate' | 'sweep', initi
     const asked = taken.length + steps.slice(index).filter((s) => stepApplies(command, s, state, preset)).length;
     const total = asked + 1;
     const canGoBack = taken.length > 0;
-    const r = index < steps.length
-      ? await askStep(command, steps[index], state, ctx, title, taken.length + 1, total, canGoBack)
-      : await review(command, state, ctx.defaults, title, total, canGoBack);
+    const r =
+      index < steps.length
+        ? await askStep(command, steps[index], state, ctx, title, taken.length + 1, total, canGoBack)
+        : await review(command, state, ctx.defaults, title, total, canGoBack);
     if (r === undefined) return undefined;
     if (r === BACK) {
       const prev = taken.pop();
@@ -137,7 +146,7 @@ export async function runWizard(command: 'extract' | 'evaluate' | 'sweep', initi
 }
 
 async function askStep(
-  command: 'extract' | 'evaluate' | 'sweep',
+  command: WizardCommand,
   step: WizardStep,
   state: CheckedOptions,
   ctx: WizardContext,
@@ -155,7 +164,15 @@ async function askStep(
     }
     case 'method': {
       const items: Item<string>[] = step.values.map((m) => ({ label: m, description: METHOD_DESCRIPTIONS[m as EvalMethod], value: m }));
-      const v = await pick({ title, step: n, totalSteps: total, placeholder: command === 'extract' ? 'Which vectors to extract' : 'Which method to evaluate', items, back, active: state.method ?? (command === 'extract' ? 'iv' : undefined) });
+      const v = await pick({
+        title,
+        step: n,
+        totalSteps: total,
+        placeholder: command === 'extract' ? 'Which vectors to extract' : 'Which method to evaluate',
+        items,
+        back,
+        active: state.method ?? (command === 'extract' ? 'iv' : undefined),
+      });
       if (v === undefined || v === BACK) return v;
       return { state: { ...state, method: v as EvalMethod } };
     }
@@ -171,7 +188,11 @@ async function askStep(
       if (v === 'none') return { state: { ...state } };
       let uri: vscode.Uri | undefined = v === 'browse' ? undefined : v;
       if (v === 'browse') {
-        const chosen = await vscode.window.showOpenDialog({ canSelectMany: false, filters: { 'Vector artifacts': ['safetensors'] }, title: 'Vector artifact (.ivec.safetensors)' });
+        const chosen = await vscode.window.showOpenDialog({
+          canSelectMany: false,
+          filters: { 'Vector artifacts': ['safetensors'] },
+          title: 'Vector artifact (.ivec.safetensors)',
+        });
         if (!chosen?.[0]) return BACK;
         uri = chosen[0];
       }
@@ -193,7 +214,8 @@ async function pickDataset(title: string, n: number, total: number, back: boolea
     items.push({ label: `$(folder) ${vscode.workspace.asRelativePath(uri)}`, value: uri });
   }
   if (files.length) items.push({ label: 'Files (split with the seed)', kind: vscode.QuickPickItemKind.Separator });
-  for (const uri of files.sort((a, b) => a.path.localeCompare(b.path))) items.push({ label: `$(file) ${fileName(uri)}`, description: vscode.workspace.asRelativePath(parentOf(uri)), value: uri });
+  for (const uri of files.sort((a, b) => a.path.localeCompare(b.path)))
+    items.push({ label: `$(file) ${fileName(uri)}`, description: vscode.workspace.asRelativePath(parentOf(uri)), value: uri });
   items.push({ label: 'Built-in', kind: vscode.QuickPickItemKind.Separator });
   for (const b of builtinDatasetItems()) items.push({ label: `$(library) ${b.label}`, description: b.description, value: b.value });
   items.push({ label: '', kind: vscode.QuickPickItemKind.Separator });
@@ -201,7 +223,7 @@ async function pickDataset(title: string, n: number, total: number, back: boolea
   items.push({ label: '$(folder-opened) Browse for a folder…', value: 'browse-folder' });
   if (current !== undefined) {
     const text = formatValue(current);
-    items.unshift({ label: `$(history) ${text}`, description: 'from the vector file\'s provenance', value: current as V });
+    items.unshift({ label: `$(history) ${text}`, description: "from the vector file's provenance", value: current as V });
   }
   for (;;) {
     const v = await pick<V>({ title, step: n, totalSteps: total, placeholder: 'Dataset', items, back, active: current as V | undefined });
@@ -224,12 +246,19 @@ async function pickDataset(title: string, n: number, total: number, back: boolea
 
 type ReviewValue = { run: true } | { field: FieldName };
 
-async function review(command: 'extract' | 'evaluate' | 'sweep', initial: CheckedOptions, defaults: Defaults, title: string, total: number, back: boolean): Promise<CheckedOptions | Back | undefined> {
+async function review(
+  command: WizardCommand,
+  initial: CheckedOptions,
+  defaults: Defaults,
+  title: string,
+  total: number,
+  back: boolean,
+): Promise<CheckedOptions | Back | undefined> {
   let state = initial;
   let lastField: FieldName | undefined;
   for (;;) {
     const fields = reviewFields(command, state, defaults);
-    const runItem: Item<ReviewValue> = { label: `$(play) ${command === 'extract' ? 'Extract' : command === 'evaluate' ? 'Evaluate' : 'Run the sweep'}`, description: summary(command, state), value: { run: true } };
+    const runItem: Item<ReviewValue> = { label: `$(play) ${RUN_LABELS[command]}`, description: summary(command, state), value: { run: true } };
     const items: Item<ReviewValue>[] = [
       runItem,
       { label: 'Options (select one to change it)', kind: vscode.QuickPickItemKind.Separator },
@@ -246,12 +275,22 @@ async function review(command: 'extract' | 'evaluate' | 'sweep', initial: Checke
 }
 
 function summary(command: string, state: CheckedOptions): string {
-  const parts = [state.method, state.vector !== undefined ? formatValue(state.vector).split(/[\\/]/).pop() : undefined, state.dataset !== undefined ? formatValue(state.dataset).split(/[\\/]/).pop() : undefined];
+  const parts = [
+    state.method,
+    state.vector !== undefined ? formatValue(state.vector).split(/[\\/]/).pop() : undefined,
+    state.dataset !== undefined ? formatValue(state.dataset).split(/[\\/]/).pop() : undefined,
+  ];
   return parts.filter(Boolean).join(' · ') || command;
 }
 
 /** Edits one field: a pick for enums and booleans, an input box (checked as typed) for the rest; undefined: unchanged. */
-async function editField(command: 'extract' | 'evaluate' | 'sweep', field: FieldName, state: CheckedOptions, defaults: Defaults, title: string): Promise<CheckedOptions | undefined> {
+async function editField(
+  command: WizardCommand,
+  field: FieldName,
+  state: CheckedOptions,
+  defaults: Defaults,
+  title: string,
+): Promise<CheckedOptions | undefined> {
   const current = reviewFields(command, state, defaults).find((f) => f.field === field);
   const choices = fieldChoices(command, field);
   const set = (value: unknown): CheckedOptions => {
@@ -261,8 +300,17 @@ async function editField(command: 'extract' | 'evaluate' | 'sweep', field: Field
     return next as CheckedOptions;
   };
   if (choices) {
-    const items: Item<string>[] = [{ label: '$(discard) Default', description: 'from the settings', value: '\u0000default' }, ...choices.map((c) => ({ label: c, value: c }))];
-    const v = await pick({ title: `${title}: ${field}`, placeholder: fieldTitle(command, field), items, back: true, active: current && !current.isDefault ? current.value : undefined });
+    const items: Item<string>[] = [
+      { label: '$(discard) Default', description: 'from the settings', value: '\u0000default' },
+      ...choices.map((c) => ({ label: c, value: c })),
+    ];
+    const v = await pick({
+      title: `${title}: ${field}`,
+      placeholder: fieldTitle(command, field),
+      items,
+      back: true,
+      active: current && !current.isDefault ? current.value : undefined,
+    });
     if (v === undefined || v === BACK) return undefined;
     return set(v === '\u0000default' ? undefined : parseFieldText(command, field, v));
   }

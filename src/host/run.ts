@@ -1,7 +1,10 @@
 import * as vscode from 'vscode';
-import { CancelledError, UserError, type Cancellation } from '../core/errors';
+import type { Cancellation } from '../core/errors';
+import { failureReport, isCancellation, type Cancelled } from './runLifecycle';
+import { COMMAND_IDS } from './commandIds';
 
-export const SHOW_LOG_COMMAND = 'iterativeVectors.showLog';
+export type { Cancelled } from './runLifecycle';
+
 const SHOW_LOG = 'Show Log';
 
 /** What a long run sees: the core's cancellation flag and a progress reporter. */
@@ -29,7 +32,7 @@ export function cancellationOf(token: vscode.CancellationToken): Cancellation {
  */
 export function withRunProgress<T>(title: string, work: (ctx: RunContext) => Promise<T>): Thenable<T> {
   return vscode.window.withProgress(
-    { location: vscode.ProgressLocation.Notification, title: `${title} · [Show Log](command:${SHOW_LOG_COMMAND})`, cancellable: true },
+    { location: vscode.ProgressLocation.Notification, title: `${title} · [Show Log](command:${COMMAND_IDS.showLog})`, cancellable: true },
     async (progress, token) => {
       let phase = '';
       let reported = 0;
@@ -60,37 +63,38 @@ export function withRunProgress<T>(title: string, work: (ctx: RunContext) => Pro
   );
 }
 
-/** A command's outcome when the user cancelled it. */
-export interface Cancelled {
-  cancelled: true;
-}
-
 /**
  * Runs a command body with the extension's error policy: a UserError is shown as is (it names the
  * file, line or field) with a "Show Log" button, a CancelledError is a quiet note, anything else is
  * shown and logged with its stack. Palette calls then resolve undefined; programmatic calls
  * (`interactive` false) reject with the same error, except cancellation, which resolves `{ cancelled: true }`.
  */
-export async function runCommand<T>(name: string, log: vscode.LogOutputChannel, interactive: boolean, body: () => Promise<T>): Promise<T | Cancelled | undefined> {
+export async function runCommand<T>(
+  name: string,
+  log: vscode.LogOutputChannel,
+  interactive: boolean,
+  body: () => Promise<T>,
+): Promise<T | Cancelled | undefined> {
   try {
     return await body();
   } catch (e) {
-    if (e instanceof CancelledError) {
+    if (isCancellation(e)) {
       log.info(`${name}: cancelled`);
       void vscode.window.showInformationMessage(`Iterative Vectors: ${name} cancelled; nothing was written.`);
       return interactive ? undefined : { cancelled: true };
     }
-    if (e instanceof UserError) {
-      log.error(`${name}: ${e.message}`);
-      void showError(`${name}: ${e.message}`, log);
-    } else {
-      const err = e instanceof Error ? e : new Error(String(e));
-      log.error(`${name} failed: ${err.stack ?? err.message}`);
-      void showError(`${name} failed: ${err.message}`, log);
-    }
+    reportFailure(log, name, e);
     if (interactive) return undefined;
     throw e;
   }
+}
+
+/** The error policy (failureReport) applied: logged, and shown with "Show Log" unless `show` is false; a cancellation is quiet. */
+export function reportFailure(log: vscode.LogOutputChannel, subject: string, e: unknown, show = true): void {
+  const failure = failureReport(subject, e);
+  if (!failure) return;
+  log.error(failure.log);
+  if (show) void showError(failure.message, log);
 }
 
 async function showError(message: string, log: vscode.LogOutputChannel): Promise<void> {

@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import { MODEL_SETTING_KEYS, sanitizeModelSettings, type ModelSettings } from './commands/modelSpec';
-import { sanitizeDefaults, type Defaults } from './commands/options';
+import { defaultsFromSettings, type Defaults } from '../core/experiment/spec';
 
 export const SECTION = 'iterativeVectors';
 export const DEFAULT_ARTIFACTS_FOLDER = '.iv';
@@ -8,15 +8,13 @@ export const DEFAULT_ARTIFACTS_FOLDER = '.iv';
 const reported = new Set<string>();
 
 /**
- * The resource-scoped defaults (`iterativeVectors.extStrength`, `evalStrength`, `episodes`, `shots`,
- * `batch`, `seed`, `bos`, `tokenization`, `zeroShotPosition`, `evalEpisodes`, `evalShots`) for a resource (the
- * dataset or workspace folder); a value that is not valid falls back to the built-in default with a
- * warning in the log (once per problem).
+ * The defaults of a run for a resource (the dataset or workspace folder): every setting the
+ * experiment spec names (`iterativeVectors.extStrength`, `evalStrength`, `episodes`, ...); a value
+ * that is not valid falls back to the built-in default with a warning in the log (once per problem).
  */
 export function readDefaults(scope: vscode.Uri | undefined, log: vscode.LogOutputChannel): Defaults {
   const c = vscode.workspace.getConfiguration(SECTION, scope);
-  const keys: (keyof Defaults)[] = ['extStrength', 'evalStrength', 'episodes', 'shots', 'batch', 'seed', 'bos', 'tokenization', 'zeroShotPosition', 'evalEpisodes', 'evalShots'];
-  const { defaults, problems } = sanitizeDefaults(Object.fromEntries(keys.map((k) => [k, c.get(k)])));
+  const { defaults, problems } = defaultsFromSettings((key) => c.get(key));
   for (const p of problems) {
     if (!reported.has(p)) {
       reported.add(p);

@@ -4,15 +4,17 @@
  * style). Pure (no vscode): the provider in vectorEditor.ts supplies the CSP source and nonce.
  */
 import { layerNorms, rowCosines, type VectorArtifact } from '../core/vectors/artifact';
+import { COMMAND_IDS } from './commandIds';
 
 export const VECTOR_EDITOR_VIEW_TYPE = 'iterativeVectors.vectorEditor';
 
 /** Buttons on the page and the commands they run with the file: its URI as the argument, or `{ vector: uri }` (steerPrompt's options). */
 export const EDITOR_ACTIONS = {
-  evaluate: { label: 'Evaluate', command: 'iterativeVectors.evaluate', title: 'Evaluate these vectors on their dataset', arg: 'uri' },
-  steer: { label: 'Steer a prompt', command: 'iterativeVectors.steerPrompt', title: 'Run a prompt steered by these vectors', arg: 'vector' },
-  export: { label: 'Export GGUF (approximate)', command: 'iterativeVectors.exportGguf', title: 'Write a llama.cpp control vector next to this file', arg: 'uri' },
-  showLayers: { label: 'Show layers', command: 'iterativeVectors.showLayers', title: 'Per-layer steering effects in the panel', arg: 'uri' },
+  evaluate: { label: 'Evaluate', command: COMMAND_IDS.evaluate, title: 'Evaluate these vectors on their dataset', arg: 'uri' },
+  steer: { label: 'Steer a prompt', command: COMMAND_IDS.steerPrompt, title: 'Run a prompt steered by these vectors', arg: 'vector' },
+  export: { label: 'Export GGUF (approximate)', command: COMMAND_IDS.exportGguf, title: 'Write a llama.cpp control vector next to this file', arg: 'uri' },
+  showLayers: { label: 'Show layers', command: COMMAND_IDS.showLayers, title: 'Per-layer steering effects in the panel', arg: 'uri' },
+  rerun: { label: 'Re-run', command: COMMAND_IDS.rerun, title: 'Rebuild these vectors from their recipe and check they are byte-identical', arg: 'uri' },
 } as const satisfies Record<string, { label: string; command: string; title: string; arg: 'uri' | 'vector' }>;
 export type EditorAction = keyof typeof EDITOR_ACTIONS;
 
@@ -66,7 +68,9 @@ export interface PageOptions {
 }
 
 function page(o: PageOptions, title: string, body: string, script: boolean): string {
-  const csp = [`default-src 'none'`, `img-src ${o.cspSource}`, `style-src 'nonce-${o.nonce}'`, script ? `script-src 'nonce-${o.nonce}'` : ''].filter(Boolean).join('; ');
+  const csp = [`default-src 'none'`, `img-src ${o.cspSource}`, `style-src 'nonce-${o.nonce}'`, script ? `script-src 'nonce-${o.nonce}'` : '']
+    .filter(Boolean)
+    .join('; ');
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -132,15 +136,36 @@ export function renderVectorPage(artifact: VectorArtifact, o: PageOptions): stri
     ['tokenizer sha256', m.tokenizerSha256],
     ['dataset', `${m.dataset.id} (${m.dataset.source})`],
     ['dataset sha256', m.dataset.sha256],
-    ['dataset counts', Object.entries(m.dataset.counts).map(([k, v]) => `${k} ${v}`).join(', ')],
+    [
+      'dataset counts',
+      Object.entries(m.dataset.counts)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', '),
+    ],
     ['created', m.createdAt],
     ['creator', `${m.creator.name} ${m.creator.version}`],
     ['format version', m.formatVersion],
     ['layer strengths', m.layerStrengths],
   ]);
-  const options = kvTable(Object.keys(m.options).sort().map((k) => [k, m.options[k]]));
-  const metrics = m.metrics ? `<h2>Metrics</h2>${kvTable(Object.keys(m.metrics).sort().map((k) => [k, m.metrics![k]]))}` : '';
-  const timings = m.timings ? `<h2>Timings</h2>${kvTable(Object.keys(m.timings).sort().map((k) => [k, m.timings![k]]))}` : '';
+  const options = kvTable(
+    Object.keys(m.options)
+      .sort()
+      .map((k) => [k, m.options[k]]),
+  );
+  const metrics = m.metrics
+    ? `<h2>Metrics</h2>${kvTable(
+        Object.keys(m.metrics)
+          .sort()
+          .map((k) => [k, m.metrics![k]]),
+      )}`
+    : '';
+  const timings = m.timings
+    ? `<h2>Timings</h2>${kvTable(
+        Object.keys(m.timings)
+          .sort()
+          .map((k) => [k, m.timings![k]]),
+      )}`
+    : '';
   const history = m.history?.length
     ? `<h2>Convergence</h2><p class="note">Relative change ||IV<sub>new</sub> − IV<sub>old</sub>|| / ||IV<sub>new</sub>|| at each refresh.</p><table><tr><th>after episode</th>${m.history.map((h) => `<td>${h.episode}</td>`).join('')}</tr><tr><th>relative change</th>${m.history.map((h) => `<td>${h.relativeChange === null ? '–' : fmt(h.relativeChange)}</td>`).join('')}</tr></table>`
     : '';

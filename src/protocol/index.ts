@@ -2,3 +2,4 @@
 export * from './guards';
 export * from './ipc';
 export * from './layers';
+export * from './snapshot';

@@ -8,8 +8,8 @@
  * webview -> host (commands): ready, setEnvelope, saveEnvelope, rerun, cancel, and dataReport (what
  * the webview actually rendered: chart ids with their labels and data lengths; tests assert on it).
  *
- * Every partial result carries the runId of the run that produced it; the webview drops results of a
- * run that a newer one replaced. Numbers are finite (NaN and infinities travel as null).
+ * Every partial result carries the runId of the run that produced it; reduceSnapshot (snapshot.ts)
+ * drops results of a run that a newer one replaced. Numbers are finite (NaN and infinities travel as null).
  */
 import type { SweepHeatmap } from '../core/experiment/layerEffects';
 import {
@@ -144,9 +144,8 @@ export interface NormsParams {
   /** [layer][row] L2 norms. */
   norms: number[][];
 }
-export const isNormsParams: Guard<NormsParams> = and(
-  object({ runId: isRunId, rowLabels: arrayOf(isString), norms: matrixOf(isNumber) }),
-  (p) => p.norms.every((row) => row.length === p.rowLabels.length),
+export const isNormsParams: Guard<NormsParams> = and(object({ runId: isRunId, rowLabels: arrayOf(isString), norms: matrixOf(isNumber) }), (p) =>
+  p.norms.every((row) => row.length === p.rowLabels.length),
 );
 
 export interface LayerEffectParams {
@@ -156,7 +155,12 @@ export interface LayerEffectParams {
   done: number;
   total: number;
 }
-export const isLayerEffectParams: Guard<LayerEffectParams> = object({ runId: isRunId, effect: isLayerEffect, done: isNonNegativeInteger, total: isNonNegativeInteger });
+export const isLayerEffectParams: Guard<LayerEffectParams> = object({
+  runId: isRunId,
+  effect: isLayerEffect,
+  done: isNonNegativeInteger,
+  total: isNonNegativeInteger,
+});
 
 export interface ConvergenceParams {
   runId: number;
@@ -200,7 +204,13 @@ export interface ProgressParams {
   total: number;
   message?: string;
 }
-export const isProgressParams: Guard<ProgressParams> = object({ runId: isRunId, status: isRunStatus, done: isNonNegativeInteger, total: isNonNegativeInteger, message: optional(isString) });
+export const isProgressParams: Guard<ProgressParams> = object({
+  runId: isRunId,
+  status: isRunStatus,
+  done: isNonNegativeInteger,
+  total: isNonNegativeInteger,
+  message: optional(isString),
+});
 
 export interface ErrorParams {
   /** The run that failed (null: not about a run, e.g. a failed save). */

@@ -1,7 +1,5 @@
 import * as ort from 'onnxruntime-node';
-import type { DeviceSetting } from './deviceSettings';
-
-export { DEVICE_SETTINGS, type DeviceSetting } from './deviceSettings';
+import type { DeviceSetting } from '../core/modelSettings';
 
 const AUTO_ORDER: Record<string, string[]> = {
   linux: ['cuda', 'webgpu'],
@@ -21,11 +19,7 @@ export interface ProviderChoice {
  * Creates a session on the requested provider. onnxruntime throws (rather than falling back) when a
  * provider is missing, so each candidate is tried alone and CPU is the explicit last resort.
  */
-export async function createSession(
-  model: string | Uint8Array,
-  device: DeviceSetting,
-  options: ort.InferenceSession.SessionOptions,
-): Promise<ProviderChoice> {
+export async function createSession(model: string | Uint8Array, device: DeviceSetting, options: ort.InferenceSession.SessionOptions): Promise<ProviderChoice> {
   const candidates = device === 'auto' ? [...(AUTO_ORDER[process.platform] ?? []), 'cpu'] : device === 'cpu' ? ['cpu'] : [device, 'cpu'];
   const fallbacks: string[] = [];
   for (const provider of candidates) {

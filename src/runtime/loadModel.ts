@@ -7,8 +7,9 @@ import type { SteerableModel } from '../core/model';
 
 import { ensureEmbeddedModel, EMBEDDED } from './embedded/embeddedModel';
 import { ensureGraphs } from './embedded/embeddedGraphs';
-import { createSession, sessionOptions, type DeviceSetting } from './executionProvider';
-import { hubCacheDir, isHubId, onnxFileOf, resolveHubModel, type HubDType, type HubProgress } from './hub/hubSource';
+import type { DeviceSetting, HubDType } from '../core/modelSettings';
+import { createSession, sessionOptions } from './executionProvider';
+import { hubCacheDir, isHubId, onnxFileOf, resolveHubModel, type HubProgress } from './hub/hubSource';
 import { loadHubModel } from './hub/loadHubModel';
 import { locateModel } from './hub/modelFolder';
 import { OnnxSteerableModel } from './onnxSteerableModel';
@@ -53,10 +54,20 @@ export async function loadModel(options: LoadOptions): Promise<LoadedModel> {
     if (existsSync(spec)) return loadExported(resolve(spec), undefined, options);
     if (isHubId(spec)) {
       const log = options.log ?? (() => {});
-      const hub = await resolveHubModel(spec, { dtype: options.dtype, cacheDir: hubCacheDir(options.cacheDir), offline: options.offline, log, progress: downloadProgress(log), cancel: options.cancel });
+      const hub = await resolveHubModel(spec, {
+        dtype: options.dtype,
+        cacheDir: hubCacheDir(options.cacheDir),
+        offline: options.offline,
+        log,
+        progress: downloadProgress(log),
+        cancel: options.cancel,
+      });
       return loadExported(hub.onnxFile, spec, options);
     }
-    throw new UserError(`model not found: ${spec} (give "default", a llama2.c checkpoint .bin, an exported model folder or .onnx file, or a hub id owner/name)`, { file: spec });
+    throw new UserError(
+      `model not found: ${spec} (give "default", a llama2.c checkpoint .bin, an exported model folder or .onnx file, or a hub id owner/name)`,
+      { file: spec },
+    );
   }
   const log = options.log ?? (() => {});
   const { checkpoint, tokenizerBin, sha256, dir, name } = await resolveCheckpoint(spec, options.cacheDir, log);
@@ -84,9 +95,23 @@ async function loadExported(path: string, name: string | undefined, options: Loa
   const file = options.file ?? (options.dtype && !name && statSync(path).isDirectory() ? onnxFileOf(options.dtype) : undefined);
   const { folder } = locateModel(path, file);
   const tokenizerSource: TokenizerSource =
-    options.tokenizer === 'bytes' ? { kind: 'bytes' } : existsSync(join(folder, 'tokenizer.json')) ? { kind: 'hub', folder } : { kind: 'none', model: name ?? folder };
+    options.tokenizer === 'bytes'
+      ? { kind: 'bytes' }
+      : existsSync(join(folder, 'tokenizer.json'))
+        ? { kind: 'hub', folder }
+        : { kind: 'none', model: name ?? folder };
   const tokenizer = await loadTokenizer(tokenizerSource);
-  const { model, fallbacks } = await loadHubModel({ path, name, file, site: options.site, cacheDir: options.cacheDir, device: options.device ?? 'cpu', threads: options.threads, log, special: { bos: tokenizer.bosId, eos: tokenizer.eosId } });
+  const { model, fallbacks } = await loadHubModel({
+    path,
+    name,
+    file,
+    site: options.site,
+    cacheDir: options.cacheDir,
+    device: options.device ?? 'cpu',
+    threads: options.threads,
+    log,
+    special: { bos: tokenizer.bosId, eos: tokenizer.eosId },
+  });
   if (tokenizer.vocabSize > model.info.vocabSize) {
     log(`note: the tokenizer has ${tokenizer.vocabSize} tokens but the model only ${model.info.vocabSize}; texts with higher token ids are rejected.`);
   }
@@ -116,6 +141,9 @@ export async function resolveCheckpoint(spec: string, cacheDir: string, log: (m:
   // llama2.c checkpoints share the Llama-2 vocabulary: use a tokenizer.bin beside the checkpoint, else the embedded one.
   const beside = join(dirname(checkpoint), 'tokenizer.bin');
   const tokenizerBin = existsSync(beside) ? beside : (await ensureEmbeddedModel(cacheDir, log)).tokenizerBin;
-  const name = checkpoint.split(/[\\/]/).pop()!.replace(/\.bin$/, '');
+  const name = checkpoint
+    .split(/[\\/]/)
+    .pop()!
+    .replace(/\.bin$/, '');
   return { checkpoint, tokenizerBin, sha256, dir: join(cacheDir, `llama2c-${sha256.slice(0, 16)}`), name };
 }

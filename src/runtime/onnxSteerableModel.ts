@@ -1,14 +1,24 @@
 import * as ort from 'onnxruntime-node';
-import { LayerTaps, SITES, type DecodeSession, type Edit, type ForwardRequest, type ForwardResult, type ModelInfo, type SteerableModel } from '../core/model';
+import {
+  LayerTaps,
+  SITES,
+  type DecodeSession,
+  type Edit,
+  type ForwardRequest,
+  type ForwardResult,
+  type ModelInfo,
+  type StepEdit,
+  type SteerableModel,
+} from '../core/model';
 import { UserError } from '../core/errors';
 import { FWD } from './embedded/forwardGraph';
 import { DEC } from './embedded/decodeGraph';
-import { indexTensor, packTokens, sparseFeeds } from './forwardFeeds';
-import { validateRequest } from './requestValidation';
+import { editFeeds, indexTensor, packTokens } from './forwardFeeds';
+import { validateRequest, validateStep } from './requestValidation';
 
 /**
- * SteerableModel on two ONNX Runtime sessions: the instrumented forward graph (batches, edits,
- * taps, replacements, selected logits; also the prompt of a generation) and the decode graph
+ * SteerableModel on two ONNX Runtime sessions: the instrumented forward graph (batches, edits at
+ * every site, taps, selected logits; also the prompt of a generation) and the decode graph
  * (one token per call against an in-place KV cache).
  */
 export class OnnxSteerableModel implements SteerableModel {
@@ -30,23 +40,24 @@ export class OnnxSteerableModel implements SteerableModel {
     const d = this.info.dModel;
     const { ids, length } = packTokens(req.tokens);
     const taps = req.taps ?? [];
-    const sites = taps.length ? req.tapSites ?? [] : [];
+    const sites = taps.length ? (req.tapSites ?? []) : [];
     const feeds: Record<string, ort.Tensor> = {
       [FWD.ids]: ids,
       [FWD.tapIndex]: indexTensor(taps, length),
       [FWD.logitIndex]: indexTensor(req.logits ?? [], length),
-      ...sparseFeeds('edit', req.edits, length, d, 'add'),
-      ...sparseFeeds('head_edit', req.headEdits, length, d, 'add'),
-      ...sparseFeeds('replace', req.replacements, length, d, 'replace'),
+      ...editFeeds(req.edits, SITES, FWD.site, length, d),
     };
-    const fetches = [FWD.logits, ...sites.map((s) => FWD.taps[s]), ...extra];
+    const fetches = [FWD.logits, ...sites.map((s) => FWD.site(s).taps), ...extra];
     const outputs = await this.forwardSession.run(feeds, fetches);
     const V = this.info.vocabSize;
     const logitData = outputs[FWD.logits].data as Float32Array;
     const run: ForwardResult = {
       logits: (req.logits ?? []).map((_, i) => logitData.slice(i * V, (i + 1) * V)),
       taps: Object.fromEntries(
-        SITES.filter((s) => sites.includes(s)).map((s) => [s, new LayerTaps(outputs[FWD.taps[s]].data as Float32Array, this.info.nLayers, taps.length, d)]),
+        SITES.filter((s) => sites.includes(s)).map((s) => [
+          s,
+          new LayerTaps(outputs[FWD.site(s).taps].data as Float32Array, this.info.nLayers, taps.length, d),
+        ]),
       ),
     };
     return { run, outputs };
@@ -104,7 +115,7 @@ class OnnxDecodeSession implements DecodeSession {
     if (this.prefilled) throw new Error('prefill: this decode session already holds a prompt');
     const { nLayers, nKvHeads, headDim } = this.model.info;
     const req = { tokens: [tokens], edits, logits: [{ seq: 0, pos: tokens.length - 1 }] };
-    validateRequest(req, this.model.info);
+    validateRequest(req, this.model.info, 'prefill');
     const names = Array.from({ length: nLayers }, (_, l) => [FWD.presentKey(l), FWD.presentValue(l)]).flat();
     const { run, outputs } = await this.model.runForward(req, names);
     // The forward graph's present tensors are [1, kvHeads, T, headSize] (keys already rotated).
@@ -120,18 +131,17 @@ class OnnxDecodeSession implements DecodeSession {
     return run.logits[0];
   }
 
-  async step(token: number, edits: readonly Omit<Edit, 'seq' | 'pos'>[] = []): Promise<Float32Array> {
-    const { nLayers, nKvHeads, headDim, dModel, maxSeqLen, vocabSize, name } = this.model.info;
+  async step(token: number, edits: readonly StepEdit[] = []): Promise<Float32Array> {
+    const { nLayers, nKvHeads, headDim, dModel, maxSeqLen, name } = this.model.info;
     if (!this.prefilled) throw new Error('step: call prefill first');
     if (this.length >= maxSeqLen) throw new UserError(`generation reached ${name}'s context of ${maxSeqLen} tokens`);
-    if (!Number.isInteger(token) || token < 0 || token >= vocabSize) throw new UserError(`step: token id ${token} is outside the vocabulary`);
+    validateStep(token, edits, this.model.info);
+    const other = edits.find((e) => e.site !== DEC.stepSite);
+    if (other) throw new UserError(`step: ${name}'s decode graph edits ${DEC.stepSite} at new tokens; an edit names ${other.site}`);
     let stepEdit = this.zeroEdit;
     if (edits.length) {
       const dense = new Float32Array(nLayers * dModel);
-      for (const e of edits) {
-        if (e.layer < 0 || e.layer >= nLayers || e.vector.length !== dModel) throw new UserError(`step: edit at layer ${e.layer} with width ${e.vector.length} does not fit ${nLayers} layers x ${dModel}`);
-        for (let i = 0; i < dModel; i++) dense[e.layer * dModel + i] += e.vector[i];
-      }
+      for (const e of edits) for (let i = 0; i < dModel; i++) dense[e.layer * dModel + i] += e.vector[i];
       stepEdit = new ort.Tensor('float32', dense, [nLayers, 1, dModel]);
     }
     const t = this.length;
@@ -142,7 +152,7 @@ class OnnxDecodeSession implements DecodeSession {
     const kv = this.outputs[DEC.newKv].data as Float32Array;
     const kvDim = nKvHeads * headDim;
     for (let l = 0; l < nLayers; l++) {
-      const k = kv.subarray((2 * l) * kvDim, (2 * l + 1) * kvDim);
+      const k = kv.subarray(2 * l * kvDim, (2 * l + 1) * kvDim);
       const v = kv.subarray((2 * l + 1) * kvDim, (2 * l + 2) * kvDim);
       for (let h = 0; h < nKvHeads; h++) this.writeRow(l, h, t, k, v, h * headDim);
     }

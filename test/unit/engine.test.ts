@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import * as ort from 'onnxruntime-node';
 import { UserError } from '../../src/core/errors';
 import { generate } from '../../src/core/generate';
-import type { Edit, SteerableModel } from '../../src/core/model';
+import type { Edit, Site, SteerableModel } from '../../src/core/model';
 import { argmax } from '../../src/core/sampling';
 import { buildForwardGraph, FWD } from '../../src/runtime/embedded/forwardGraph';
 import { toGraphWeights } from '../../src/runtime/embedded/llamaWeights';
@@ -67,14 +67,20 @@ describe('interventions', () => {
 
   test('zero edits reproduce the plain (uninstrumented) graph bit for bit', async () => {
     const weights = await embeddedWeights();
-    const plain = await ort.InferenceSession.create(buildForwardGraph(weights, toGraphWeights(weights), false), { intraOpNumThreads: 2, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
+    const plain = await ort.InferenceSession.create(buildForwardGraph(weights, toGraphWeights(weights), false), {
+      intraOpNumThreads: 2,
+      interOpNumThreads: 1,
+      graphOptimizationLevel: 'all',
+    });
     const { ids, length } = packTokens([tokens]);
     const expected = (await plain.run({ [FWD.ids]: ids, [FWD.logitIndex]: indexTensor(all, length) }, [FWD.logits]))[FWD.logits].data as Float32Array;
     await plain.release();
-    const zeros: Edit[] = [0, 3, 5].map((layer) => ({ seq: 0, pos: 4, layer, vector: new Float32Array(D) }));
+    const zeros: Edit[] = (['attn_out', 'head_out'] as const).flatMap((site) =>
+      [0, 3, 5].map((layer) => ({ site, seq: 0, pos: 4, layer, vector: new Float32Array(D) })),
+    );
     for (const req of [
       { tokens: [tokens], logits: all },
-      { tokens: [tokens], logits: all, edits: zeros, headEdits: zeros, taps: all, tapSites: ['attn_out', 'head_out', 'resid_post'] as const },
+      { tokens: [tokens], logits: all, edits: zeros, taps: all, tapSites: ['attn_out', 'head_out', 'resid_post'] as const },
     ]) {
       const run = await model.forward({ ...req, tapSites: req.tapSites && [...req.tapSites] });
       run.logits.forEach((row, pos) => assert.ok(bitwiseEqual(row, expected.subarray(pos * 32000, (pos + 1) * 32000)), `position ${pos}`));
@@ -83,8 +89,17 @@ describe('interventions', () => {
 
   test('an edit at layer l, position p leaves earlier logits untouched and changes p and later', async () => {
     const base = await model.forward({ tokens: [tokens], logits: all });
-    for (const [layer, p] of [[0, 3], [2, 6], [4, 9], [5, 7]]) {
-      const edited = await model.forward({ tokens: [tokens], logits: all, edits: [{ seq: 0, pos: p, layer, vector: randomVector(layer + p, D, 2) }] });
+    for (const [layer, p] of [
+      [0, 3],
+      [2, 6],
+      [4, 9],
+      [5, 7],
+    ]) {
+      const edited = await model.forward({
+        tokens: [tokens],
+        logits: all,
+        edits: [{ site: 'attn_out', seq: 0, pos: p, layer, vector: randomVector(layer + p, D, 2) }],
+      });
       for (let pos = 0; pos < tokens.length; pos++) {
         // Later positions see the edit through the next layers' keys and values, so an edit in the
         // last layer reaches its own position only.
@@ -99,7 +114,15 @@ describe('interventions', () => {
     const vector = randomVector(9, D, 1);
     const taps = [{ seq: 0, pos: 5 }];
     const base = await model.forward({ tokens: [tokens], taps, tapSites: ['attn_out'] });
-    const edited = await model.forward({ tokens: [tokens], taps, tapSites: ['attn_out'], edits: [{ seq: 0, pos: 5, layer: 2, vector }, { seq: 0, pos: 5, layer: 2, vector }] });
+    const edited = await model.forward({
+      tokens: [tokens],
+      taps,
+      tapSites: ['attn_out'],
+      edits: [
+        { site: 'attn_out', seq: 0, pos: 5, layer: 2, vector },
+        { site: 'attn_out', seq: 0, pos: 5, layer: 2, vector },
+      ],
+    });
     for (let l = 0; l < 2; l++) assert.ok(bitwiseEqual(base.taps.attn_out!.at(l, 0), edited.taps.attn_out!.at(l, 0)));
     const expected = base.taps.attn_out!.at(2, 0).map((v, i) => v + 2 * vector[i]);
     assert.ok(maxAbsDiff(edited.taps.attn_out!.at(2, 0), expected) < 1e-6, 'two edits at one site add up');
@@ -109,7 +132,7 @@ describe('interventions', () => {
   test('the edited graph agrees with the reference run with the same edit', async () => {
     const weights = await embeddedWeights();
     const vector = randomVector(4, D, 0.5);
-    const run = await model.forward({ tokens: [tokens], logits: all, edits: [{ seq: 0, pos: 4, layer: 1, vector }] });
+    const run = await model.forward({ tokens: [tokens], logits: all, edits: [{ site: 'attn_out', seq: 0, pos: 4, layer: 1, vector }] });
     const ref = new Llama2cReference(weights);
     tokens.forEach((id, pos) => {
       const step = ref.step(id, (l) => (l === 1 && pos === 4 ? vector : undefined));
@@ -119,8 +142,16 @@ describe('interventions', () => {
 
   test('taps at a few positions equal the same rows of a dense tap of every position', async () => {
     const sites = ['attn_out', 'head_out', 'resid_post'] as const;
-    const dense = await model.forward({ tokens: [tokens, tokens.slice(0, 7)], taps: [...all, ...all.slice(0, 7).map((p) => ({ ...p, seq: 1 }))], tapSites: [...sites] });
-    const picks = [{ seq: 0, pos: 9 }, { seq: 1, pos: 2 }, { seq: 0, pos: 0 }];
+    const dense = await model.forward({
+      tokens: [tokens, tokens.slice(0, 7)],
+      taps: [...all, ...all.slice(0, 7).map((p) => ({ ...p, seq: 1 }))],
+      tapSites: [...sites],
+    });
+    const picks = [
+      { seq: 0, pos: 9 },
+      { seq: 1, pos: 2 },
+      { seq: 0, pos: 0 },
+    ];
     const sparse = await model.forward({ tokens: [tokens, tokens.slice(0, 7)], taps: picks, tapSites: [...sites] });
     const denseIndex = (p: { seq: number; pos: number }) => (p.seq === 0 ? p.pos : tokens.length + p.pos);
     for (const site of sites) {
@@ -147,7 +178,12 @@ describe('interventions', () => {
     vector.set(randomVector(11, 48, 1), head * 48);
     const taps = [{ seq: 0, pos: 8 }];
     const base = await model.forward({ tokens: [tokens], taps, tapSites: ['attn_out', 'head_out'] });
-    const edited = await model.forward({ tokens: [tokens], taps, tapSites: ['attn_out', 'head_out'], headEdits: [{ seq: 0, pos: 8, layer: 4, vector }] });
+    const edited = await model.forward({
+      tokens: [tokens],
+      taps,
+      tapSites: ['attn_out', 'head_out'],
+      edits: [{ site: 'head_out', seq: 0, pos: 8, layer: 4, vector }],
+    });
     const dz = edited.taps.head_out!.at(4, 0).map((v, i) => v - base.taps.head_out!.at(4, 0)[i]);
     assert.ok(maxAbsDiff(dz, vector) < 1e-6);
     const doExpected = Float32Array.from({ length: D }, (_, i) => vector.reduce((acc, v, j) => acc + v * weights.wo[4][i * D + j], 0));
@@ -159,10 +195,16 @@ describe('interventions', () => {
     const taps = [{ seq: 0, pos: 7 }];
     const base = await model.forward({ tokens: [tokens], logits: all, taps, tapSites: ['resid_post'] });
     const own = base.taps.resid_post!.at(3, 0);
-    const same = await model.forward({ tokens: [tokens], logits: all, replacements: [{ seq: 0, pos: 7, layer: 3, vector: own }] });
+    const same = await model.forward({ tokens: [tokens], logits: all, edits: [{ site: 'resid_post', seq: 0, pos: 7, layer: 3, vector: own }] });
     same.logits.forEach((row, pos) => assert.ok(bitwiseEqual(row, base.logits[pos]), `position ${pos}`));
     const vector = randomVector(5, D, 1);
-    const replaced = await model.forward({ tokens: [tokens], logits: all, taps, tapSites: ['resid_post'], replacements: [{ seq: 0, pos: 7, layer: 3, vector }] });
+    const replaced = await model.forward({
+      tokens: [tokens],
+      logits: all,
+      taps,
+      tapSites: ['resid_post'],
+      edits: [{ site: 'resid_post', seq: 0, pos: 7, layer: 3, vector }],
+    });
     assert.ok(bitwiseEqual(replaced.taps.resid_post!.at(3, 0), vector));
     assert.ok(bitwiseEqual(replaced.logits[6], base.logits[6]));
     assert.ok(!bitwiseEqual(replaced.logits[7], base.logits[7]));
@@ -173,10 +215,16 @@ describe('batching and generation', () => {
   test('a right-padded batch gives the same logits and taps as one sequence at a time', async () => {
     const seqs = ['Tom had a red ball.', 'Once upon a time there was a big dog who liked to run.', 'Hi'].map((s) => tokenizer.encode(s, { bos: true }));
     const last = seqs.map((s, seq) => ({ seq, pos: s.length - 1 }));
-    const edits = seqs.map((s, seq) => ({ seq, pos: s.length - 1, layer: 2, vector: randomVector(seq, D, 0.5) }));
+    const edits = seqs.map((s, seq): Edit => ({ site: 'attn_out', seq, pos: s.length - 1, layer: 2, vector: randomVector(seq, D, 0.5) }));
     const batch = await model.forward({ tokens: seqs, logits: last, taps: last, tapSites: ['attn_out', 'resid_post'], edits });
     for (let b = 0; b < seqs.length; b++) {
-      const one = await model.forward({ tokens: [seqs[b]], logits: [{ seq: 0, pos: last[b].pos }], taps: [{ seq: 0, pos: last[b].pos }], tapSites: ['attn_out', 'resid_post'], edits: [{ ...edits[b], seq: 0 }] });
+      const one = await model.forward({
+        tokens: [seqs[b]],
+        logits: [{ seq: 0, pos: last[b].pos }],
+        taps: [{ seq: 0, pos: last[b].pos }],
+        tapSites: ['attn_out', 'resid_post'],
+        edits: [{ ...edits[b], seq: 0 }],
+      });
       assert.ok(maxAbsDiff(batch.logits[b], one.logits[0]) < 1e-4, `logits of sequence ${b}`);
       for (let l = 0; l < 6; l++) assert.ok(maxAbsDiff(batch.taps.resid_post!.at(l, b), one.taps.resid_post!.at(l, 0)) < 1e-4);
     }
@@ -185,14 +233,14 @@ describe('batching and generation', () => {
   test('KV-cached generation equals full recompute, with and without steering at every new token', async () => {
     const prompt = tokenizer.encode('The cat sat on the', { bos: true });
     const vector = randomVector(21, D, 0.8);
-    for (const everyNewToken of [undefined, [{ layer: 2, vector }]]) {
+    for (const everyNewToken of [undefined, [{ site: 'attn_out' as const, layer: 2, vector }]]) {
       const session = await model.startDecoding();
       const seq = [...prompt];
       let logits = await session.prefill(prompt);
       for (let i = 0; i < 24; i++) {
         seq.push(argmax(logits));
         logits = await session.step(seq[seq.length - 1], everyNewToken);
-        const edits = everyNewToken ? seq.slice(prompt.length).map((_, j) => ({ seq: 0, pos: prompt.length + j, layer: 2, vector })) : [];
+        const edits = everyNewToken ? seq.slice(prompt.length).map((_, j) => ({ ...everyNewToken[0], seq: 0, pos: prompt.length + j })) : [];
         const full = await model.forward({ tokens: [seq], logits: [{ seq: 0, pos: seq.length - 1 }], edits });
         assert.ok(maxAbsDiff(logits, full.logits[0]) < 1e-3, `step ${i}`);
         assert.equal(argmax(logits), argmax(full.logits[0]));
@@ -220,9 +268,31 @@ describe('bad input', () => {
     ['too long', { tokens: [new Array(257).fill(5)] }, /at most 256/],
     ['position out of range', { tokens: [ok], logits: [{ seq: 0, pos: 3 }] }, /logits\[0\] position 3 is out of range for sequence 0 of length 3/],
     ['unknown sequence', { tokens: [ok], taps: [{ seq: 1, pos: 0 }], tapSites: ['attn_out'] }, /taps\[0\] names sequence 1/],
-    ['wrong vector width', { tokens: [ok], edits: [{ seq: 0, pos: 1, layer: 0, vector: new Float32Array(100) }] }, /edits\[0\] vector has width 100; the model's width is 288/],
-    ['layer out of range', { tokens: [ok], headEdits: [{ seq: 0, pos: 1, layer: 6, vector: new Float32Array(D) }] }, /headEdits\[0\] layer 6 is out of range 0..5/],
-    ['duplicate replacement', { tokens: [ok], replacements: [0, 1].map(() => ({ seq: 0, pos: 1, layer: 2, vector: new Float32Array(D) })) }, /two replacements at layer 2/],
+    [
+      'wrong vector width',
+      { tokens: [ok], edits: [{ site: 'attn_out', seq: 0, pos: 1, layer: 0, vector: new Float32Array(100) }] },
+      /edits\[0\] at attn_out: vector has width 100; the model's width is 288/,
+    ],
+    [
+      'layer out of range',
+      { tokens: [ok], edits: [{ site: 'head_out', seq: 0, pos: 1, layer: 6, vector: new Float32Array(D) }] },
+      /edits\[0\] at head_out: layer 6 is out of range 0..5/,
+    ],
+    [
+      'edit position out of range',
+      { tokens: [ok], edits: [{ site: 'resid_post', seq: 0, pos: 3, layer: 0, vector: new Float32Array(D) }] },
+      /edits\[0\] at resid_post position 3 is out of range/,
+    ],
+    [
+      'unknown site',
+      { tokens: [ok], edits: [{ site: 'mlp_out' as Site, seq: 0, pos: 1, layer: 0, vector: new Float32Array(D) }] },
+      /edits\[0\] names site "mlp_out"; the sites are attn_out, head_out, resid_post/,
+    ],
+    [
+      'duplicate replacement',
+      { tokens: [ok], edits: [0, 1].map(() => ({ site: 'resid_post' as const, seq: 0, pos: 1, layer: 2, vector: new Float32Array(D) })) },
+      /two edits replace resid_post at layer 2/,
+    ],
   ];
   for (const [name, req, message] of cases) {
     test(name, async () => {
@@ -230,8 +300,26 @@ describe('bad input', () => {
     });
   }
 
+  test('a decoding step checks its edits; the embedded decode graph edits attn_out only', async () => {
+    const session = await model.startDecoding();
+    await session.prefill(ok);
+    await assert.rejects(
+      session.step(5, [{ site: 'attn_out', layer: 7, vector: new Float32Array(D) }]),
+      /step: edits\[0\] at attn_out: layer 7 is out of range/,
+    );
+    await assert.rejects(
+      session.step(5, [{ site: 'head_out', layer: 0, vector: new Float32Array(D) }]),
+      /edits attn_out at new tokens; an edit names head_out/,
+    );
+    session.dispose();
+  });
+
   test('generation past the context stops cleanly', async () => {
-    const g = await generate(model, new Array(250).fill(5).map((x, i) => (i === 0 ? 1 : x)), { maxNewTokens: 50, stopAtEos: false });
+    const g = await generate(
+      model,
+      new Array(250).fill(5).map((x, i) => (i === 0 ? 1 : x)),
+      { maxNewTokens: 50, stopAtEos: false },
+    );
     assert.equal(g.stopReason, 'context');
     assert.equal(g.tokens.length, 7);
   });

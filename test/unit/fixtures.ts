@@ -66,7 +66,7 @@ export const TOKENIZER_SENTENCES = [
   'Emoji: 😀🎉🐶 and a rare CJK 𠜎 need byte fallback',
   'Mixed 😀 text with café and 中文 and\ttabs\n\nand newlines',
   '<s> and </s> and <unk> and <|endoftext|> are plain text here',
-  'Hello , world . It \'s fine , is n\'t it ?',
+  "Hello , world . It 's fine , is n't it ?",
   'def f():\n        return 1',
   'x',
   '<s> and </s> and <unk> are plain text here',
@@ -85,6 +85,12 @@ export function recording(model: SteerableModel): { model: SteerableModel; reque
   const requests: ForwardRequest[] = [];
   return {
     requests,
-    model: { info: model.info, executionProvider: model.executionProvider, forward: (r) => (requests.push(r), model.forward(r)), startDecoding: () => model.startDecoding(), dispose: async () => undefined },
+    model: {
+      info: model.info,
+      executionProvider: model.executionProvider,
+      forward: (r) => (requests.push(r), model.forward(r)),
+      startDecoding: () => model.startDecoding(),
+      dispose: async () => undefined,
+    },
   };
 }

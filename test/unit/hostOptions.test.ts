@@ -5,42 +5,32 @@ import { describe, test } from 'node:test';
 import { UserError } from '../../src/core/errors';
 import { PAPER_GRID } from '../../src/core/experiment/sweep';
 import type { ArtifactMetadata, VectorArtifact } from '../../src/core/vectors/artifact';
-import { MODEL_OPTIONS, parse } from '../../src/cli/options';
-import { HUB_DTYPES } from '../../src/runtime/hub/hubSource';
-import { EXTRACT_OPTIONS, extractRequest } from '../../src/cli/extractCommand';
-import { EVAL_OPTIONS, evalOptions } from '../../src/cli/evalCommand';
-import { TASK_OPTIONS } from '../../src/cli/taskOptions';
+import { DEVICE_SETTINGS, DTYPE_SETTINGS, HUB_DTYPES, TOKENIZER_SETTINGS } from '../../src/core/modelSettings';
 import {
   BUILTIN_DEFAULTS,
-  checkOptions,
   COMMAND_FIELDS,
   datasetRequest,
-  defaultArtifactName,
+  defaultsFromSettings,
   effectiveValue,
   evalOptionsOf,
   evalStrengthOf,
   evaluateMethodOf,
   extractRequestOf,
-  FIELDS,
-  numberedName,
   optionsFromArtifact,
   parseFieldText,
-  resolveRow,
-  reviewFieldNames,
-  reviewFields,
-  rowChoices,
-  safeStem,
-  sanitizeDefaults,
-  stepApplies,
+  resolveOptions,
   storedDatasetOptions,
   sweepGridOf,
-  wizardSteps,
+  type CheckedOptions,
   type CommandName,
-} from '../../src/host/commands/options';
+  type Defaults,
+} from '../../src/core/experiment/spec';
+import { defaultArtifactName, numberedName, safeStem } from '../../src/core/experiment/fileNames';
+import { resolveRow, rowChoices } from '../../src/core/vectors/rows';
+import { checkCommandOptions } from '../../src/host/commands/checkOptions';
+import { reviewFieldNames, reviewFields, stepApplies, wizardSteps } from '../../src/host/commands/wizardPlan';
 import {
   DEFAULT_MODEL_SETTINGS,
-  DEVICES,
-  DTYPE_SETTINGS,
   hubIdProblem,
   loadOptionsOf,
   MODEL_SETTING_KEYS,
@@ -50,10 +40,10 @@ import {
   modelLabel,
   providerSummary,
   sanitizeModelSettings,
-  TOKENIZER_SETTINGS,
   type ModelSettings,
 } from '../../src/host/commands/modelSpec';
-import { evalResultJson, sweepCsv, toJsonText } from '../../src/host/commands/results';
+import { evalResultJson } from '../../src/core/experiment/resultJson';
+import { sweepCsv, toJsonText } from '../../src/core/experiment/sweepReport';
 import { actionOfMessage, escapeHtml, renderErrorPage, renderVectorPage } from '../../src/host/vectorEditorHtml';
 import { cutStats } from '../../src/core/icl/prompt';
 
@@ -70,12 +60,20 @@ function userError(fn: () => unknown, pattern: RegExp, field?: string): UserErro
   assert.fail('expected a UserError');
 }
 
-/** kebab-case CLI flag -> camelCase option. */
-const camel = (flag: string) => flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+/** The options check as the extension calls it: errors name the command by its id. */
+const checkOptions = checkCommandOptions;
+/** Settings as a user typed them (keys under iterativeVectors.) -> the defaults of a run. */
+const fromSettings = (values: Record<string, unknown>) => defaultsFromSettings((key) => values[key]);
+const extractOf = (command: CommandName, o: CheckedOptions, d: Defaults, method: 'iv' | 'tv' | 'fv') => extractRequestOf(resolveOptions(command, o, d), method);
+const evalOf = (o: CheckedOptions, d: Defaults) => evalOptionsOf(resolveOptions('evaluate', o, d));
 
 describe('host options: checking programmatic options objects', () => {
   test('an unknown field is an error naming it and listing the known ones', () => {
-    const e = userError(() => checkOptions('extract', { dataset: 'stdlib:spam', epsiodes: 3 }), /unknown option "epsiodes" for iterativeVectors\.extract; it takes .*episodes/, 'epsiodes');
+    const e = userError(
+      () => checkOptions('extract', { dataset: 'stdlib:spam', epsiodes: 3 }),
+      /unknown option "epsiodes" for iterativeVectors\.extract; it takes .*episodes/,
+      'epsiodes',
+    );
     assert.match(e.message, /^field "epsiodes": /);
     userError(() => checkOptions('exportGguf', { strength: 1 }), /unknown option "strength" for iterativeVectors\.exportGguf/, 'strength');
     userError(() => checkOptions('sweep', { method: 'iv' }), /unknown option "method"/, 'method');
@@ -138,86 +136,103 @@ describe('host options: checking programmatic options objects', () => {
 
   test('grids: lists or comma strings; only noIterGrid may be empty', () => {
     const o = checkOptions('sweep', { shotsGrid: [1, 2], extGrid: '0.1, 0.3', evalGrid: [0.5], noIterGrid: '' });
-    assert.deepEqual(sweepGridOf(o), { shots: [1, 2], extStrengths: [0.1, 0.3], evalStrengths: [0.5], noIterationStrengths: [] });
-    assert.deepEqual(sweepGridOf({}), PAPER_GRID);
+    assert.deepEqual(sweepGridOf(resolveOptions('sweep', o)), { shots: [1, 2], extStrengths: [0.1, 0.3], evalStrengths: [0.5], noIterationStrengths: [] });
+    assert.deepEqual(sweepGridOf(resolveOptions('sweep', {})), PAPER_GRID);
     userError(() => checkOptions('sweep', { evalGrid: [] }), /needs at least one value/, 'evalGrid');
     userError(() => checkOptions('sweep', { extGrid: [0.1, 'x'] }), /must be a list of numbers/, 'extGrid');
   });
-
-  test('every CLI flag of extract, eval and sweep has a camelCase field (model flags aside)', () => {
-    // --episodes-out feeds the PyTorch reference check, a command-line workflow.
-    const cliOnly = new Set(['json', 'cache-dir', 'method', 'episodes-out']);
-    const check = (command: CommandName, flags: string[]) => {
-      for (const flag of flags) {
-        if (cliOnly.has(flag)) continue;
-        assert.ok((COMMAND_FIELDS[command] as readonly string[]).includes(camel(flag)), `${command} lacks ${camel(flag)} (--${flag})`);
-        assert.equal((FIELDS as Record<string, { flag?: string }>)[camel(flag)].flag, flag);
-      }
-    };
-    check('extract', [...Object.keys(TASK_OPTIONS), ...Object.keys(EXTRACT_OPTIONS).filter((f) => !f.startsWith('ext-') || f === 'ext-strength'), 'out', 'model', 'device', 'threads']);
-    check('evaluate', [...Object.keys(TASK_OPTIONS), ...Object.keys(EXTRACT_OPTIONS), ...Object.keys(EVAL_OPTIONS).filter((f) => f !== 'vector'), 'vector']);
-    check('sweep', [...Object.keys(TASK_OPTIONS), 'ext-episodes', 'batch', 'ext-strength', 'zero-shot-position', 'val-episodes', 'shots-grid', 'ext-grid', 'eval-grid', 'no-iter-grid', 'results', 'out', 'split', 'episodes', 'shots', 'inject-at', 'resamples']);
-    assert.ok(COMMAND_FIELDS.extract.includes('method') && COMMAND_FIELDS.evaluate.includes('method'));
-  });
 });
 
-describe('host options: requests match the CLI', () => {
-  const argv = ['--dataset', 'x.jsonl', '--episodes', '12', '--shots', '3', '--batch', '4', '--ext-strength', '0.7', '--seed', '9', '--zero-shot-position', 'before-separator', '--val-episodes', '50', '--effect-episodes', '5', '--top-heads', '2', '--demo-order', 'class-order'];
-  const values = parse(argv, { ...TASK_OPTIONS, ...EXTRACT_OPTIONS }).values as Record<string, unknown>;
-  const options = checkOptions('extract', { dataset: 'x.jsonl', episodes: 12, shots: 3, batch: 4, extStrength: 0.7, seed: 9, zeroShotPosition: 'before-separator', valEpisodes: 50, effectEpisodes: 5, topHeads: 2, demoOrder: 'class-order' });
-
-  for (const method of ['iv', 'tv', 'fv'] as const) {
-    test(`extract ${method}: the same request as iv extract with the same flags`, () => {
-      const { tokenizerSha256: _, ...cli } = extractRequest({ ...values, method }, 'sha');
-      assert.deepEqual(extractRequestOf({ ...options, method }, BUILTIN_DEFAULTS, method), cli);
+describe('host options: requests', () => {
+  test('extract: the options become the request every face sends (E, k, b, a1, seed, validation, FV)', () => {
+    const options = checkOptions('extract', {
+      dataset: 'x.jsonl',
+      episodes: 12,
+      shots: 3,
+      batch: 4,
+      extStrength: 0.7,
+      seed: 9,
+      zeroShotPosition: 'before-separator',
+      valEpisodes: 50,
+      effectEpisodes: 5,
+      topHeads: 2,
+      demoOrder: 'class-order',
     });
-  }
+    const r = extractOf('extract', options, BUILTIN_DEFAULTS, 'fv');
+    assert.deepEqual(r.iv, { episodes: 12, shots: 3, refreshEvery: 4, strength: 0.7, seed: 9, zeroShotPosition: 'before-separator' });
+    assert.deepEqual(r.validation, { shots: 1, episodes: 50, seed: 9, demoOrder: 'class-order', resamples: 0 });
+    assert.deepEqual(r.fv, { variant: 'official', shots: 1, effectEpisodes: 5, topHeads: 2 });
+    assert.deepEqual(r.tv, { shotsGrid: [1, 2, 3, 4] });
+  });
 
-  test('defaults (no options) are the CLI defaults', () => {
-    const { tokenizerSha256: _, ...cli } = extractRequest({}, 'sha');
-    assert.deepEqual(extractRequestOf({}, BUILTIN_DEFAULTS, 'iv'), cli);
-    assert.deepEqual(evalOptionsOf({}, BUILTIN_DEFAULTS), evalOptions({}));
+  test("defaults (no options) are the paper's and the table's", () => {
+    assert.deepEqual(extractOf('extract', {}, BUILTIN_DEFAULTS, 'iv').iv, {
+      episodes: 200,
+      shots: 4,
+      refreshEvery: 10,
+      strength: 0.3,
+      seed: 42,
+      zeroShotPosition: 'separator',
+    });
+    assert.deepEqual(evalOf({}, BUILTIN_DEFAULTS), { split: 'test', shots: 1, episodes: 1000, seed: 42, demoOrder: 'shuffled', resamples: 1000 });
     assert.equal(evalStrengthOf('iv', {}, BUILTIN_DEFAULTS).strength, 0.5);
     assert.equal(evalStrengthOf('fv', {}, BUILTIN_DEFAULTS).strength, 1);
   });
 
-  test('evaluate: episodes/shots are the evaluation\'s, extEpisodes/extShots the extraction\'s (as --ext-*)', () => {
-    const flags = ['--episodes', '300', '--shots', '0', '--ext-episodes', '20', '--ext-shots', '2', '--split', 'validation', '--resamples', '10', '--seed', '3'];
-    const v = parse(flags, { ...TASK_OPTIONS, ...EXTRACT_OPTIONS, ...EVAL_OPTIONS }).values as Record<string, unknown>;
+  test("evaluate: episodes/shots are the evaluation's, extEpisodes/extShots the extraction's", () => {
     const o = checkOptions('evaluate', { episodes: 300, shots: 0, extEpisodes: 20, extShots: 2, split: 'validation', resamples: 10, seed: 3 });
-    assert.deepEqual(evalOptionsOf(o, BUILTIN_DEFAULTS), evalOptions(v));
-    const { tokenizerSha256: _, ...cli } = extractRequest({ ...v, method: 'iv' }, 'sha', 'ext-');
-    assert.deepEqual(extractRequestOf(o, BUILTIN_DEFAULTS, 'iv', 'ext'), cli);
-    assert.equal(cli.validation.shots, 0, 'Task Vectors are chosen on validation with the evaluation\'s shots');
+    assert.deepEqual(evalOf(o, BUILTIN_DEFAULTS), { split: 'validation', shots: 0, episodes: 300, seed: 3, demoOrder: 'shuffled', resamples: 10 });
+    const r = extractOf('evaluate', o, BUILTIN_DEFAULTS, 'iv');
+    assert.deepEqual([r.iv.episodes, r.iv.shots], [20, 2]);
+    assert.equal(r.validation.shots, 0, "Task Vectors are chosen on validation with the evaluation's shots");
   });
 
   test('settings seed the defaults; given options win', () => {
-    const { defaults, problems } = sanitizeDefaults({ extStrength: 0.1, evalStrength: 0.9, episodes: 50, shots: 2, batch: 5, seed: 1, bos: true, zeroShotPosition: 'before-separator', evalEpisodes: 100, evalShots: 0 });
+    const { defaults, problems } = fromSettings({
+      extStrength: 0.1,
+      evalStrength: 0.9,
+      episodes: 50,
+      shots: 2,
+      batch: 5,
+      seed: 1,
+      bos: true,
+      zeroShotPosition: 'before-separator',
+      evalEpisodes: 100,
+      evalShots: 0,
+    });
     assert.deepEqual(problems, []);
-    const r = extractRequestOf({}, defaults, 'iv');
+    const r = extractOf('extract', {}, defaults, 'iv');
     assert.deepEqual(r.iv, { episodes: 50, shots: 2, refreshEvery: 5, strength: 0.1, seed: 1, zeroShotPosition: 'before-separator' });
-    assert.deepEqual(extractRequestOf({ episodes: 7, seed: 2 }, defaults, 'iv').iv.episodes, 7);
-    assert.deepEqual(evalOptionsOf({}, defaults), { split: 'test', shots: 0, episodes: 100, seed: 1, demoOrder: 'shuffled', resamples: 1000 });
+    assert.deepEqual(extractOf('extract', { episodes: 7, seed: 2 }, defaults, 'iv').iv.episodes, 7);
+    assert.deepEqual(evalOf({}, defaults), { split: 'test', shots: 0, episodes: 100, seed: 1, demoOrder: 'shuffled', resamples: 1000 });
     assert.equal(evalStrengthOf('iv', {}, defaults).strength, 0.9);
-    assert.equal(datasetRequest({ dataset: 'stdlib:spam' }, defaults).bos, true);
-    assert.equal(datasetRequest({ dataset: 'stdlib:spam', bos: false }, defaults).bos, false);
-    assert.equal(datasetRequest({ dataset: 'stdlib:spam' }, defaults).load.seed, 1);
+    const data = (o: CheckedOptions) => datasetRequest(resolveOptions('extract', o, defaults));
+    assert.equal(data({ dataset: 'stdlib:spam' }).bos, true);
+    assert.equal(data({ dataset: 'stdlib:spam', bos: false }).bos, false);
+    assert.equal(data({ dataset: 'stdlib:spam' }).load.seed, 1);
   });
 
   test('a bad setting falls back to the built-in default and says so', () => {
-    const { defaults, problems } = sanitizeDefaults({ shots: 0, extStrength: 'x', seed: null });
-    assert.equal(defaults.shots, 4);
+    const { defaults, problems } = fromSettings({ shots: 0, extStrength: 'x', seed: null });
+    assert.equal(defaults.extShots, 4);
     assert.equal(defaults.extStrength, 0.3);
     assert.equal(defaults.seed, 42);
     assert.equal(problems.length, 2);
-    assert.match(problems[0], /^setting iterativeVectors\.extStrength: must be a number .*; using 0\.3$/);
+    assert.ok(
+      problems.some((p) => /^setting iterativeVectors\.extStrength: must be a number .*; using 0\.3$/.test(p)),
+      problems.join('\n'),
+    );
+    assert.ok(
+      problems.some((p) => /^setting iterativeVectors\.shots: must be an integer in \[1, 64\], got 0; using 4$/.test(p)),
+      problems.join('\n'),
+    );
   });
 
   test('dataset is required', () => {
-    userError(() => datasetRequest({}, BUILTIN_DEFAULTS), /^field "dataset": required: a folder/, 'dataset');
+    userError(() => datasetRequest(resolveOptions('extract', {})), /^field "dataset": required: a folder/, 'dataset');
   });
 
-  test('evaluate\'s method: the option or the vector file\'s, never two different ones', () => {
+  test("evaluate's method: the option or the vector file's, never two different ones", () => {
     assert.equal(evaluateMethodOf({ vector: 'a.ivec.safetensors' }, 'task-vector'), 'tv');
     assert.equal(evaluateMethodOf({ method: 'iv', vector: 'a' }, 'iterative-vectors'), 'iv');
     userError(() => evaluateMethodOf({ method: 'fv', vector: 'a' }, 'iterative-vectors'), /holds a iv artifact, not fv/, 'method');
@@ -227,7 +242,10 @@ describe('host options: requests match the CLI', () => {
 
 describe('host options: the QuickPick plan', () => {
   test('steps per command; preset fields are not asked; a vector file makes the method step go away', () => {
-    const fields = (c: 'extract' | 'evaluate' | 'sweep', state = {}, preset: string[] = []) => wizardSteps(c).filter((s) => stepApplies(c, s, state, new Set(preset))).map((s) => s.field);
+    const fields = (c: 'extract' | 'evaluate' | 'sweep', state = {}, preset: string[] = []) =>
+      wizardSteps(c)
+        .filter((s) => stepApplies(c, s, state, new Set(preset)))
+        .map((s) => s.field);
     assert.deepEqual(fields('extract'), ['dataset', 'method']);
     assert.deepEqual(fields('extract', {}, ['dataset']), ['method']);
     assert.deepEqual(fields('sweep'), ['dataset']);
@@ -237,26 +255,69 @@ describe('host options: the QuickPick plan', () => {
   });
 
   test('the review lists what applies to the method and the data', () => {
-    assert.deepEqual(reviewFieldNames('extract', { dataset: 'stdlib:first-names' }), ['episodes', 'shots', 'batch', 'extStrength', 'zeroShotPosition', 'seed', 'bos', 'tokenization', 'labelWords', 'out']);
-    assert.deepEqual(reviewFieldNames('extract', { dataset: 'a.csv', method: 'fv' }), ['episodes', 'fvVariant', 'fvShots', 'effectEpisodes', 'topHeads', 'seed', 'bos', 'tokenization', 'labelWords', 'textField', 'labelField', 'labelNames', 'out']);
-    assert.deepEqual(reviewFieldNames('extract', { dataset: 'stdlib:spam', method: 'tv' }), ['episodes', 'tvShotsGrid', 'valEpisodes', 'valShots', 'demoOrder', 'seed', 'bos', 'tokenization', 'labelWords', 'out']);
+    assert.deepEqual(reviewFieldNames('extract', { dataset: 'stdlib:first-names' }), [
+      'episodes',
+      'shots',
+      'batch',
+      'extStrength',
+      'zeroShotPosition',
+      'seed',
+      'bos',
+      'tokenization',
+      'labelWords',
+      'out',
+    ]);
+    assert.deepEqual(reviewFieldNames('extract', { dataset: 'a.csv', method: 'fv' }), [
+      'episodes',
+      'fvVariant',
+      'fvShots',
+      'effectEpisodes',
+      'topHeads',
+      'seed',
+      'bos',
+      'tokenization',
+      'labelWords',
+      'textField',
+      'labelField',
+      'labelNames',
+      'out',
+    ]);
+    assert.deepEqual(reviewFieldNames('extract', { dataset: 'stdlib:spam', method: 'tv' }), [
+      'episodes',
+      'tvShotsGrid',
+      'valEpisodes',
+      'valShots',
+      'demoOrder',
+      'seed',
+      'bos',
+      'tokenization',
+      'labelWords',
+      'out',
+    ]);
     const withVector = reviewFieldNames('evaluate', { method: 'iv', vector: 'a.ivec.safetensors', dataset: 'stdlib:spam' });
     assert.ok(withVector.includes('strength') && withVector.includes('injectAt') && !withVector.includes('extEpisodes'));
     const extractNow = reviewFieldNames('evaluate', { method: 'iv', dataset: 'stdlib:spam' });
     assert.ok(extractNow.includes('extEpisodes') && extractNow.includes('extStrength'));
     assert.ok(!reviewFieldNames('evaluate', { method: 'icl', dataset: 'stdlib:spam' }).includes('strength'));
     for (const c of ['extract', 'evaluate', 'sweep'] as const) {
-      for (const f of reviewFieldNames(c, { method: 'iv' })) assert.ok((COMMAND_FIELDS[c] as readonly string[]).includes(f), `${c} reviews ${f} but does not take it`);
+      for (const f of reviewFieldNames(c, { method: 'iv' }))
+        assert.ok((COMMAND_FIELDS[c] as readonly string[]).includes(f), `${c} reviews ${f} but does not take it`);
     }
   });
 
   test('review values come from the settings until changed', () => {
-    const { defaults } = sanitizeDefaults({ episodes: 64, evalStrength: 0.7, evalEpisodes: 300 });
+    const { defaults } = fromSettings({ episodes: 64, evalStrength: 0.7, evalEpisodes: 300 });
     const r = reviewFields('extract', { dataset: 'stdlib:spam' }, defaults);
-    assert.deepEqual(r.find((f) => f.field === 'episodes'), { field: 'episodes', title: 'extraction episodes (E)', value: '64', isDefault: true });
+    assert.deepEqual(
+      r.find((f) => f.field === 'episodes'),
+      { field: 'episodes', title: 'extraction episodes (E)', value: '64', isDefault: true },
+    );
     assert.equal(r.find((f) => f.field === 'out')?.value, 'auto, in the artifacts folder');
     const changed = reviewFields('extract', { dataset: 'stdlib:spam', episodes: 10, labelWords: { ham: 'ok', spam: 'junk' } }, defaults);
-    assert.deepEqual(changed.find((f) => f.field === 'episodes'), { field: 'episodes', title: 'extraction episodes (E)', value: '10', isDefault: false });
+    assert.deepEqual(
+      changed.find((f) => f.field === 'episodes'),
+      { field: 'episodes', title: 'extraction episodes (E)', value: '10', isDefault: false },
+    );
     assert.equal(changed.find((f) => f.field === 'labelWords')?.value, 'ham=ok,spam=junk');
     assert.equal(effectiveValue('evaluate', 'strength', { method: 'iv' }, defaults), 0.7);
     assert.equal(effectiveValue('evaluate', 'episodes', {}, defaults), 300);
@@ -292,14 +353,17 @@ function artifact(over: Partial<ArtifactMetadata> = {}): VectorArtifact {
       options: { episodes: 8, seed: 5, bos: true, datasetOptions: { textField: 'text', labelField: 'label', labelWords: { female: 'she', male: 'he' } } },
       creator: { name: 'iterative-vectors', version: '0.1.0' },
       createdAt: '2026-01-01T00:00:00.000Z',
-      history: [{ episode: 0, relativeChange: null }, { episode: 7, relativeChange: 0.25 }],
+      history: [
+        { episode: 0, relativeChange: null },
+        { episode: 7, relativeChange: 0.25 },
+      ],
       ...over,
     },
   };
 }
 
 describe('host options: artifacts', () => {
-  test('evaluation strength: the option, else the vector file\'s chosen one, else the setting (as the CLI)', () => {
+  test("evaluation strength: the option, else the vector file's chosen one, else the setting (as the CLI)", () => {
     const chosen = artifact();
     chosen.metadata.options = { ...chosen.metadata.options, evalStrength: 0.9 };
     assert.deepEqual(evalStrengthOf('iv', {}, BUILTIN_DEFAULTS, chosen), { strength: 0.9, source: 'artifact' });
@@ -310,7 +374,18 @@ describe('host options: artifacts', () => {
   test('evaluating an artifact reloads its data with the same words, BOS, tokenization and seed; given options win', () => {
     const m = artifact().metadata;
     // Made before the tokenization was recorded: the joined prompt string.
-    assert.deepEqual(optionsFromArtifact(m, {}, () => false), { dataset: 'stdlib:first-names', textField: 'text', labelField: 'label', labelWords: { female: 'she', male: 'he' }, bos: true, tokenization: 'joined', seed: 5 });
+    assert.deepEqual(
+      optionsFromArtifact(m, {}, () => false),
+      {
+        dataset: 'stdlib:first-names',
+        textField: 'text',
+        labelField: 'label',
+        labelWords: { female: 'she', male: 'he' },
+        bos: true,
+        tokenization: 'joined',
+        seed: 5,
+      },
+    );
     assert.equal(optionsFromArtifact({ ...m, options: { ...m.options, tokenization: 'segments' } }, {}, () => false).tokenization, 'segments');
     assert.equal(optionsFromArtifact(m, { tokenization: 'segments' }, () => false).tokenization, 'segments');
     assert.deepEqual(optionsFromArtifact(m, { seed: 1 }, () => false).seed, 1);
@@ -322,7 +397,12 @@ describe('host options: artifacts', () => {
   });
 
   test('stored dataset options keep label words only where they differ from the labels', () => {
-    assert.deepEqual(storedDatasetOptions({ textField: 't', labelField: 'l', labels: ['she', 'he'], sourceLabels: ['female', 'male'] }, {}), { textField: 't', labelField: 'l', labelWords: { female: 'she', male: 'he' }, labelNames: undefined });
+    assert.deepEqual(storedDatasetOptions({ textField: 't', labelField: 'l', labels: ['she', 'he'], sourceLabels: ['female', 'male'] }, {}), {
+      textField: 't',
+      labelField: 'l',
+      labelWords: { female: 'she', male: 'he' },
+      labelNames: undefined,
+    });
     assert.equal(storedDatasetOptions({ textField: 't', labelField: 'l', labels: ['a'], sourceLabels: ['a'] }, {}).labelWords, undefined);
   });
 
@@ -337,7 +417,10 @@ describe('host options: artifacts', () => {
 
   test('GGUF rows: query first, differences, classes; by label, index or difference', () => {
     const c = rowChoices('iterative-vectors', LABELS);
-    assert.deepEqual(c.map((x) => x.tag), ['query', 'female-minus-male', 'male-minus-female', 'female', 'male']);
+    assert.deepEqual(
+      c.map((x) => x.tag),
+      ['query', 'female-minus-male', 'male-minus-female', 'female', 'male'],
+    );
     assert.equal(resolveRow(undefined, 'iterative-vectors', LABELS).row, 'query');
     assert.equal(resolveRow('male', 'iterative-vectors', LABELS).row, 1);
     assert.equal(resolveRow(2, 'iterative-vectors', LABELS).row, 'query');
@@ -346,25 +429,68 @@ describe('host options: artifacts', () => {
     userError(() => resolveRow('other', 'iterative-vectors', LABELS), /"other" is not a class of this artifact \(classes: female, male\)/, 'row');
     userError(() => resolveRow(3, 'iterative-vectors', LABELS), /row 3 does not exist: the artifact has rows 0\.\.2/, 'row');
     userError(() => resolveRow({ positive: 0, negative: 0 }, 'iterative-vectors', LABELS), /two different rows/, 'row');
-    assert.deepEqual(rowChoices('task-vector', []).map((x) => x.row), [0]);
+    assert.deepEqual(
+      rowChoices('task-vector', []).map((x) => x.row),
+      [0],
+    );
     userError(() => resolveRow('query', 'function-vector', []), /only Iterative Vectors have a query row/, 'row');
   });
 });
 
 describe('host: results and the vector editor page', () => {
   test('evaluation JSON has the CLI fields and parses (NaN -> null)', () => {
-    const metrics = { n: 2, nItems: 2, accuracy: 0.5, macroF1: NaN, weightedF1: 0.5, perClass: [], confusion: [[1, 0], [1, 0]], predictionShares: [1, 0], goldShares: [0.5, 0.5], majorityAccuracy: 0.5, chance: { predictedShares: { accuracy: 0.5, macroF1: 1 / 3 }, goldShares: { accuracy: 0.5, macroF1: 0.5 } }, auc: null, ci: null };
-    const j = evalResultJson('icl', { method: 'icl' }, evalOptionsOf({}, BUILTIN_DEFAULTS), { metrics, predictions: [], stats: { forwardPasses: 2, tokens: 20, ms: 10 }, cut: cutStats([]), episodes: [], prompts: [] });
+    const metrics = {
+      n: 2,
+      nItems: 2,
+      accuracy: 0.5,
+      macroF1: NaN,
+      weightedF1: 0.5,
+      perClass: [],
+      confusion: [
+        [1, 0],
+        [1, 0],
+      ],
+      predictionShares: [1, 0],
+      goldShares: [0.5, 0.5],
+      majorityAccuracy: 0.5,
+      chance: { predictedShares: { accuracy: 0.5, macroF1: 1 / 3 }, goldShares: { accuracy: 0.5, macroF1: 0.5 } },
+      auc: null,
+      ci: null,
+    };
+    const j = evalResultJson('icl', { method: 'icl' }, evalOf({}, BUILTIN_DEFAULTS), {
+      metrics,
+      predictions: [],
+      stats: { forwardPasses: 2, tokens: 20, ms: 10 },
+      cut: cutStats([]),
+      episodes: [],
+      prompts: [],
+    });
     assert.equal(j.settings.method, 'icl');
     assert.equal(j.timings.tokensPerSecond, 2000);
     assert.equal(JSON.parse(toJsonText(j)).macroF1, null);
     assert.deepEqual(JSON.parse(toJsonText(j)).chance, metrics.chance);
-    const row = { shots: 1, refreshEvery: 10, extStrength: 0.3, evalStrength: 0.5, accuracy: 0.6, macroF1: 0.55, auc: null, predictionShares: [0.5, 0.5], extractMs: 10.4, evalMs: 2 };
+    const row = {
+      shots: 1,
+      refreshEvery: 10,
+      extStrength: 0.3,
+      evalStrength: 0.5,
+      accuracy: 0.6,
+      macroF1: 0.55,
+      auc: null,
+      predictionShares: [0.5, 0.5],
+      extractMs: 10.4,
+      evalMs: 2,
+    };
     assert.equal(sweepCsv([row], row).split('\n')[1], '1,10,0.3,0.5,0.55,0.6,,0.5/0.5,10,2,1');
   });
 
   test('the page escapes the metadata, carries the nonce CSP, and lists norms and cosines per layer', () => {
-    const html = renderVectorPage(artifact(), { cspSource: 'vscode-resource:', nonce: 'N0nce', fileName: 'a<b>.ivec.safetensors', available: new Set(['iterativeVectors.evaluate', 'iterativeVectors.exportGguf']) });
+    const html = renderVectorPage(artifact(), {
+      cspSource: 'vscode-resource:',
+      nonce: 'N0nce',
+      fileName: 'a<b>.ivec.safetensors',
+      available: new Set(['iterativeVectors.evaluate', 'iterativeVectors.exportGguf']),
+    });
     assert.match(html, /content="default-src 'none'; img-src vscode-resource:; style-src 'nonce-N0nce'; script-src 'nonce-N0nce'"/);
     assert.ok(!html.includes('tiny<model>') && html.includes('tiny&lt;model&gt;'));
     assert.ok(html.includes('a&lt;b&gt;.ivec.safetensors'));
@@ -398,16 +524,30 @@ describe('host options: model selection and the model settings', () => {
   };
 
   test('selectModel takes model, device, dtype, offline, sitePattern and tokenizer, checked; anything else is an error naming it', () => {
-    assert.deepEqual(checkOptions('selectModel', { model: ' onnx-community/SmolLM2-135M@main ', device: 'cpu', dtype: 'q4', offline: 'true', sitePattern: ' ^/model/layers\\.{l}/attn/o_proj/MatMul$ ', tokenizer: 'bytes' }), {
-      model: 'onnx-community/SmolLM2-135M@main',
-      device: 'cpu',
-      dtype: 'q4',
-      offline: true,
-      sitePattern: '^/model/layers\\.{l}/attn/o_proj/MatMul$',
-      tokenizer: 'bytes',
-    });
+    assert.deepEqual(
+      checkOptions('selectModel', {
+        model: ' onnx-community/SmolLM2-135M@main ',
+        device: 'cpu',
+        dtype: 'q4',
+        offline: 'true',
+        sitePattern: ' ^/model/layers\\.{l}/attn/o_proj/MatMul$ ',
+        tokenizer: 'bytes',
+      }),
+      {
+        model: 'onnx-community/SmolLM2-135M@main',
+        device: 'cpu',
+        dtype: 'q4',
+        offline: true,
+        sitePattern: '^/model/layers\\.{l}/attn/o_proj/MatMul$',
+        tokenizer: 'bytes',
+      },
+    );
     assert.deepEqual(checkOptions('selectModel', { dtype: 'auto', sitePattern: '' }), { dtype: 'auto', sitePattern: '' }, '"" resets the site pattern');
-    userError(() => checkOptions('selectModel', { model: 'default', revision: 'main' }), /unknown option "revision" for iterativeVectors\.selectModel; it takes model, device, dtype, offline, sitePattern, tokenizer/, 'revision');
+    userError(
+      () => checkOptions('selectModel', { model: 'default', revision: 'main' }),
+      /unknown option "revision" for iterativeVectors\.selectModel; it takes model, device, dtype, offline, sitePattern, tokenizer/,
+      'revision',
+    );
     userError(() => checkOptions('selectModel', { dtype: 'fp8' }), /must be one of auto, fp32, fp16, q8, q4, q4f16, int8, uint8, bnb4, got "fp8"/, 'dtype');
     userError(() => checkOptions('selectModel', { tokenizer: 'spm' }), /must be one of auto, bytes/, 'tokenizer');
     userError(() => checkOptions('selectModel', { offline: 'yes' }), /must be true or false/, 'offline');
@@ -421,18 +561,28 @@ describe('host options: model selection and the model settings', () => {
     userError(() => checkOptions('extract', { dtype: 'q4' }), /unknown option "dtype"/, 'dtype');
   });
 
-  test('the model fields mirror the CLI model flags', () => {
-    for (const field of COMMAND_FIELDS.selectModel) {
-      const flag = (FIELDS as Record<string, { flag?: string }>)[field].flag;
-      assert.ok(flag && flag in MODEL_OPTIONS, `${field} has no CLI flag (--${flag})`);
-    }
+  test('the dtype setting is "auto" or one of the runtime\'s dtypes', () => {
     assert.deepEqual(DTYPE_SETTINGS, ['auto', ...HUB_DTYPES]);
+    assert.deepEqual(TOKENIZER_SETTINGS, ['auto', 'bytes']);
   });
 
   test('what a model string names: the default, a hub id, or a path', () => {
     for (const m of ['default', ' default ', '']) assert.equal(modelKind(m), 'default', m);
-    for (const m of ['onnx-community/SmolLM2-135M-Instruct', 'HuggingFaceTB/SmolLM2-135M@main', 'owner/name@refs/pr/1', 'a.b/c_d-e']) assert.equal(modelKind(m), 'hub', m);
-    for (const m of ['/models/gpt2', './models/gpt2', '../gpt2', '~/gpt2', 'C:\\models\\gpt2', 'models\\gpt2', 'out/stories.bin', 'gpt2/model.onnx', 'gpt2', 'a/b/c', 'owner/name@bad..rev'])
+    for (const m of ['onnx-community/SmolLM2-135M-Instruct', 'HuggingFaceTB/SmolLM2-135M@main', 'owner/name@refs/pr/1', 'a.b/c_d-e'])
+      assert.equal(modelKind(m), 'hub', m);
+    for (const m of [
+      '/models/gpt2',
+      './models/gpt2',
+      '../gpt2',
+      '~/gpt2',
+      'C:\\models\\gpt2',
+      'models\\gpt2',
+      'out/stories.bin',
+      'gpt2/model.onnx',
+      'gpt2',
+      'a/b/c',
+      'owner/name@bad..rev',
+    ])
       assert.equal(modelKind(m), 'path', m);
     assert.equal(hubIdProblem('onnx-community/SmolLM2-135M@v1.0'), undefined);
     assert.match(hubIdProblem('') ?? '', /give a model id: owner\/name/);
@@ -450,8 +600,14 @@ describe('host options: model selection and the model settings', () => {
     assert.equal(modelFolderProblem('/m', ['config.json', 'tokenizer.json', 'onnx'], ['model.onnx', 'model_q4.onnx']), undefined);
     assert.equal(modelFolderProblem('/m', ['decoder.onnx'], undefined), undefined);
     const none = modelFolderProblem('/data/notes', ['README.md'], undefined) ?? '';
-    assert.match(none, /^no exported model in \/data\/notes: looked for genai_config\.json \(onnxruntime-genai layout\), config\.json with onnx\/\*\.onnx \(Transformers\.js \/ Optimum layout\) and \*\.onnx files$/);
-    assert.match(modelFolderProblem('/m', ['config.json', 'onnx'], ['README.md']) ?? '', /no exported model in \/m \(it has config\.json, but onnx\/ holds no \.onnx file\)/);
+    assert.match(
+      none,
+      /^no exported model in \/data\/notes: looked for genai_config\.json \(onnxruntime-genai layout\), config\.json with onnx\/\*\.onnx \(Transformers\.js \/ Optimum layout\) and \*\.onnx files$/,
+    );
+    assert.match(
+      modelFolderProblem('/m', ['config.json', 'onnx'], ['README.md']) ?? '',
+      /no exported model in \/m \(it has config\.json, but onnx\/ holds no \.onnx file\)/,
+    );
     assert.match(modelFolderProblem('/m', ['config.json'], undefined) ?? '', /\(it has config\.json, but no onnx\/ folder\)/);
     assert.equal(modelFileProblem('/m/stories.bin'), undefined);
     assert.equal(modelFileProblem('/m/onnx/model.ONNX'), undefined);
@@ -459,12 +615,26 @@ describe('host options: model selection and the model settings', () => {
   });
 
   test('settings -> load options: "auto" dtype and an empty pattern are left to the runtime; bad values fall back and say so', () => {
-    const { settings, problems } = sanitizeModelSettings({ model: ' /m/gpt2 ', device: 'cuda', dtype: 'q4f16', offline: true, sitePattern: 'h\\.{l}\\.attn', tokenizer: 'bytes' });
+    const { settings, problems } = sanitizeModelSettings({
+      model: ' /m/gpt2 ',
+      device: 'cuda',
+      dtype: 'q4f16',
+      offline: true,
+      sitePattern: 'h\\.{l}\\.attn',
+      tokenizer: 'bytes',
+    });
     assert.deepEqual(problems, []);
     assert.deepEqual(loadOptionsOf(settings), { model: '/m/gpt2', device: 'cuda', dtype: 'q4f16', offline: true, site: 'h\\.{l}\\.attn', tokenizer: 'bytes' });
     const defaults = sanitizeModelSettings({});
     assert.deepEqual(defaults, { settings: DEFAULT_MODEL_SETTINGS, problems: [] });
-    assert.deepEqual(loadOptionsOf(defaults.settings), { model: 'default', device: 'cpu', dtype: undefined, offline: false, site: undefined, tokenizer: 'auto' });
+    assert.deepEqual(loadOptionsOf(defaults.settings), {
+      model: 'default',
+      device: 'cpu',
+      dtype: undefined,
+      offline: false,
+      site: undefined,
+      tokenizer: 'auto',
+    });
     assert.equal(loadOptionsOf(defaults.settings, { HF_HUB_OFFLINE: '1' }).offline, true, 'HF_HUB_OFFLINE=1, as in the CLI');
     assert.equal(sanitizeModelSettings({ model: '' }).settings.model, 'default');
     const bad = sanitizeModelSettings({ device: 'tpu', dtype: 'fp8', offline: 'no', sitePattern: 'no-layer', tokenizer: 3 });
@@ -481,7 +651,7 @@ describe('host options: model selection and the model settings', () => {
   test('package.json: each model setting is machine-scoped, restricted in untrusted workspaces, with the same values and default', () => {
     const props = pkg.contributes.configuration.properties;
     const restricted = pkg.capabilities.untrustedWorkspaces.restrictedConfigurations;
-    const values: Partial<Record<keyof ModelSettings, readonly string[]>> = { device: DEVICES, dtype: DTYPE_SETTINGS, tokenizer: TOKENIZER_SETTINGS };
+    const values: Partial<Record<keyof ModelSettings, readonly string[]>> = { device: DEVICE_SETTINGS, dtype: DTYPE_SETTINGS, tokenizer: TOKENIZER_SETTINGS };
     for (const [field, key] of Object.entries(MODEL_SETTING_KEYS) as [keyof ModelSettings, string][]) {
       const p = props[`iterativeVectors.${key}`];
       assert.ok(p, `iterativeVectors.${key} is not contributed`);

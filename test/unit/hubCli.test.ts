@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import { readArtifact } from '../../src/core/vectors/artifact';
+import { readArtifact } from '../../src/node/artifactFiles';
 import { loadHubTokenizer } from '../../src/runtime/tokenizer/hubTokenizer';
 import { FIXTURES, REPO } from './fixtures';
 
@@ -69,7 +69,7 @@ describe('CLI on exported decoders', () => {
     assert.equal(g.code, 0, g.stderr);
     const gen = JSON.parse(g.stdout);
     assert.equal(gen.tokens.length, 4);
-    assert.deepEqual(gen.promptTokens.slice(0, 1), [1], 'the tokenizer\'s BOS (1), not genai_config\'s (0)');
+    assert.deepEqual(gen.promptTokens.slice(0, 1), [1], "the tokenizer's BOS (1), not genai_config's (0)");
     const happy = ['sun', 'cake', 'party', 'song', 'toy'];
     const sad = ['rain', 'broke', 'lost', 'sick', 'dropped'];
     const data = writeJsonl('pets.jsonl', twoPools(happy, sad, ['happy', 'sad'], 3));
@@ -79,7 +79,30 @@ describe('CLI on exported decoders', () => {
     assert.deepEqual(artifact.tensors.get('blocks.1.attn_out')?.shape, [3, 16]);
     // The baselines need the other two sites: Task Vectors replace resid_post, Function Vectors add at head_out.
     for (const method of ['tv', 'fv']) {
-      const r = await iv('eval', '--dataset', data, '--method', method, '--episodes', '10', '--ext-episodes', '6', '--ext-shots', '1', '--shots', '1', '--val-episodes', '6', '--effect-episodes', '2', '--top-heads', '1', '--model', LLAMA, '--json');
+      const r = await iv(
+        'eval',
+        '--dataset',
+        data,
+        '--method',
+        method,
+        '--episodes',
+        '10',
+        '--ext-episodes',
+        '6',
+        '--ext-shots',
+        '1',
+        '--shots',
+        '1',
+        '--val-episodes',
+        '6',
+        '--effect-episodes',
+        '2',
+        '--top-heads',
+        '1',
+        '--model',
+        LLAMA,
+        '--json',
+      );
       assert.equal(r.code, 0, r.stderr);
       assert.equal(JSON.parse(r.stdout).name, method);
     }

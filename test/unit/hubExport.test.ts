@@ -101,7 +101,15 @@ describe('export as a Transformers.js model folder', () => {
     const positions = prompts.map((p) => [...Array(T - p.length).fill(1), ...range(p.length)]);
     const batch = await session.run(feeds(weights, ids, mask, positions));
     const next = [9038, 263];
-    const stepped = await session.run(feeds(weights, next.map((t) => [t]), mask.map((m) => [...m, 1]), prompts.map((p) => [p.length]), batch));
+    const stepped = await session.run(
+      feeds(
+        weights,
+        next.map((t) => [t]),
+        mask.map((m) => [...m, 1]),
+        prompts.map((p) => [p.length]),
+        batch,
+      ),
+    );
     let worst = 0;
     for (const [b, p] of prompts.entries()) {
       const alone = await session.run(feeds(weights, [p], [p.map(() => 1)], [range(p.length)]));
@@ -163,7 +171,10 @@ describe('export as a Transformers.js model folder', () => {
       assert.ok(consumers(byName.get(`${p}/Add`)!.output[0]).includes(`${p}/Add_1`));
     }
     assert.equal(byName.get('/lm_head/MatMul')?.output[0], HUB_IO.logits);
-    assert.ok(graph.node.every((n) => n.domain === ''), 'standard ONNX ops only');
+    assert.ok(
+      graph.node.every((n) => n.domain === ''),
+      'standard ONNX ops only',
+    );
   });
 
   test('Transformers.js loads the folder and decodes greedily as the embedded model', async () => {
@@ -210,7 +221,10 @@ describe('export as a Transformers.js model folder', () => {
     const ref = await ort.InferenceSession.create(buildForwardGraph(w, toGraphWeights(w), false));
     try {
       const ours = await hub.run(feeds(w, [ids], [ids.map(() => 1)], [range(ids.length)]));
-      const theirs = await ref.run({ [FWD.ids]: i64([ids]), [FWD.logitIndex]: new ort.Tensor('int64', BigInt64Array.from(range(ids.length).map(BigInt)), [ids.length]) });
+      const theirs = await ref.run({
+        [FWD.ids]: i64([ids]),
+        [FWD.logitIndex]: new ort.Tensor('int64', BigInt64Array.from(range(ids.length).map(BigInt)), [ids.length]),
+      });
       const diff = maxAbsDiff(ours.logits.data as Float32Array, theirs[FWD.logits].data as Float32Array);
       assert.ok(diff < 1e-4, `max abs diff ${diff}`);
     } finally {
@@ -225,7 +239,10 @@ describe('export as a Transformers.js model folder', () => {
     const strange = join(dir, 'busy');
     mkdirSync(strange);
     writeFileSync(join(strange, 'notes.txt'), 'mine');
-    assert.throws(() => exportHubFolder(weights, tokenizerText, strange), (e: Error) => e instanceof UserError && /other files \(notes\.txt\)/.test(e.message));
+    assert.throws(
+      () => exportHubFolder(weights, tokenizerText, strange),
+      (e: Error) => e instanceof UserError && /other files \(notes\.txt\)/.test(e.message),
+    );
     assert.deepEqual(readdirSync(strange), ['notes.txt']);
 
     // Weights that fail while the graph is built: neither the folder nor a temporary one remains.
@@ -233,6 +250,9 @@ describe('export as a Transformers.js model folder', () => {
     const target = join(dir, 'broken');
     assert.throws(() => exportHubFolder(broken, tokenizerText, target), /model\.norm\.weight/);
     assert.ok(!existsSync(target));
-    assert.deepEqual(readdirSync(dir).filter((f) => f.includes('.tmp-') || f.includes('.old-')), []);
+    assert.deepEqual(
+      readdirSync(dir).filter((f) => f.includes('.tmp-') || f.includes('.old-')),
+      [],
+    );
   });
 });

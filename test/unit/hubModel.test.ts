@@ -16,7 +16,6 @@ import { discoverSites } from '../../src/runtime/hub/sites';
 import { DType, valueInfo } from '../../src/runtime/onnx/graphBuilder';
 import { bitwiseEqual, maxAbsDiff, randomVector, FIXTURES } from './fixtures';
 
-
 interface Fixture {
   name: string;
   /** Prompt and the argmax of its last logits, as the fixture's README records them. */
@@ -51,7 +50,7 @@ async function reference(path: string) {
   const summary = summarize(folder);
   const sites = discoverSites(folder.graph, summary.architecture, { layers: summary.layers });
   const act = summary.dtype === 'float16' ? DType.float16 : DType.float;
-  const exposed = sites.flatMap((s) => [s.attnOut, s.headOut!, s.residPost!]);
+  const exposed = sites.flatMap((s) => SITES.map((site) => s.tensors[site]!));
   for (const name of exposed) folder.graph.output.push(valueInfo(name, act));
   const bytes = toBinary(ModelProtoSchema, folder.model);
   const session = await ort.InferenceSession.create(bytes, { extra: { session: { model_external_initializers_file_folder_path: dirname(summary.onnxFile) } } });
@@ -91,9 +90,9 @@ for (const fx of CASES) {
       const d = model.info.dModel;
       ref.sites.forEach((s, l) => {
         fx.prompt.forEach((_, p) => {
-          assert.ok(maxAbsDiff(r.taps.attn_out!.at(l, p), expected.site(s.attnOut, p, d)) <= fx.tol, `attn_out layer ${l} pos ${p}`);
-          assert.ok(maxAbsDiff(r.taps.head_out!.at(l, p), expected.site(s.headOut!, p, d)) <= fx.tol, `head_out layer ${l} pos ${p}`);
-          assert.ok(maxAbsDiff(r.taps.resid_post!.at(l, p), expected.site(s.residPost!, p, d)) <= fx.tol * 10, `resid_post layer ${l} pos ${p}`);
+          assert.ok(maxAbsDiff(r.taps.attn_out!.at(l, p), expected.site(s.tensors.attn_out, p, d)) <= fx.tol, `attn_out layer ${l} pos ${p}`);
+          assert.ok(maxAbsDiff(r.taps.head_out!.at(l, p), expected.site(s.tensors.head_out!, p, d)) <= fx.tol, `head_out layer ${l} pos ${p}`);
+          assert.ok(maxAbsDiff(r.taps.resid_post!.at(l, p), expected.site(s.tensors.resid_post!, p, d)) <= fx.tol * 10, `resid_post layer ${l} pos ${p}`);
         });
       });
     });
@@ -101,7 +100,13 @@ for (const fx of CASES) {
     test('a batch with right padding gives each sequence its own logits', async () => {
       const { model } = loaded;
       const short = fx.prompt.slice(0, 3);
-      const batch = await model.forward({ tokens: [fx.prompt, short], logits: [{ seq: 1, pos: 2 }, { seq: 0, pos: 4 }] });
+      const batch = await model.forward({
+        tokens: [fx.prompt, short],
+        logits: [
+          { seq: 1, pos: 2 },
+          { seq: 0, pos: 4 },
+        ],
+      });
       const alone = await model.forward({ tokens: [short], logits: [{ seq: 0, pos: 2 }] });
       assert.ok(bitwiseEqual(batch.logits[0], alone.logits[0]) || maxAbsDiff(batch.logits[0], alone.logits[0]) <= fx.tol);
     });
@@ -115,7 +120,13 @@ for (const fx of CASES) {
       const base = await model.forward({ tokens, logits, taps: [{ seq: 0, pos: p }], tapSites: ['attn_out'] });
       for (const layer of [0, L - 1]) {
         const vector = randomVector(layer + 7, d, 0.5);
-        const edited = await model.forward({ tokens, logits, edits: [{ seq: 0, pos: p, layer, vector }], taps: [{ seq: 0, pos: p }], tapSites: ['attn_out'] });
+        const edited = await model.forward({
+          tokens,
+          logits,
+          edits: [{ site: 'attn_out', seq: 0, pos: p, layer, vector }],
+          taps: [{ seq: 0, pos: p }],
+          tapSites: ['attn_out'],
+        });
         const T = fx.prompt.length;
         for (let t = 0; t < T; t++) {
           const same = bitwiseEqual(edited.logits[t], base.logits[t]);
@@ -130,14 +141,20 @@ for (const fx of CASES) {
       }
     });
 
-    test('head-output edits add at the projection input; replacing resid_post with another prompt\'s last value gives its logits', async () => {
+    test("head-output edits add at the projection input; replacing resid_post with another prompt's last value gives its logits", async () => {
       const { model } = loaded;
       const { nLayers: L, dModel: d } = model.info;
       const tokens = [fx.prompt];
       const p = 1;
       const vector = randomVector(3, d, 0.5);
       const base = await model.forward({ tokens, logits: rows(tokens, 0), taps: [{ seq: 0, pos: p }], tapSites: ['head_out', 'attn_out'] });
-      const head = await model.forward({ tokens, logits: rows(tokens, 0), headEdits: [{ seq: 0, pos: p, layer: 0, vector }], taps: [{ seq: 0, pos: p }], tapSites: ['head_out', 'attn_out'] });
+      const head = await model.forward({
+        tokens,
+        logits: rows(tokens, 0),
+        edits: [{ site: 'head_out', seq: 0, pos: p, layer: 0, vector }],
+        taps: [{ seq: 0, pos: p }],
+        tapSites: ['head_out', 'attn_out'],
+      });
       const delta = head.taps.head_out!.at(0, 0).map((v, i) => v - base.taps.head_out!.at(0, 0)[i]);
       assert.ok(maxAbsDiff(delta, vector) <= fx.tol * 50);
       assert.ok(!bitwiseEqual(head.taps.attn_out!.at(0, 0), base.taps.attn_out!.at(0, 0)), 'the projection sees the edit');
@@ -146,19 +163,33 @@ for (const fx of CASES) {
       // Another prompt's final residual, written into this one at the last layer, must give that prompt's logits
       // there: this checks the replacement and, for fused norms, the renormalization of the replaced rows.
       const other = [fx.prompt.slice(1).reverse()];
-      const donor = await model.forward({ tokens: other, logits: [{ seq: 0, pos: other[0].length - 1 }], taps: [{ seq: 0, pos: other[0].length - 1 }], tapSites: ['resid_post'] });
-      const replaced: Edit = { seq: 0, pos: p, layer: L - 1, vector: Float32Array.from(donor.taps.resid_post!.at(L - 1, 0)) };
-      const r = await model.forward({ tokens, logits: [{ seq: 0, pos: p }, { seq: 0, pos: p - 1 }], replacements: [replaced], taps: [{ seq: 0, pos: p }], tapSites: ['resid_post'] });
+      const donor = await model.forward({
+        tokens: other,
+        logits: [{ seq: 0, pos: other[0].length - 1 }],
+        taps: [{ seq: 0, pos: other[0].length - 1 }],
+        tapSites: ['resid_post'],
+      });
+      const replaced: Edit = { site: 'resid_post', seq: 0, pos: p, layer: L - 1, vector: Float32Array.from(donor.taps.resid_post!.at(L - 1, 0)) };
+      const r = await model.forward({
+        tokens,
+        logits: [
+          { seq: 0, pos: p },
+          { seq: 0, pos: p - 1 },
+        ],
+        edits: [replaced],
+        taps: [{ seq: 0, pos: p }],
+        tapSites: ['resid_post'],
+      });
       assert.ok(maxAbsDiff(r.logits[0], donor.logits[0]) <= fx.tol * 10, `logits after replacement differ by ${maxAbsDiff(r.logits[0], donor.logits[0])}`);
       assert.ok(maxAbsDiff(r.taps.resid_post!.at(L - 1, 0), replaced.vector) <= fx.tol * 10, 'the tap reads the replacement');
       assert.ok(bitwiseEqual(r.logits[1], base.logits[p - 1]), 'earlier positions are untouched');
     });
 
-    test('generation with the export\'s KV cache equals full recomputation, with and without steering', async () => {
+    test("generation with the export's KV cache equals full recomputation, with and without steering", async () => {
       const { model } = loaded;
       const { dModel: d, nLayers: L } = model.info;
       const prompt = fx.prompt.slice(0, 3);
-      const steer = [{ layer: Math.min(1, L - 1), vector: randomVector(11, d, 1) }];
+      const steer = [{ site: 'attn_out' as const, layer: Math.min(1, L - 1), vector: randomVector(11, d, 1) }];
       for (const everyNewToken of [undefined, steer]) {
         const g = await generate(model, prompt, { maxNewTokens: 6, stopAtEos: false, edits: everyNewToken && { everyNewToken } });
         const seq = [...prompt, ...g.tokens];
@@ -197,11 +228,17 @@ describe('exported decoders: errors', () => {
       /no node or tensor matches the site pattern "no_such_node_\{l\}"/,
     );
   });
-  test('head edits at a bad layer or width are rejected before running', async () => {
+  test('edits at a bad layer or width are rejected before running, naming their site', async () => {
     const { model } = await loadHubModel({ path: join(FIXTURES, CASES[2].name), cacheDir, device: 'cpu', log: () => {} });
     try {
-      await assert.rejects(model.forward({ tokens: [[1, 2]], edits: [{ seq: 0, pos: 0, layer: 9, vector: new Float32Array(64) }] }), /layer 9 is out of range/);
-      await assert.rejects(model.forward({ tokens: [[1, 2]], edits: [{ seq: 0, pos: 0, layer: 0, vector: new Float32Array(3) }] }), /width 3/);
+      await assert.rejects(
+        model.forward({ tokens: [[1, 2]], edits: [{ site: 'head_out', seq: 0, pos: 0, layer: 9, vector: new Float32Array(64) }] }),
+        /edits\[0\] at head_out: layer 9 is out of range/,
+      );
+      await assert.rejects(
+        model.forward({ tokens: [[1, 2]], edits: [{ site: 'attn_out', seq: 0, pos: 0, layer: 0, vector: new Float32Array(3) }] }),
+        /edits\[0\] at attn_out: vector has width 3/,
+      );
       await assert.rejects(model.forward({ tokens: [Array(17).fill(1)] }), /at most 16/);
     } finally {
       await model.dispose();

@@ -35,7 +35,11 @@ function feeds(w: Llama2cWeights, ids: number[], past?: { length: number; out: o
   const { nLayers, nKvHeads, dim, nHeads } = w.config;
   const start = past?.length ?? 0;
   const empty = new ort.Tensor('float32', new Float32Array(0), [1, nKvHeads, 0, dim / nHeads]);
-  const f: Record<string, ort.Tensor> = { [HUB_IO.ids]: i64([ids]), [HUB_IO.mask]: i64([range(start + ids.length).map(() => 1)]), [HUB_IO.positions]: i64([range(ids.length, start)]) };
+  const f: Record<string, ort.Tensor> = {
+    [HUB_IO.ids]: i64([ids]),
+    [HUB_IO.mask]: i64([range(start + ids.length).map(() => 1)]),
+    [HUB_IO.positions]: i64([range(ids.length, start)]),
+  };
   for (let l = 0; l < nLayers; l++) {
     f[HUB_IO.pastKey(l)] = (past?.out[HUB_IO.presentKey(l)] as ort.Tensor | undefined) ?? empty;
     f[HUB_IO.pastValue(l)] = (past?.out[HUB_IO.presentValue(l)] as ort.Tensor | undefined) ?? empty;
@@ -86,8 +90,19 @@ function withEdit(bytes: Uint8Array, name: string, T: number, pos: number, vecto
   graph.node[at].output = graph.node[at].output.map((o) => (o === name ? `${name}_unedited` : o));
   const data = new Float32Array(T * vector.length);
   data.set(vector, pos * vector.length);
-  graph.initializer.push(create(TensorProtoSchema, { name: `${name}_edit`, dataType: DType.float, dims: [1n, BigInt(T), BigInt(vector.length)], rawData: new Uint8Array(data.buffer) }));
-  graph.node.splice(at + 1, 0, create(NodeProtoSchema, { opType: 'Add', name: `${name}_edit_add`, input: [`${name}_unedited`, `${name}_edit`], output: [name] }));
+  graph.initializer.push(
+    create(TensorProtoSchema, {
+      name: `${name}_edit`,
+      dataType: DType.float,
+      dims: [1n, BigInt(T), BigInt(vector.length)],
+      rawData: new Uint8Array(data.buffer),
+    }),
+  );
+  graph.node.splice(
+    at + 1,
+    0,
+    create(NodeProtoSchema, { opType: 'Add', name: `${name}_edit_add`, input: [`${name}_unedited`, `${name}_edit`], output: [name] }),
+  );
   return toBinary(ModelProtoSchema, model);
 }
 
@@ -113,7 +128,8 @@ describe('quantized variants of the Transformers.js export', () => {
     fp32Graph = fromBinary(ModelProtoSchema, readFileSync(file('fp32'))).graph!;
     sites = siteTensors(fp32Graph, weights.config.nLayers);
     const names = sites.flatMap((s) => SITES.map((site) => s[site]));
-    for (const v of ['fp32', ...VARIANTS] as const) sessions.set(v, await ort.InferenceSession.create(withOutputs(readFileSync(file(v)), names), { intraOpNumThreads: 2 }));
+    for (const v of ['fp32', ...VARIANTS] as const)
+      sessions.set(v, await ort.InferenceSession.create(withOutputs(readFileSync(file(v)), names), { intraOpNumThreads: 2 }));
   });
   after(async () => {
     for (const s of sessions.values()) await s.release();
@@ -130,12 +146,18 @@ describe('quantized variants of the Transformers.js export', () => {
     exportHubFolder(weights, tokenizerText, other);
     assert.deepEqual(readdirSync(join(other, 'onnx')), ['model.onnx']);
     writeFileSync(join(other, 'onnx', 'model_fp16.onnx'), '');
-    assert.throws(() => exportHubFolder(weights, tokenizerText, other, { variants: ['q4'] }), (e: Error) => e instanceof UserError && /other files \(onnx\)/.test(e.message));
+    assert.throws(
+      () => exportHubFolder(weights, tokenizerText, other, { variants: ['q4'] }),
+      (e: Error) => e instanceof UserError && /other files \(onnx\)/.test(e.message),
+    );
     assert.throws(() => exportHubFolder(weights, tokenizerText, join(dir, 'none'), { variants: ['q3' as HubVariant] }), /unknown variant q3/);
-    assert.deepEqual(readdirSync(dir).filter((f) => f.includes('.tmp-') || f.includes('.old-')), []);
+    assert.deepEqual(
+      readdirSync(dir).filter((f) => f.includes('.tmp-') || f.includes('.old-')),
+      [],
+    );
   });
 
-  test('block and tensor quantization give what ONNX Runtime 1.30\'s quantization tools give', () => {
+  test("block and tensor quantization give what ONNX Runtime 1.30's quantization tools give", () => {
     // Expected values written by onnxruntime 1.30's Python tools on these inputs: DefaultWeightOnlyQuantizer
     // (block_size 32, is_symmetric; K = 40 is not a whole number of blocks) and quant_utils.quantize_data.
     const [K, N] = [40, 3];
@@ -188,7 +210,7 @@ describe('quantized variants of the Transformers.js export', () => {
     assert.equal(graph.node.filter((n) => n.opType === 'MatMulNBits').length, PROJECTIONS.length * weights.config.nLayers);
   });
 
-  test('q8: MatMulInteger, Cast and Mul chains after DynamicQuantizeLinear, as ORT\'s dynamic quantizer writes them', () => {
+  test("q8: MatMulInteger, Cast and Mul chains after DynamicQuantizeLinear, as ORT's dynamic quantizer writes them", () => {
     const graph = graphOf('q8');
     const byName = new Map(graph.node.map((n) => [n.name, n]));
     const inits = new Map(graph.initializer.map((t) => [t.name, t]));
@@ -219,7 +241,10 @@ describe('quantized variants of the Transformers.js export', () => {
     assert.equal(byName.get('/model/embed_tokens/Gather_output_0_DequantizeLinear')?.opType, 'DequantizeLinear');
     assert.deepEqual(byName.get('/lm_head/Transpose')?.output, ['/lm_head/Transpose_output_0_quantized']);
     assert.equal(byName.get('/lm_head/MatMul')?.opType, 'MatMul');
-    assert.ok(graph.node.every((n) => n.domain === ''), 'standard ops only');
+    assert.ok(
+      graph.node.every((n) => n.domain === ''),
+      'standard ops only',
+    );
   });
 
   test('plain onnxruntime sessions: the quantized logits stay close to fp32', async (t) => {
@@ -280,7 +305,8 @@ describe('quantized variants of the Transformers.js export', () => {
           ids.forEach((_, p) => (worst = Math.max(worst, maxAbsDiff(r.logits[p], rowOf(plain.logits, p)))));
           for (const site of SITES) {
             assert.equal(r.taps[site]!.layers, L, `${site} taps at every layer`);
-            for (let l = 0; l < L; l++) ids.forEach((_, p) => (worstTap = Math.max(worstTap, maxAbsDiff(r.taps[site]!.at(l, p), rowOf(plain[sites[l][site]], p)))));
+            for (let l = 0; l < L; l++)
+              ids.forEach((_, p) => (worstTap = Math.max(worstTap, maxAbsDiff(r.taps[site]!.at(l, p), rowOf(plain[sites[l][site]], p)))));
           }
         }
         t.diagnostic(`max |hub - plain| logits ${worst.toExponential(2)}, site tensors ${worstTap.toExponential(2)}`);
@@ -288,7 +314,7 @@ describe('quantized variants of the Transformers.js export', () => {
         assert.ok(worstTap <= 1e-4, `site tensors differ by ${worstTap}`);
       });
 
-      test('an attention-output edit adds at o_proj\'s output: the logits of the export with the edit in its graph', async (t) => {
+      test("an attention-output edit adds at o_proj's output: the logits of the export with the edit in its graph", async (t) => {
         const { nLayers: L, dModel: d } = hub.model.info;
         const tokens = [prompts[0]];
         const T = tokens[0].length;
@@ -297,7 +323,13 @@ describe('quantized variants of the Transformers.js export', () => {
         const base = await hub.model.forward({ tokens, logits, taps: [{ seq: 0, pos: p }], tapSites: ['attn_out'] });
         for (const layer of [0, 2, L - 1]) {
           const vector = randomVector(layer + 7, d, 0.5);
-          const edited = await hub.model.forward({ tokens, logits, edits: [{ seq: 0, pos: p, layer, vector }], taps: [{ seq: 0, pos: p }], tapSites: ['attn_out'] });
+          const edited = await hub.model.forward({
+            tokens,
+            logits,
+            edits: [{ site: 'attn_out', seq: 0, pos: p, layer, vector }],
+            taps: [{ seq: 0, pos: p }],
+            tapSites: ['attn_out'],
+          });
           const reference = await ort.InferenceSession.create(withEdit(readFileSync(file(v)), sites[layer].attn_out, T, p, vector), { intraOpNumThreads: 2 });
           const expected = await reference.run(feeds(weights, tokens[0]));
           await reference.release();
@@ -305,7 +337,9 @@ describe('quantized variants of the Transformers.js export', () => {
           range(T).forEach((pos) => (worst = Math.max(worst, maxAbsDiff(edited.logits[pos], rowOf(expected.logits, pos)))));
           const earlier = Math.max(...range(p).map((pos) => maxAbsDiff(edited.logits[pos], base.logits[pos])));
           const later = range(T - p, p).map((pos) => maxAbsDiff(edited.logits[pos], base.logits[pos]));
-          t.diagnostic(`layer ${layer}: |hub - export with the edit| ${worst.toExponential(2)}; change before the edit ${earlier.toExponential(2)}, at it ${later[0].toFixed(3)}, after it min ${Math.min(...later.slice(1)).toExponential(2)}`);
+          t.diagnostic(
+            `layer ${layer}: |hub - export with the edit| ${worst.toExponential(2)}; change before the edit ${earlier.toExponential(2)}, at it ${later[0].toFixed(3)}, after it min ${Math.min(...later.slice(1)).toExponential(2)}`,
+          );
           assert.ok(worst <= 1e-4, `logits differ from the export with the edit by ${worst}`);
           for (const [i, diff] of later.entries()) if (layer < L - 1 || i === 0) assert.ok(diff > 1e-3, `position ${p + i} changes`);
           // q4 quantizes weights only: earlier positions are untouched. q8 quantizes activations per tensor, one
@@ -331,7 +365,7 @@ describe('quantized variants of the Transformers.js export', () => {
         else assert.ok(worst < 5 && agree >= short.length - 2, `batched logits differ by ${worst}, top-1 agreement ${agree}/${short.length}`);
       });
 
-      test('greedy generation is the export\'s own KV-cached decoding, and (q4) argmax recomputation with forward', async (t) => {
+      test("greedy generation is the export's own KV-cached decoding, and (q4) argmax recomputation with forward", async (t) => {
         const n = 24;
         for (const prompt of prompts) {
           const g = await generate(hub.model, prompt, { maxNewTokens: n, stopAtEos: false, temperature: 0, topP: 1, seed: 0 });

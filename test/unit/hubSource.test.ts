@@ -9,7 +9,7 @@ import { CancelledError, UserError } from '../../src/core/errors';
 import { isHubId, parseHubId, resolveHubModel, type HubProgress, type ResolveHubOptions } from '../../src/runtime/hub/hubSource';
 import { loadModel } from '../../src/runtime/loadModel';
 // The Transformers.js env instance hubSource drives (its ESM source graph, not the package entry's).
-// @ts-ignore -- untyped .js
+// @ts-expect-error -- untyped .js
 import * as tjsEnvModule from '../../node_modules/@huggingface/transformers/src/env.js';
 import { FIXTURES, REPO } from './fixtures';
 
@@ -49,7 +49,8 @@ async function startHub(repos: Record<string, Record<string, RepoFiles>>, opts: 
     const file = parts.slice(4).map(decodeURIComponent).join('/');
     const id = `${owner}/${name}`;
     if (resolveWord !== 'resolve' || !revision || !file) return void res.writeHead(400).end('bad request');
-    if (opts.unauthorized?.includes(id)) return void res.writeHead(401, { 'content-type': 'application/json' }).end('{"error":"Invalid username or password."}');
+    if (opts.unauthorized?.includes(id))
+      return void res.writeHead(401, { 'content-type': 'application/json' }).end('{"error":"Invalid username or password."}');
     const repo = repos[id];
     if (!repo) return void res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"Repository not found"}');
     const body = repo[decodeURIComponent(revision)]?.[file];
@@ -130,7 +131,8 @@ let cacheCount = 0;
 /** A fresh cache folder under the test root (Transformers.js memoizes per cache_dir, so tests never share one). */
 const freshCache = () => join(root, `cache-${++cacheCount}`);
 
-const listCache = (): string[] | undefined => (existsSync(TJS_DEFAULT_CACHE) ? readdirSync(TJS_DEFAULT_CACHE, { recursive: true }).map(String).sort() : undefined);
+const listCache = (): string[] | undefined =>
+  existsSync(TJS_DEFAULT_CACHE) ? readdirSync(TJS_DEFAULT_CACHE, { recursive: true }).map(String).sort() : undefined;
 
 before(() => {
   assert.ok(existsSync(GPT2) && existsSync(LLAMA), `the third-party ONNX fixtures are missing at ${FIXTURES} (set IV_SHARED_DIR)`);
@@ -169,7 +171,23 @@ describe('isHubId / parseHubId', () => {
     for (const id of ['onnx-community/Qwen2.5-0.5B-Instruct', 'HuggingFaceTB/SmolLM2-135M-Instruct', 'a/b@main', 'a/b@refs/pr/1', 'a/b@0123abcd']) {
       assert.equal(isHubId(id), true, id);
     }
-    for (const p of ['./x', '/x', '../a/b', 'C:\\x', 'C:/x/y', 'x.onnx', 'default', 'a/model.onnx', 'a/b/c', 'a/b@', 'a/b@../x', 'a--b/c', 'a/b.git', '', 'a/ b']) {
+    for (const p of [
+      './x',
+      '/x',
+      '../a/b',
+      'C:\\x',
+      'C:/x/y',
+      'x.onnx',
+      'default',
+      'a/model.onnx',
+      'a/b/c',
+      'a/b@',
+      'a/b@../x',
+      'a--b/c',
+      'a/b.git',
+      '',
+      'a/ b',
+    ]) {
       assert.equal(isHubId(p), false, p);
     }
     assert.deepEqual(parseHubId('a/b@v1.0'), { id: 'a/b', revision: 'v1.0' });
@@ -203,7 +221,14 @@ describe('resolveHubModel against a fake hub', () => {
 
   before(async () => {
     hub = await startHub(
-      { 'tiny/gpt2': { main: gpt2, v1: gpt2v1 }, 'tiny/llama': { main: llama }, 'tiny/broken': { main: broken }, 'tiny/slow': { main: slow }, 'tiny/fp16only': { main: fp16only }, 'tiny/nograph': { main: nograph } },
+      {
+        'tiny/gpt2': { main: gpt2, v1: gpt2v1 },
+        'tiny/llama': { main: llama },
+        'tiny/broken': { main: broken },
+        'tiny/slow': { main: slow },
+        'tiny/fp16only': { main: fp16only },
+        'tiny/nograph': { main: nograph },
+      },
       { unauthorized: ['tiny/private'], slow: ['tiny/slow/onnx/model.onnx'] },
     );
   });
@@ -221,12 +246,22 @@ describe('resolveHubModel against a fake hub', () => {
     assert.equal(r.dtype, 'fp32');
     assert.equal(r.revision, 'main');
     for (const [file, bytes] of Object.entries(gpt2)) assertSameBytes(join(folder, file), bytes);
-    assert.deepEqual([...r.files].sort(), Object.keys(gpt2).map((f) => join(folder, f)).sort());
+    assert.deepEqual(
+      [...r.files].sort(),
+      Object.keys(gpt2)
+        .map((f) => join(folder, f))
+        .sort(),
+    );
     // The optional files were asked for and their 404 tolerated.
     assert.ok(hub.requests.includes('GET /tiny/gpt2/resolve/main/generation_config.json'));
     assert.ok(hub.requests.includes('GET /tiny/gpt2/resolve/main/special_tokens_map.json'));
     // Only the model's files are in the cache (no temporary files left), and nothing else in the test root.
-    assert.deepEqual(tree(cacheDir), Object.keys(gpt2).map((f) => join('tiny', 'gpt2', f)).sort());
+    assert.deepEqual(
+      tree(cacheDir),
+      Object.keys(gpt2)
+        .map((f) => join('tiny', 'gpt2', f))
+        .sort(),
+    );
     const last = progress.filter((p) => p.file === 'onnx/model.onnx').at(-1);
     assert.deepEqual(last, { file: 'onnx/model.onnx', loaded: gpt2['onnx/model.onnx'].length, total: gpt2['onnx/model.onnx'].length });
     assert.ok(logs.some((m) => m.includes('downloading onnx/model.onnx')));
@@ -256,7 +291,15 @@ describe('resolveHubModel against a fake hub', () => {
     assert.equal(r.onnxFile, join(folder, 'onnx', 'model_fp16.onnx'));
     assertSameBytes(r.onnxFile, llama['onnx/model_fp16.onnx']);
     assertSameBytes(join(folder, 'onnx', 'model_fp16.onnx_data'), llama['onnx/model_fp16.onnx_data']);
-    const expected = ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'generation_config.json', 'special_tokens_map.json', 'onnx/model_fp16.onnx', 'onnx/model_fp16.onnx_data'];
+    const expected = [
+      'config.json',
+      'tokenizer.json',
+      'tokenizer_config.json',
+      'generation_config.json',
+      'special_tokens_map.json',
+      'onnx/model_fp16.onnx',
+      'onnx/model_fp16.onnx_data',
+    ];
     assert.deepEqual([...r.files].sort(), expected.map((f) => join(folder, f)).sort());
     for (const f of expected) assertSameBytes(join(folder, f), llama[f]);
     assert.ok(!existsSync(join(folder, 'onnx', 'model_q4.onnx')), 'other variants are not downloaded');
@@ -330,7 +373,8 @@ describe('resolveHubModel against a fake hub', () => {
     assert.equal(hub.requests.length, before, 'offline makes no request');
     assert.match(msg, /offline: hub model tiny\/llama is not fully in the cache/);
     assert.ok(msg.includes(cacheDir), msg);
-    for (const f of ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'onnx/model.onnx']) assert.match(msg, new RegExp(`^  ${f.replace('.', '\\.')}`, 'm'), f);
+    for (const f of ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'onnx/model.onnx'])
+      assert.match(msg, new RegExp(`^  ${f.replace('.', '\\.')}`, 'm'), f);
     assert.match(msg, /run once with network access/);
     assert.match(msg, /copy a Transformers\.js export/);
   });
@@ -339,7 +383,8 @@ describe('resolveHubModel against a fake hub', () => {
     const cacheDir = freshCache();
     await resolveHubModel('tiny/llama', opts(cacheDir));
     const msg = await userError('tiny/llama', opts(cacheDir, { offline: true, dtype: 'q4' }));
-    for (const f of ['onnx/model_q4.onnx', 'onnx/model_q4.onnx_data', 'onnx/model_q4.onnx_data_1']) assert.match(msg, new RegExp(`^  ${f.replace(/\./g, '\\.')}$`, 'm'), f);
+    for (const f of ['onnx/model_q4.onnx', 'onnx/model_q4.onnx_data', 'onnx/model_q4.onnx_data_1'])
+      assert.match(msg, new RegExp(`^  ${f.replace(/\./g, '\\.')}$`, 'm'), f);
     assert.doesNotMatch(msg, /^ {2}config\.json$/m);
     assert.match(msg, /cached variants: fp16/);
   });
@@ -410,7 +455,7 @@ describe('a hub id through the whole engine', () => {
       const { model, tokenizer } = await loadModel({ model: 'tiny/gpt2', cacheDir, offline, threads: 2, log: (m) => logs.push(m) });
       try {
         assert.equal(model.info.name, 'tiny/gpt2');
-        assert.equal(tokenizer.decode(tokenizer.encode(' the house')), ' the house', 'the repo\'s tokenizer.json');
+        assert.equal(tokenizer.decode(tokenizer.encode(' the house')), ' the house', "the repo's tokenizer.json");
         const [row] = (await model.forward({ tokens: [[5, 17, 42, 99, 7]], logits: [{ seq: 0, pos: 4 }] })).logits;
         return row.indexOf(Math.max(...row));
       } finally {
@@ -419,7 +464,10 @@ describe('a hub id through the whole engine', () => {
     };
     try {
       assert.equal(await argmaxAfter(false), 401, 'the fixture README records argmax 401 for this prompt');
-      assert.ok(logs.some((l) => /^hub: onnx\/model\.onnx 0\.6 \/ 0\.6 MB$/.test(l)), `download progress is logged: ${logs.join(' | ')}`);
+      assert.ok(
+        logs.some((l) => /^hub: onnx\/model\.onnx 0\.6 \/ 0\.6 MB$/.test(l)),
+        `download progress is logged: ${logs.join(' | ')}`,
+      );
       await hub.close();
       assert.equal(await argmaxAfter(true), 401);
     } finally {

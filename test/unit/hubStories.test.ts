@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { generate } from '../../src/core/generate';
 import type { ForwardRequest, Site } from '../../src/core/model';
-import { readArtifact } from '../../src/core/vectors/artifact';
+import { readArtifact } from '../../src/node/artifactFiles';
 import { defaultCacheDir } from '../../src/runtime/embedded/embeddedModel';
 import { loadModel, type LoadedModel } from '../../src/runtime/loadModel';
 import { embeddedModel, maxAbsDiff } from './fixtures';
@@ -51,12 +51,18 @@ describe('stories15M exported in the Transformers.js layout, run through the hub
 
   test('logits and every site tap at every layer match the embedded graph', async () => {
     const embedded = await embeddedModel();
-    const tokens = [embedded.tokenizer.encode('Once upon a time, there was a little girl', { bos: true }), embedded.tokenizer.encode('The cat sat', { bos: true })];
+    const tokens = [
+      embedded.tokenizer.encode('Once upon a time, there was a little girl', { bos: true }),
+      embedded.tokenizer.encode('The cat sat', { bos: true }),
+    ];
     const sites: Site[] = ['attn_out', 'head_out', 'resid_post'];
     const req: ForwardRequest = {
       tokens,
       logits: tokens.flatMap((seq, s) => seq.map((_, pos) => ({ seq: s, pos }))),
-      taps: [{ seq: 0, pos: 3 }, { seq: 1, pos: 2 }],
+      taps: [
+        { seq: 0, pos: 3 },
+        { seq: 1, pos: 2 },
+      ],
       tapSites: sites,
     };
     const a = await hub.model.forward(req);
@@ -64,10 +70,11 @@ describe('stories15M exported in the Transformers.js layout, run through the hub
     let worst = 0;
     a.logits.forEach((row, i) => (worst = Math.max(worst, maxAbsDiff(row, b.logits[i]))));
     assert.ok(worst <= TOL, `logits differ by ${worst}`);
-    for (const site of sites) assert.ok(maxAbsDiff(a.taps[site]!.data, b.taps[site]!.data) <= TOL, `${site} taps differ by ${maxAbsDiff(a.taps[site]!.data, b.taps[site]!.data)}`);
+    for (const site of sites)
+      assert.ok(maxAbsDiff(a.taps[site]!.data, b.taps[site]!.data) <= TOL, `${site} taps differ by ${maxAbsDiff(a.taps[site]!.data, b.taps[site]!.data)}`);
   });
 
-  test('greedy generation through the export\'s KV cache gives the embedded model\'s tokens', async () => {
+  test("greedy generation through the export's KV cache gives the embedded model's tokens", async () => {
     const embedded = await embeddedModel();
     const prompt = embedded.tokenizer.encode('Once upon a time', { bos: true });
     const viaHub = await generate(hub.model, prompt, { maxNewTokens: 40, stopAtEos: false });
@@ -79,11 +86,16 @@ describe('stories15M exported in the Transformers.js layout, run through the hub
     const data = join(dir, 'pets.jsonl');
     const happy = ['The dog played in the sun', 'Lily got a new toy', 'They ate cake at the party', 'Tom found his ball', 'The bird sang a song'];
     const sad = ['The toy broke', 'Ben lost his hat', 'It rained all day', 'The cat was sick', 'Mia dropped her ice cream'];
-    writeFileSync(data, `${Array.from({ length: 60 }, (_, i) => JSON.stringify({ text: `${(i % 2 ? sad : happy)[i % 5]} ${i}`, label: i % 2 ? 'sad' : 'happy' })).join('\n')}\n`);
+    writeFileSync(
+      data,
+      `${Array.from({ length: 60 }, (_, i) => JSON.stringify({ text: `${(i % 2 ? sad : happy)[i % 5]} ${i}`, label: i % 2 ? 'sad' : 'happy' })).join('\n')}\n`,
+    );
     const run = async (model: string) => {
       const out = join(dir, `${model === 'default' ? 'embedded' : 'hub'}.ivec.safetensors`);
       await iv('extract', '--dataset', data, '--episodes', '8', '--shots', '1', '--batch', '3', '--out', out, '--model', model);
-      const metrics = JSON.parse(await iv('eval', '--dataset', data, '--method', 'iv', '--vector', out, '--episodes', '40', '--shots', '1', '--model', model, '--json'));
+      const metrics = JSON.parse(
+        await iv('eval', '--dataset', data, '--method', 'iv', '--vector', out, '--episodes', '40', '--shots', '1', '--model', model, '--json'),
+      );
       return { metrics, artifact: readArtifact(out) };
     };
     const viaHub = await run(folder);
@@ -92,6 +104,9 @@ describe('stories15M exported in the Transformers.js layout, run through the hub
       const other = viaHub.artifact.tensors.get(name)!;
       assert.ok(maxAbsDiff(other.data, t.data) <= 1e-3, `${name} differs by ${maxAbsDiff(other.data, t.data)}`);
     }
-    assert.ok(Math.abs(viaHub.metrics.accuracy - viaEmbedded.metrics.accuracy) <= 1 / 40, `accuracy ${viaHub.metrics.accuracy} vs ${viaEmbedded.metrics.accuracy}`);
+    assert.ok(
+      Math.abs(viaHub.metrics.accuracy - viaEmbedded.metrics.accuracy) <= 1 / 40,
+      `accuracy ${viaHub.metrics.accuracy} vs ${viaEmbedded.metrics.accuracy}`,
+    );
   });
 });

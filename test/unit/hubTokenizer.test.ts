@@ -17,7 +17,6 @@ const GPT2 = join(FIXTURES, 'tiny-random-gpt2-ort-fused');
 const LLAMA = join(FIXTURES, 'tiny-random-llama-genai-builder-fp16');
 const DATASETS = join(SHARED, 'datasets');
 
-
 /** Prompts as the ICL verbalizer builds them: [text, label, text, label, ..., query]. */
 const PROMPTS: string[][] = [
   ['I loved it', 'positive', 'Terrible, just terrible!', 'negative', 'Great movie'],
@@ -132,11 +131,18 @@ describe('GPT-2 byte-level BPE (tiny-random-gpt2-ort-fused)', () => {
       const ids = gpt2.encode(s);
       const parts = streamed(gpt2, ids);
       assert.equal(parts.join(''), gpt2.decode(ids), JSON.stringify(s));
-      if (!s.includes('\uFFFD')) assert.ok(parts.every((p) => !p.includes('\uFFFD')), JSON.stringify(parts));
+      if (!s.includes('\uFFFD'))
+        assert.ok(
+          parts.every((p) => !p.includes('\uFFFD')),
+          JSON.stringify(parts),
+        );
     }
     const ids = gpt2.encode('😀😀');
     assert.ok(ids.length > 2);
-    assert.deepEqual(streamed(gpt2, ids).filter((p) => p !== ''), ['😀', '😀']);
+    assert.deepEqual(
+      streamed(gpt2, ids).filter((p) => p !== ''),
+      ['😀', '😀'],
+    );
   });
 });
 
@@ -275,7 +281,11 @@ describe('parity with the embedded model tokenizer (its derived tokenizer.json t
     for (const s of SENTENCES) {
       for (const bos of [false, true]) {
         for (const prefixSpace of [true, false]) {
-          assert.deepEqual(embeddedHub.encode(s, { bos, prefixSpace }), embedded.encode(s, { bos, prefixSpace }), `${JSON.stringify(s)} bos=${bos} prefixSpace=${prefixSpace}`);
+          assert.deepEqual(
+            embeddedHub.encode(s, { bos, prefixSpace }),
+            embedded.encode(s, { bos, prefixSpace }),
+            `${JSON.stringify(s)} bos=${bos} prefixSpace=${prefixSpace}`,
+          );
         }
       }
     }
@@ -327,7 +337,7 @@ describe('segment-wise tokenization', () => {
     }
   }
 
-  test('the verbalizer\'s prompts (newline separators) equal whole-string tokenization, hand-made episodes', () => {
+  test("the verbalizer's prompts (newline separators) equal whole-string tokenization, hand-made episodes", () => {
     for (const [name, t] of all()) {
       const episodes = PROMPTS.map((p) => [
         { text: p[0], label: p[1] === 'positive' ? 1 : 0 },
@@ -338,12 +348,15 @@ describe('segment-wise tokenization', () => {
     }
   });
 
-  test('the verbalizer\'s prompts equal whole-string tokenization on real SST-2 and TREC rows', () => {
+  test("the verbalizer's prompts equal whole-string tokenization on real SST-2 and TREC rows", () => {
     for (const [dataset, rows] of [
       ['sst2', 100],
       ['trec', 100],
     ] as const) {
-      const lines = readFileSync(join(DATASETS, dataset, 'train.jsonl'), 'utf8').split('\n').filter(Boolean).slice(0, rows);
+      const lines = readFileSync(join(DATASETS, dataset, 'train.jsonl'), 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .slice(0, rows);
       const data = lines.map((l) => JSON.parse(l) as { text: string; label: string });
       const labels = [...new Set(data.map((d) => d.label))].sort();
       const examples = data.map((d) => ({ text: d.text.trim(), label: labels.indexOf(d.label) }));
@@ -401,7 +414,14 @@ describe('loading errors and special-token sources', () => {
     const noModel = folder('no-model', { 'tokenizer.json': '{"version": "1.0"}' });
     await assert.rejects(loadHubTokenizer(noModel), isUserError(join(noModel, 'tokenizer.json'), /no "model"/));
     const unknown = folder('unknown-model', {
-      'tokenizer.json': JSON.stringify({ model: { type: 'Mystery', vocab: { a: 0 } }, normalizer: null, pre_tokenizer: null, post_processor: null, decoder: null, added_tokens: [] }),
+      'tokenizer.json': JSON.stringify({
+        model: { type: 'Mystery', vocab: { a: 0 } },
+        normalizer: null,
+        pre_tokenizer: null,
+        post_processor: null,
+        decoder: null,
+        added_tokens: [],
+      }),
     });
     await assert.rejects(loadHubTokenizer(unknown), isUserError(join(unknown, 'tokenizer.json'), /unsupported tokenizer model type "Mystery"/));
     const json = JSON.parse(readFileSync(join(GPT2, 'tokenizer.json'), 'utf8')) as HubTokenizerJson;
@@ -413,27 +433,41 @@ describe('loading errors and special-token sources', () => {
     const bad = folder('bad-config', { 'tokenizer.json': llamaJson(), 'tokenizer_config.json': 'nope' });
     await assert.rejects(loadHubTokenizer(bad), isUserError(join(bad, 'tokenizer_config.json'), /not valid JSON/));
     const missing = folder('missing-bos', { 'tokenizer.json': llamaJson(), 'tokenizer_config.json': '{"bos_token": "<bos>"}' });
-    await assert.rejects(loadHubTokenizer(missing), (e: unknown) => e instanceof UserError && e.location.field === 'bos_token' && /"<bos>" is not in/.test(e.message));
+    await assert.rejects(
+      loadHubTokenizer(missing),
+      (e: unknown) => e instanceof UserError && e.location.field === 'bos_token' && /"<bos>" is not in/.test(e.message),
+    );
   });
 
   test('bos requested from a tokenizer that has none', async () => {
     const t = await loadHubTokenizer(folder('gpt2-alone', { 'tokenizer.json': { copy: join(GPT2, 'tokenizer.json') } }));
     assert.equal(t.bosId, undefined);
     assert.deepEqual(t.encode('Hello world'), [15496, 995]);
-    assert.throws(() => t.encode('Hello world', { bos: true }), (e: unknown) => e instanceof UserError && /has no BOS token/.test(e.message));
+    assert.throws(
+      () => t.encode('Hello world', { bos: true }),
+      (e: unknown) => e instanceof UserError && /has no BOS token/.test(e.message),
+    );
   });
 
   test('fallbacks: special_tokens_map.json, then config.json, then genai_config.json; an explicit null means none', async () => {
-    const stm = await loadHubTokenizer(folder('stm', { 'tokenizer.json': llamaJson(), 'special_tokens_map.json': { copy: join(LLAMA, 'special_tokens_map.json') } }));
+    const stm = await loadHubTokenizer(
+      folder('stm', { 'tokenizer.json': llamaJson(), 'special_tokens_map.json': { copy: join(LLAMA, 'special_tokens_map.json') } }),
+    );
     assert.deepEqual([stm.bosId, stm.eosId], [1, 2]);
     const cfg = await loadHubTokenizer(
-      folder('cfg', { 'tokenizer.json': llamaJson(), 'config.json': '{"bos_token_id": 5, "eos_token_id": [7, 8]}', 'genai_config.json': { copy: join(LLAMA, 'genai_config.json') } }),
+      folder('cfg', {
+        'tokenizer.json': llamaJson(),
+        'config.json': '{"bos_token_id": 5, "eos_token_id": [7, 8]}',
+        'genai_config.json': { copy: join(LLAMA, 'genai_config.json') },
+      }),
     );
     assert.deepEqual([cfg.bosId, cfg.eosId], [5, 7]);
     const genai = await loadHubTokenizer(folder('genai', { 'tokenizer.json': llamaJson(), 'genai_config.json': { copy: join(LLAMA, 'genai_config.json') } }));
     assert.deepEqual([genai.bosId, genai.eosId], [0, 1]);
     assert.notEqual(cfg.sha256, genai.sha256, 'special ids from other files are part of the identity');
-    const none = await loadHubTokenizer(folder('null-bos', { 'tokenizer.json': llamaJson(), 'tokenizer_config.json': '{"bos_token": null}', 'config.json': '{"bos_token_id": 5}' }));
+    const none = await loadHubTokenizer(
+      folder('null-bos', { 'tokenizer.json': llamaJson(), 'tokenizer_config.json': '{"bos_token": null}', 'config.json': '{"bos_token_id": 5}' }),
+    );
     assert.equal(none.bosId, undefined);
     const range = folder('cfg-range', { 'tokenizer.json': llamaJson(), 'config.json': '{"bos_token_id": 32000}' });
     await assert.rejects(loadHubTokenizer(range), isUserError(join(range, 'config.json'), /outside the vocabulary/));

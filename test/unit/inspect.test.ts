@@ -31,12 +31,13 @@ function checkSites(path: string, r: InspectReport, layers: number): void {
   assert.equal(r.sites.length, layers);
   r.sites.forEach((s, l) => {
     assert.equal(s.layer, l);
-    assert.ok(produced.has(s.attnOut), `layer ${l} attnOut ${s.attnOut} is a node output`);
-    if (s.headOut) assert.ok(produced.has(s.headOut), `layer ${l} headOut ${s.headOut}`);
+    const { attn_out, head_out, resid_post } = s.tensors;
+    assert.ok(produced.has(attn_out), `layer ${l} attn_out ${attn_out} is a node output`);
+    if (head_out) assert.ok(produced.has(head_out), `layer ${l} head_out ${head_out}`);
     // Every layer has a residual stream; a fused final norm's sum output is requested by discovery.
-    assert.ok(s.residPost && (produced.has(s.residPost) || s.residPost.endsWith(RESIDUAL_SUM_SUFFIX)), `layer ${l} residPost ${s.residPost}`);
+    assert.ok(resid_post && (produced.has(resid_post) || resid_post.endsWith(RESIDUAL_SUM_SUFFIX)), `layer ${l} resid_post ${resid_post}`);
   });
-  assert.equal(new Set(r.sites.map((s) => s.attnOut)).size, layers, 'one distinct site per layer');
+  assert.equal(new Set(r.sites.map((s) => s.tensors.attn_out)).size, layers, 'one distinct site per layer');
 }
 
 describe('iv inspect: hub model folders', () => {
@@ -47,9 +48,9 @@ describe('iv inspect: hub model folders', () => {
     assert.equal(r.architecture, 'mistral');
     assert.equal(r.dtype, 'float32');
     assert.deepEqual([r.hiddenSize, r.heads, r.kvHeads, r.headSize], [64, 4, 2, 16]);
-    assert.equal(r.sites[1].attnOut, 'v_model.layers.1.self_attn.o_proj.MatMul_66');
-    assert.equal(r.sites[1].headOut, 'v_model.layers.1.self_attn.Attention_64_0');
-    assert.equal(r.sites[0].residPost, 'v_model.layers.0.Add_52');
+    assert.equal(r.sites[1].tensors.attn_out, 'v_model.layers.1.self_attn.o_proj.MatMul_66');
+    assert.equal(r.sites[1].tensors.head_out, 'v_model.layers.1.self_attn.Attention_64_0');
+    assert.equal(r.sites[0].tensors.resid_post, 'v_model.layers.0.Add_52');
     assert.equal(r.kv?.pastKey, 'key_cache.{l}');
     assert.equal(r.kv?.pastValue, 'value_cache.{l}');
     assert.equal(r.kv?.presentValue, 'updated_value_cache.{l}');
@@ -62,9 +63,9 @@ describe('iv inspect: hub model folders', () => {
     assert.equal(r.architecture, 'gpt2');
     assert.equal(r.onnxFile, join(GPT2, 'past.onnx'));
     assert.deepEqual([r.hiddenSize, r.heads, r.headSize], [32, 4, 8]);
-    assert.equal(r.sites[3].attnOut, 'GptAttention_3_matmul_output');
-    assert.equal(r.sites[3].headOut, 'GptAttention_3_output');
-    assert.equal(r.sites[0].residPost, '/transformer/h.0/Add_1_output_0');
+    assert.equal(r.sites[3].tensors.attn_out, 'GptAttention_3_matmul_output');
+    assert.equal(r.sites[3].tensors.head_out, 'GptAttention_3_output');
+    assert.equal(r.sites[0].tensors.resid_post, '/transformer/h.0/Add_1_output_0');
     assert.equal(r.kv?.stacked, true);
     assert.equal(r.kv?.past, 'past_{l}');
     assert.equal(r.kv?.present, 'present_{l}');
@@ -77,9 +78,9 @@ describe('iv inspect: hub model folders', () => {
     assert.equal(r.architecture, 'llama');
     assert.equal(r.dtype, 'float16');
     assert.deepEqual(r.externalDataFiles, ['model.onnx.data']);
-    assert.equal(r.sites[0].attnOut, '/model/layers.0/attn/o_proj/MatMul/output_0');
-    assert.equal(r.sites[0].headOut, '/model/layers.0/attn/MultiHeadAttention/output_0');
-    assert.equal(r.sites[0].residPost, '/model/layers.1/input_layernorm/output_3');
+    assert.equal(r.sites[0].tensors.attn_out, '/model/layers.0/attn/o_proj/MatMul/output_0');
+    assert.equal(r.sites[0].tensors.head_out, '/model/layers.0/attn/MultiHeadAttention/output_0');
+    assert.equal(r.sites[0].tensors.resid_post, '/model/layers.1/input_layernorm/output_3');
     assert.equal(r.kv?.pastKey, 'past_key_values.{l}.key');
     assert.equal(r.kv?.pastValue, 'past_key_values.{l}.value');
     assert.equal(r.kv?.presentKey, 'present.{l}.key');
@@ -99,7 +100,10 @@ describe('iv inspect: hub model folders', () => {
     const hf = join(dir, 'hf-layout');
     mkdirSync(join(hf, 'onnx'), { recursive: true });
     copyFileSync(join(MISTRAL, 'model.onnx'), join(hf, 'onnx', 'model.onnx'));
-    writeFileSync(join(hf, 'config.json'), JSON.stringify({ model_type: 'mistral', num_hidden_layers: 2, hidden_size: 64, num_attention_heads: 4, num_key_value_heads: 2 }));
+    writeFileSync(
+      join(hf, 'config.json'),
+      JSON.stringify({ model_type: 'mistral', num_hidden_layers: 2, hidden_size: 64, num_attention_heads: 4, num_key_value_heads: 2 }),
+    );
     const r = inspectModel(hf);
     assert.equal(r.layout, 'transformers.js');
     assert.equal(r.onnxFile, join(hf, 'onnx', 'model.onnx'));
@@ -111,28 +115,52 @@ describe('iv inspect: hub model folders', () => {
     // GPT-2's fused graph under llama's rules: no o_proj names, so Attention -> MatMul -> SkipLayerNorm.
     const gpt2 = readModelFolder(GPT2).graph;
     const structural = discoverSites(gpt2, 'llama', { layers: 5 });
-    assert.deepEqual(structural.map((s) => s.rule), Array(5).fill('structural'));
-    assert.deepEqual(structural.map((s) => s.attnOut), inspectModel(GPT2).sites.map((s) => s.attnOut));
+    assert.deepEqual(
+      structural.map((s) => s.rule),
+      Array(5).fill('structural'),
+    );
+    assert.deepEqual(
+      structural.map((s) => s.tensors.attn_out),
+      inspectModel(GPT2).sites.map((s) => s.tensors.attn_out),
+    );
     // An unknown architecture tries every table; the layer count comes from the graph.
     const unknown = discoverSites(readModelFolder(MISTRAL).graph, 'some-new-arch');
-    assert.deepEqual(unknown.map((s) => s.attnOut), ['v_model.layers.0.self_attn.o_proj.MatMul_40', 'v_model.layers.1.self_attn.o_proj.MatMul_66']);
-    assert.throws(() => discoverSites(gpt2, 'llama', { layers: 7 }), (e) => e instanceof UserError && /found 5, expected 7/.test(e.message));
+    assert.deepEqual(
+      unknown.map((s) => s.tensors.attn_out),
+      ['v_model.layers.0.self_attn.o_proj.MatMul_40', 'v_model.layers.1.self_attn.o_proj.MatMul_66'],
+    );
+    assert.throws(
+      () => discoverSites(gpt2, 'llama', { layers: 7 }),
+      (e) => e instanceof UserError && /found 5, expected 7/.test(e.message),
+    );
   });
 
   test('a site pattern with {l} overrides the rules', () => {
     const r = inspectModel(MISTRAL, { site: '^v_model\\.layers\\.{l}\\.self_attn\\.o_proj\\.MatMul_\\d+$' });
     assert.equal(r.sites[0].rule, 'override');
-    assert.equal(r.sites[0].attnOut, 'v_model.layers.0.self_attn.o_proj.MatMul_40');
-    assert.throws(() => inspectModel(MISTRAL, { site: 'o_proj' }), (e) => e instanceof UserError && /\{l\}/.test(e.message));
-    assert.throws(() => inspectModel(MISTRAL, { site: 'nothing\\.{l}\\.here' }), (e) => e instanceof UserError && /no node or tensor matches/.test(e.message));
+    assert.equal(r.sites[0].tensors.attn_out, 'v_model.layers.0.self_attn.o_proj.MatMul_40');
+    assert.throws(
+      () => inspectModel(MISTRAL, { site: 'o_proj' }),
+      (e) => e instanceof UserError && /\{l\}/.test(e.message),
+    );
+    assert.throws(
+      () => inspectModel(MISTRAL, { site: 'nothing\\.{l}\\.here' }),
+      (e) => e instanceof UserError && /no node or tensor matches/.test(e.message),
+    );
   });
 
   test('clear UserErrors: no ONNX file, no recognizable sites', () => {
     const empty = join(dir, 'empty');
     mkdirSync(empty);
     writeFileSync(join(empty, 'config.json'), '{"model_type":"llama"}');
-    assert.throws(() => inspectModel(empty), (e) => e instanceof UserError && /no ONNX model/.test(e.message) && /onnx\/\*\.onnx/.test(e.message));
-    assert.throws(() => inspectModel(join(dir, 'missing')), (e) => e instanceof UserError && /not found/.test(e.message));
+    assert.throws(
+      () => inspectModel(empty),
+      (e) => e instanceof UserError && /no ONNX model/.test(e.message) && /onnx\/\*\.onnx/.test(e.message),
+    );
+    assert.throws(
+      () => inspectModel(join(dir, 'missing')),
+      (e) => e instanceof UserError && /not found/.test(e.message),
+    );
 
     const plain = join(dir, 'plain');
     mkdirSync(plain);
@@ -156,7 +184,7 @@ describe('iv inspect: hub model folders', () => {
     assert.equal(j.architecture, 'llama');
     assert.equal(j.dtype, 'float16');
     assert.equal(j.sites.length, 2);
-    assert.equal(j.sites[1].attnOut, '/model/layers.1/attn/o_proj/MatMul/output_0');
+    assert.equal(j.sites[1].tensors.attn_out, '/model/layers.1/attn/o_proj/MatMul/output_0');
     assert.ok(j.inputs.some((t: { name: string }) => t.name === 'input_ids'));
     assert.ok(j.outputs.some((t: { name: string }) => t.name === 'logits'));
     const text = await run(process.execPath, [CLI, 'inspect', '--model', GPT2]);

@@ -15,8 +15,14 @@ before(async () => {
 
 const rows = (texts: [string, number][]): Example[] => texts.map(([text, label], i) => ({ text, label, line: i + 1 }));
 const TRAIN = rows([
-  ['The cat is happy', 0], ['A sad dog', 1], ['Sun and fun', 0], ['Rain again', 1],
-  ['We won the game', 0], ['It broke', 1], ['Cake for all', 0], ['Lost my hat', 1],
+  ['The cat is happy', 0],
+  ['A sad dog', 1],
+  ['Sun and fun', 0],
+  ['Rain again', 1],
+  ['We won the game', 0],
+  ['It broke', 1],
+  ['Cake for all', 0],
+  ['Lost my hat', 1],
 ]);
 
 describe('episodes', () => {
@@ -24,7 +30,10 @@ describe('episodes', () => {
   test('n-way k-shot: k per class, query not in the support, deterministic for a seed', () => {
     const a = sampleEpisodes(split, 3, 2, 300, 9);
     for (const e of a) {
-      assert.deepEqual([0, 1, 2].map((c) => e.support.filter((i) => split[i].label === c).length), [2, 2, 2]);
+      assert.deepEqual(
+        [0, 1, 2].map((c) => e.support.filter((i) => split[i].label === c).length),
+        [2, 2, 2],
+      );
       assert.ok(!e.support.includes(e.query));
       assert.equal(new Set(e.support).size, 6);
     }
@@ -38,9 +47,16 @@ describe('episodes', () => {
     assert.deepEqual(q(1), q(4));
     assert.deepEqual(q(2, 'class-order'), q(2));
     const ordered = sampleEpisodes(split, 3, 2, 20, 4, 'class-order');
-    for (const e of ordered) assert.deepEqual(e.support.map((i) => split[i].label), [0, 0, 1, 1, 2, 2]);
+    for (const e of ordered)
+      assert.deepEqual(
+        e.support.map((i) => split[i].label),
+        [0, 0, 1, 1, 2, 2],
+      );
     const shuffled = sampleEpisodes(split, 3, 2, 20, 4);
-    assert.deepEqual(shuffled.map((e) => [...e.support].sort()), ordered.map((e) => [...e.support].sort()));
+    assert.deepEqual(
+      shuffled.map((e) => [...e.support].sort()),
+      ordered.map((e) => [...e.support].sort()),
+    );
   });
 
   test('queries follow the split: every row is drawn about equally often', () => {
@@ -50,7 +66,21 @@ describe('episodes', () => {
   });
 
   test('too few rows for the shots is a clear error', () => {
-    assert.throws(() => sampleEpisodes(rows([['a', 0], ['b', 1], ['c', 1]]), 2, 1, 1, 1), /class 0 has 1 rows; 1 shots need at least 2/);
+    assert.throws(
+      () =>
+        sampleEpisodes(
+          rows([
+            ['a', 0],
+            ['b', 1],
+            ['c', 1],
+          ]),
+          2,
+          1,
+          1,
+          1,
+        ),
+      /class 0 has 1 rows; 1 shots need at least 2/,
+    );
   });
 });
 
@@ -67,7 +97,10 @@ describe('verbalizer', () => {
     assert.equal(p.tokens[p.ioPositions[0] + 1], v.labelFirstTokens[0]);
     assert.equal(p.tokens[p.ioPositions[1] + 1], v.labelFirstTokens[1]);
     assert.equal(p.ioPositions[2], p.tokens.length - 1, 'the query ends at its separator');
-    const withBos = new Verbalizer(tokenizer, ['positive', 'negative'], { bos: true, maxSampleTokens: 256, maxSeqLen: 256, tokenization: 'joined' }).build(demos, TRAIN[2]);
+    const withBos = new Verbalizer(tokenizer, ['positive', 'negative'], { bos: true, maxSampleTokens: 256, maxSeqLen: 256, tokenization: 'joined' }).build(
+      demos,
+      TRAIN[2],
+    );
     assert.deepEqual(withBos.tokens, tokenizer.encode(text, { bos: true }));
   });
 
@@ -85,7 +118,10 @@ describe('verbalizer', () => {
   });
 
   test('label words that share a first token are refused', () => {
-    assert.throws(() => new Verbalizer(tokenizer, ['Person', 'Personal'], { bos: false, maxSampleTokens: 256, maxSeqLen: 256, tokenization: 'joined' }), /start with the same token/);
+    assert.throws(
+      () => new Verbalizer(tokenizer, ['Person', 'Personal'], { bos: false, maxSampleTokens: 256, maxSeqLen: 256, tokenization: 'joined' }),
+      /start with the same token/,
+    );
   });
 });
 
@@ -108,14 +144,21 @@ describe('Algorithm 1 on a model with known activations', () => {
     assert.equal(windows.length, 3, 'b = 1: one window per episode');
 
     // Replay by hand: IV after each refresh is the mean of the episode matrices so far.
-    const L = 2, d = 3;
+    const L = 2,
+      d = 3;
     const store: number[][][][] = []; // episode -> layer -> row -> d
     let iv: number[][][] | undefined;
     episodes.forEach((e, idx) => {
       const req = windows[idx];
-      const prompt = v.build(e.support.map((i) => TRAIN[i]), TRAIN[e.query]);
+      const prompt = v.build(
+        e.support.map((i) => TRAIN[i]),
+        TRAIN[e.query],
+      );
       assert.deepEqual(req.tokens[0], prompt.tokens);
-      assert.deepEqual(req.taps, prompt.ioPositions.map((pos) => ({ seq: 0, pos })));
+      assert.deepEqual(
+        req.taps,
+        prompt.ioPositions.map((pos) => ({ seq: 0, pos })),
+      );
       const zeroPrompt = v.zeroShot(prompt);
       const B = (l: number) => Array.from({ length: d }, (_, j) => base(zeroPrompt.tokens[zeroPrompt.ioPositions[0]], l, j));
       // Edits: none in episode 0; then a1 * IV[l][row] at every io position and layer.
@@ -127,7 +170,10 @@ describe('Algorithm 1 on a model with known activations', () => {
           const row = i < prompt.demoLabels.length ? prompt.demoLabels[i] : 2;
           for (let l = 0; l < L; l++) {
             const edit = edits.find((ed) => ed.pos === pos && ed.layer === l)!;
-            assert.deepEqual([...edit.vector], iv![l][row].map((x) => Math.fround(Math.fround(x) * a1)));
+            assert.deepEqual(
+              [...edit.vector],
+              iv![l][row].map((x) => Math.fround(Math.fround(x) * a1)),
+            );
           }
         });
       }
@@ -145,13 +191,21 @@ describe('Algorithm 1 on a model with known activations', () => {
           return [classRow(0), classRow(1), D[prompt.ioPositions.length - 1]];
         }),
       );
-      iv = Array.from({ length: L }, (_, l) => [0, 1, 2].map((r) => Array.from({ length: d }, (_, j) => store.reduce((acc, m) => acc + m[l][r][j], 0) / store.length)));
+      iv = Array.from({ length: L }, (_, l) =>
+        [0, 1, 2].map((r) => Array.from({ length: d }, (_, j) => store.reduce((acc, m) => acc + m[l][r][j], 0) / store.length)),
+      );
     });
     for (let l = 0; l < L; l++) {
       const expected = iv!.map((layer) => layer.flat())[l];
-      assert.ok(x.vectors[l].every((value, i) => Math.abs(value - expected[i]) < 1e-5), `layer ${l}: ${[...x.vectors[l]]} vs ${expected}`);
+      assert.ok(
+        x.vectors[l].every((value, i) => Math.abs(value - expected[i]) < 1e-5),
+        `layer ${l}: ${[...x.vectors[l]]} vs ${expected}`,
+      );
     }
-    assert.deepEqual(x.refreshes.map((r) => r.episode), [0, 1, 2]);
+    assert.deepEqual(
+      x.refreshes.map((r) => r.episode),
+      [0, 1, 2],
+    );
     assert.equal(x.refreshes[0].relativeChange, null);
     assert.equal(x.stats.forwardPasses, 6, '2 passes per episode');
   });
@@ -169,8 +223,22 @@ describe('Algorithm 1 on a model with known activations', () => {
     const rowsFn = scaledRows(vectors, 0.5, 3, [1, 2]);
     const prompt = { tokens: [5, 6, 7, 8, 9], ioPositions: [1, 4], demoLabels: [1], cut: [0, 0], kept: [1, 2], queryInput: [8] };
     const all = ivEdits(prompt, 3, rowsFn, 2, 2, 'all');
-    assert.deepEqual(all.map((e) => [e.seq, e.pos, e.layer, e.vector[0]]), [[3, 1, 0, 1], [3, 1, 1, 5], [3, 4, 0, 1.5], [3, 4, 1, 6]]);
-    assert.deepEqual(ivEdits(prompt, 0, rowsFn, 2, 2, 'query').map((e) => e.pos), [4, 4]);
-    assert.deepEqual(ivEdits(prompt, 0, rowsFn, 2, 2, 'demos').map((e) => e.pos), [1, 1]);
+    assert.deepEqual(
+      all.map((e) => [e.site, e.seq, e.pos, e.layer, e.vector[0]]),
+      [
+        ['attn_out', 3, 1, 0, 1],
+        ['attn_out', 3, 1, 1, 5],
+        ['attn_out', 3, 4, 0, 1.5],
+        ['attn_out', 3, 4, 1, 6],
+      ],
+    );
+    assert.deepEqual(
+      ivEdits(prompt, 0, rowsFn, 2, 2, 'query').map((e) => e.pos),
+      [4, 4],
+    );
+    assert.deepEqual(
+      ivEdits(prompt, 0, rowsFn, 2, 2, 'demos').map((e) => e.pos),
+      [1, 1],
+    );
   });
 });

@@ -20,8 +20,8 @@ import type { Task } from '../../src/core/experiment/task';
 import { sampleEpisodes } from '../../src/core/icl/episodes';
 import { Verbalizer } from '../../src/core/icl/prompt';
 import { LayerTaps, type ForwardRequest, type ForwardResult, type ModelInfo, type SteerableModel, type Tokenizer } from '../../src/core/model';
-import { applyUpdate, emptySnapshot } from '../../src/host/panel/wire';
-import { StateNotification, isResultsSnapshot, HOST_TO_WEBVIEW, type IpcMessage } from '../../src/protocol';
+import { updateMessage } from '../../src/host/panel/wire';
+import { StateNotification, emptyResults, isResultsSnapshot, reduceSnapshot, HOST_TO_WEBVIEW, type IpcMessage, type RunSnapshot } from '../../src/protocol';
 import { INITIAL_STATE, reduce } from '../../webview/state';
 import { chartSpecs, gridSpecs } from '../../webview/specs';
 
@@ -39,7 +39,19 @@ const charTokenizer: Tokenizer = {
 
 const L = 3;
 const D = 3;
-const INFO: ModelInfo = { name: 'stub', sha256: 'stub', nLayers: L, dModel: D, nHeads: 1, nKvHeads: 1, headDim: D, vocabSize: 512, maxSeqLen: 256, bosId: 1, eosId: 2 };
+const INFO: ModelInfo = {
+  name: 'stub',
+  sha256: 'stub',
+  nLayers: L,
+  dModel: D,
+  nHeads: 1,
+  nKvHeads: 1,
+  headDim: D,
+  vocabSize: 512,
+  maxSeqLen: 256,
+  bosId: 1,
+  eosId: 2,
+};
 const LABELS = ['yes', 'no'];
 const LABEL_TOKENS = LABELS.map((l) => l.charCodeAt(0) + 3);
 
@@ -80,7 +92,16 @@ class LabelModel implements SteerableModel {
 
 const rows = (texts: [string, number][]): Example[] => texts.map(([text, label], i) => ({ text, label, line: i + 1 }));
 const VALIDATION = rows([
-  ['ab', 0], ['cd', 1], ['ef', 0], ['gh', 1], ['ij', 0], ['kl', 1], ['mn', 0], ['op', 1], ['qr', 0], ['st', 1],
+  ['ab', 0],
+  ['cd', 1],
+  ['ef', 0],
+  ['gh', 1],
+  ['ij', 0],
+  ['kl', 1],
+  ['mn', 0],
+  ['op', 1],
+  ['qr', 0],
+  ['st', 1],
 ]);
 
 function makeTask(): Task {
@@ -100,7 +121,11 @@ function makeTask(): Task {
     notes: [],
     warnings: [],
   };
-  return { dataset, verbalizer: new Verbalizer(charTokenizer, LABELS, { bos: false, maxSampleTokens: 256, maxSeqLen: 256, tokenization: 'joined' }), labels: LABELS };
+  return {
+    dataset,
+    verbalizer: new Verbalizer(charTokenizer, LABELS, { bos: false, maxSampleTokens: 256, maxSeqLen: 256, tokenization: 'joined' }),
+    labels: LABELS,
+  };
 }
 
 /** Query rows (row n) chosen so that each layer's edit is recognisable: layer 0 moves class 0, layer 1 class 1, layer 2 both. */
@@ -145,16 +170,7 @@ describe('layer effects: envelopes and episodes', () => {
       }
       prompts.at(-1)!.push(...req.tokens.map((t) => t.join(',')));
     }
-    assert.deepEqual(envelopes, [
-      undefined,
-      [1, 0.5, 2],
-      [1, 0, 0],
-      [0, 0.5, 2],
-      [0, 0.5, 0],
-      [1, 0, 2],
-      [0, 0, 2],
-      [1, 0.5, 0],
-    ]);
+    assert.deepEqual(envelopes, [undefined, [1, 0.5, 2], [1, 0, 0], [0, 0.5, 2], [0, 0.5, 0], [1, 0, 2], [0, 0, 2], [1, 0.5, 0]]);
     for (const p of prompts) assert.deepEqual([...p].sort(), [...prompts[0]].sort(), 'every evaluation scores the same prompts');
     assert.equal(prompts[0].length, 6);
   });
@@ -168,13 +184,25 @@ describe('layer effects: envelopes and episodes', () => {
     const model = new LabelModel();
     const updates: LayerEffectsUpdate[] = [];
     const r = await layerEffects(model, makeTask(), { vectors: VECTORS }, options({ layers: [2, 0], onUpdate: (u) => updates.push(u) }));
-    assert.deepEqual(r.layers.map((e) => e.layer), [2, 0]);
-    assert.deepEqual(updates.filter((u) => u.kind === 'layer').map((u) => (u.kind === 'layer' ? [u.effect.layer, u.done, u.total] : [])), [[2, 1, 2], [0, 2, 2]]);
+    assert.deepEqual(
+      r.layers.map((e) => e.layer),
+      [2, 0],
+    );
+    assert.deepEqual(
+      updates.filter((u) => u.kind === 'layer').map((u) => (u.kind === 'layer' ? [u.effect.layer, u.done, u.total] : [])),
+      [
+        [2, 1, 2],
+        [0, 2, 2],
+      ],
+    );
   });
 
   test('bad inputs are clear errors before any forward pass', async () => {
     const model = new LabelModel();
-    await assert.rejects(layerEffects(model, makeTask(), { vectors: VECTORS }, options({ envelope: [1, 1] })), (e: unknown) => e instanceof UserError && /3 finite numbers/.test(e.message));
+    await assert.rejects(
+      layerEffects(model, makeTask(), { vectors: VECTORS }, options({ envelope: [1, 1] })),
+      (e: unknown) => e instanceof UserError && /3 finite numbers/.test(e.message),
+    );
     await assert.rejects(layerEffects(model, makeTask(), { vectors: VECTORS.slice(0, 2) }, options()), UserError);
     await assert.rejects(layerEffects(model, makeTask(), { vectors: VECTORS }, options({ layers: [3] })), RangeError);
     assert.equal(model.requests.length, 0);
@@ -215,7 +243,10 @@ describe('layer effects: arithmetic', () => {
       close(e.allBut.meanMargin, expected(withoutLayerEnvelope(base, e.layer)).margin, `all but ${e.layer}`);
       close(e.only.accuracy, expected(onlyLayerEnvelope(base, e.layer)).accuracy, `only ${e.layer} accuracy`);
     }
-    assert.equal(r.confusion.icl.flat().reduce((a, b) => a + b, 0), 6);
+    assert.equal(
+      r.confusion.icl.flat().reduce((a, b) => a + b, 0),
+      6,
+    );
     assert.equal(r.confusion.iv.length, 2);
     // The margins really differ between settings (the check above is not vacuous).
     assert.notEqual(r.layers[0].only.meanMargin, r.layers[1].only.meanMargin);
@@ -223,10 +254,19 @@ describe('layer effects: arithmetic', () => {
 
   test('norms per layer and row, convergence from the refresh history', () => {
     const norms = vectorNorms([Float32Array.from([3, 4, 0, 0, 0, 0]), Float32Array.from([1, 0, 0, 0, 2, 0])], 2);
-    assert.deepEqual(norms, [[5, 0], [1, 2]]);
+    assert.deepEqual(norms, [
+      [5, 0],
+      [1, 2],
+    ]);
     assert.deepEqual(
-      convergencePoints([{ episode: 0, relativeChange: null }, { episode: 10, relativeChange: 0.25, rowNorm: 3 }]),
-      [{ episode: 0, relativeChange: null }, { episode: 10, relativeChange: 0.25 }],
+      convergencePoints([
+        { episode: 0, relativeChange: null },
+        { episode: 10, relativeChange: 0.25, rowNorm: 3 },
+      ]),
+      [
+        { episode: 0, relativeChange: null },
+        { episode: 10, relativeChange: 0.25 },
+      ],
     );
     assert.deepEqual(convergencePoints(undefined), []);
   });
@@ -236,11 +276,35 @@ describe('layer effects: streaming and cancellation', () => {
   test('updates arrive in order: norms, convergence, heatmap, reference, one per layer; progress reaches the total', async () => {
     const updates: LayerEffectsUpdate['kind'][] = [];
     const progress: [number, number][] = [];
-    const sweepRows = [{ shots: 1, refreshEvery: 10, extStrength: 0.1, evalStrength: 0.5, accuracy: 0.5, macroF1: 0.4, auc: null, predictionShares: [0.5, 0.5], extractMs: 1, evalMs: 1 }];
-    const history = [{ episode: 0, relativeChange: null }, { episode: 10, relativeChange: 0.1 }];
-    await layerEffects(new LabelModel(), makeTask(), { vectors: VECTORS, history, sweepRows }, options({ onUpdate: (u) => updates.push(u.kind), onProgress: (d, t) => progress.push([d, t]) }));
+    const sweepRows = [
+      {
+        shots: 1,
+        refreshEvery: 10,
+        extStrength: 0.1,
+        evalStrength: 0.5,
+        accuracy: 0.5,
+        macroF1: 0.4,
+        auc: null,
+        predictionShares: [0.5, 0.5],
+        extractMs: 1,
+        evalMs: 1,
+      },
+    ];
+    const history = [
+      { episode: 0, relativeChange: null },
+      { episode: 10, relativeChange: 0.1 },
+    ];
+    await layerEffects(
+      new LabelModel(),
+      makeTask(),
+      { vectors: VECTORS, history, sweepRows },
+      options({ onUpdate: (u) => updates.push(u.kind), onProgress: (d, t) => progress.push([d, t]) }),
+    );
     assert.deepEqual(updates, ['norms', 'convergence', 'heatmap', 'reference', 'layer', 'layer', 'layer']);
-    assert.ok(progress.every(([d], i) => i === 0 || d >= progress[i - 1][0]), 'progress never goes back');
+    assert.ok(
+      progress.every(([d], i) => i === 0 || d >= progress[i - 1][0]),
+      'progress never goes back',
+    );
     assert.deepEqual(progress.at(-1), [(2 + 2 * L) * 6, (2 + 2 * L) * 6]);
   });
 
@@ -248,15 +312,20 @@ describe('layer effects: streaming and cancellation', () => {
     const model = new LabelModel();
     const flag = { cancelled: false };
     const layers: number[] = [];
-    const run = layerEffects(model, makeTask(), { vectors: VECTORS }, options({
-      cancellation: flag,
-      onUpdate: (u) => {
-        if (u.kind === 'layer') {
-          layers.push(u.effect.layer);
-          flag.cancelled = true;
-        }
-      },
-    }));
+    const run = layerEffects(
+      model,
+      makeTask(),
+      { vectors: VECTORS },
+      options({
+        cancellation: flag,
+        onUpdate: (u) => {
+          if (u.kind === 'layer') {
+            layers.push(u.effect.layer);
+            flag.cancelled = true;
+          }
+        },
+      }),
+    );
     await assert.rejects(run, CancelledError);
     assert.deepEqual(layers, [0]);
     const before = model.requests.length;
@@ -272,14 +341,41 @@ describe('layer effects: streaming and cancellation', () => {
 });
 
 describe('sweep results', () => {
-  const row = (shots: number, b: number, a1: number, a2: number, f1: number): SweepRow => ({ shots, refreshEvery: b, extStrength: a1, evalStrength: a2, accuracy: f1 + 0.1, macroF1: f1, auc: null, predictionShares: [0.5, 0.5], extractMs: 1, evalMs: 1 });
+  const row = (shots: number, b: number, a1: number, a2: number, f1: number): SweepRow => ({
+    shots,
+    refreshEvery: b,
+    extStrength: a1,
+    evalStrength: a2,
+    accuracy: f1 + 0.1,
+    macroF1: f1,
+    auc: null,
+    predictionShares: [0.5, 0.5],
+    extractMs: 1,
+    evalMs: 1,
+  });
 
   test('grids per (k, b): rows a1, columns a2, null where missing, no-iteration groups last', () => {
-    const grids = sweepHeatmaps([row(2, 10, 0.3, 0.5, 0.7), row(1, 0, 0, 1, 0.2), row(1, 10, 0.1, 0.5, 0.4), row(1, 10, 0.3, 0.1, 0.6), row(1, 10, 0.1, 0.1, 0.3)]);
-    assert.deepEqual(grids.map((g) => [g.shots, g.refreshEvery]), [[1, 10], [1, 0], [2, 10]]);
+    const grids = sweepHeatmaps([
+      row(2, 10, 0.3, 0.5, 0.7),
+      row(1, 0, 0, 1, 0.2),
+      row(1, 10, 0.1, 0.5, 0.4),
+      row(1, 10, 0.3, 0.1, 0.6),
+      row(1, 10, 0.1, 0.1, 0.3),
+    ]);
+    assert.deepEqual(
+      grids.map((g) => [g.shots, g.refreshEvery]),
+      [
+        [1, 10],
+        [1, 0],
+        [2, 10],
+      ],
+    );
     assert.deepEqual(grids[0].extStrengths, [0.1, 0.3]);
     assert.deepEqual(grids[0].evalStrengths, [0.1, 0.5]);
-    assert.deepEqual(grids[0].macroF1, [[0.3, 0.4], [0.6, null]]);
+    assert.deepEqual(grids[0].macroF1, [
+      [0.3, 0.4],
+      [0.6, null],
+    ]);
     assert.deepEqual(grids[0].accuracy[1], [0.7, null]);
     assert.deepEqual(grids[1].macroF1, [[0.2]]);
   });
@@ -287,41 +383,91 @@ describe('sweep results', () => {
 
 describe('layer effects through the panel protocol', () => {
   test('core updates -> host messages -> webview state -> what the charts draw', async () => {
-    let snapshot = emptySnapshot(1);
-    let view = reduce(INITIAL_STATE, StateNotification.create({
-      info: { file: '/x.ivec.safetensors', uri: 'file:///x.ivec.safetensors', name: 'x.ivec.safetensors', labels: LABELS, nLayers: L, model: 'stub', dataset: 'toy', strength: A2, injectAt: 'all', split: 'validation', shots: 1, episodes: 6, seed: 3, sweepResults: null },
-      envelope: [1, 1, 1],
-      savedEnvelope: null,
-      progress: { runId: 1, status: 'running', done: 0, total: 0 },
-      error: null,
-      results: snapshot,
-    }));
+    let host: RunSnapshot = { progress: { runId: 1, status: 'running', done: 0, total: 0 }, error: null, results: emptyResults(1) };
+    let view = reduce(
+      INITIAL_STATE,
+      StateNotification.create({
+        info: {
+          file: '/x.ivec.safetensors',
+          uri: 'file:///x.ivec.safetensors',
+          name: 'x.ivec.safetensors',
+          labels: LABELS,
+          nLayers: L,
+          model: 'stub',
+          dataset: 'toy',
+          strength: A2,
+          injectAt: 'all',
+          split: 'validation',
+          shots: 1,
+          episodes: 6,
+          seed: 3,
+          sweepResults: null,
+        },
+        envelope: [1, 1, 1],
+        savedEnvelope: null,
+        ...host,
+        progress: host.progress!,
+      }),
+    );
     const messages: IpcMessage[] = [];
     const sweepRows = [row(1, 10, 0.1, 0.5, 0.4), row(1, 10, 0.3, 0.5, 0.5)];
-    await layerEffects(new LabelModel(), makeTask(), { vectors: VECTORS, history: [{ episode: 0, relativeChange: null }, { episode: 5, relativeChange: 0.2 }], sweepRows }, options({
-      onUpdate: (u) => {
-        const r = applyUpdate(snapshot, u, 'sweep.jsonl');
-        snapshot = r.snapshot;
-        messages.push(r.message);
-        view = reduce(view, r.message);
+    await layerEffects(
+      new LabelModel(),
+      makeTask(),
+      {
+        vectors: VECTORS,
+        history: [
+          { episode: 0, relativeChange: null },
+          { episode: 5, relativeChange: 0.2 },
+        ],
+        sweepRows,
       },
-    }));
-    for (const m of messages) assert.ok(HOST_TO_WEBVIEW.some((t) => t.is(m)), `${m.method} passes its guard`);
-    assert.ok(isResultsSnapshot(snapshot));
-    assert.deepEqual(view.results, snapshot, 'the webview holds what the host holds');
+      options({
+        onUpdate: (u) => {
+          const m = updateMessage(1, u, 'sweep.jsonl');
+          host = reduceSnapshot(host, m);
+          messages.push(m);
+          view = reduce(view, m);
+        },
+      }),
+    );
+    for (const m of messages)
+      assert.ok(
+        HOST_TO_WEBVIEW.some((t) => t.is(m)),
+        `${m.method} passes its guard`,
+      );
+    assert.ok(isResultsSnapshot(host.results));
+    assert.deepEqual(view.results, host.results, 'the webview holds what the host holds');
     const charts = new Map(chartSpecs(view).map((c) => [c.id, c]));
     assert.deepEqual([...charts.keys()], ['effect-accuracy', 'effect-macroF1', 'effect-margin', 'norms', 'convergence']);
     for (const id of ['effect-accuracy', 'effect-macroF1', 'effect-margin']) {
       const c = charts.get(id)!;
       assert.deepEqual(c.labels, ['L0', 'L1', 'L2']);
-      assert.ok(c.series.every((s) => s.data.length === L && s.data.every((x) => x !== null)), id);
+      assert.ok(
+        c.series.every((s) => s.data.length === L && s.data.every((x) => x !== null)),
+        id,
+      );
     }
     assert.equal(charts.get('norms')!.series.length, LABELS.length + 1);
     assert.deepEqual(charts.get('convergence')!.series[0].data, [null, 0.2]);
-    assert.deepEqual(gridSpecs(view).map((g) => g.id), ['confusion-icl', 'confusion-iv', 'heatmap-k1-b10']);
+    assert.deepEqual(
+      gridSpecs(view).map((g) => g.id),
+      ['confusion-icl', 'confusion-iv', 'heatmap-k1-b10'],
+    );
   });
 });
 
 function row(shots: number, b: number, a1: number, a2: number, f1: number): SweepRow {
-  return { shots, refreshEvery: b, extStrength: a1, evalStrength: a2, accuracy: f1, macroF1: f1, auc: null, predictionShares: [0.5, 0.5], extractMs: 1, evalMs: 1 };
+  return {
+    shots,
+    refreshEvery: b,
+    extStrength: a1,
+    evalStrength: a2,
+    accuracy: f1,
+    macroF1: f1,
+    auc: null,
+    predictionShares: [0.5, 0.5],
+    extractMs: 1,
+    evalMs: 1,
+  };
 }

@@ -38,14 +38,21 @@ describe('count-based metrics', () => {
   //   gold 2: [0, 0, 2]  support 2
   // predicted totals: [4, 3, 3]; correct 3 + 2 + 2 = 7 of 10.
   const pairs: [number, number][] = [
-    ...repeat<[number, number]>([0, 0], 3), [0, 1],
-    [1, 0], ...repeat<[number, number]>([1, 1], 2), [1, 2],
+    ...repeat<[number, number]>([0, 0], 3),
+    [0, 1],
+    [1, 0],
+    ...repeat<[number, number]>([1, 1], 2),
+    [1, 2],
     ...repeat<[number, number]>([2, 2], 2),
   ];
   const m = evaluateMetrics(fromPairs(pairs, 3), 3, { resamples: 0 });
 
   test('confusion, shares and accuracy', () => {
-    assert.deepEqual(m.confusion, [[3, 1, 0], [1, 2, 1], [0, 0, 2]]);
+    assert.deepEqual(m.confusion, [
+      [3, 1, 0],
+      [1, 2, 1],
+      [0, 0, 2],
+    ]);
     assert.equal(m.n, 10);
     close(m.accuracy, 7 / 10);
     assert.deepEqual(m.predictionShares, [0.4, 0.3, 0.3]);
@@ -88,14 +95,41 @@ describe('count-based metrics', () => {
     // class 0: P = 2/3, R = 2/3, F1 = 2/3;  class 1: P = 1/2, R = 1/2, F1 = 1/2;  class 2: absent
     // macro = (2/3 + 1/2) / 2 = 7/12 (averaging over all 3 classes would give 7/18)
     // sklearn: f1_score([0,0,0,1,1], [0,0,1,1,0], average='macro') = 0.58333 = 7/12
-    const e = evaluateMetrics(fromPairs([[0, 0], [0, 0], [0, 1], [1, 1], [1, 0]], 3), 3, { resamples: 0 });
+    const e = evaluateMetrics(
+      fromPairs(
+        [
+          [0, 0],
+          [0, 0],
+          [0, 1],
+          [1, 1],
+          [1, 0],
+        ],
+        3,
+      ),
+      3,
+      { resamples: 0 },
+    );
     assert.deepEqual(e.perClass[2], { precision: 0, recall: 0, f1: 0, support: 0 });
     close(e.macroF1, 7 / 12);
     // weighted = (3 * 2/3 + 2 * 1/2) / 5 = 3/5; accuracy 3/5
     close(e.weightedF1, 3 / 5);
     close(e.accuracy, 3 / 5);
     // perfect on the present classes: macro 1 (not 2/3)
-    close(evaluateMetrics(fromPairs([[0, 0], [1, 1], [1, 1]], 3), 3, { resamples: 0 }).macroF1, 1);
+    close(
+      evaluateMetrics(
+        fromPairs(
+          [
+            [0, 0],
+            [1, 1],
+            [1, 1],
+          ],
+          3,
+        ),
+        3,
+        { resamples: 0 },
+      ).macroF1,
+      1,
+    );
   });
 
   test('a class predicted but never gold counts in macro-F1 with F1 = 0', () => {
@@ -106,7 +140,19 @@ describe('count-based metrics', () => {
     // class 0: P = 1, R = 1/2, F1 = 2(1/2) / (3/2) = 2/3;  class 1: F1 = 1;  class 2: P = 0/1, R = 0 (no gold), F1 = 0
     // macro over classes 0, 1, 2 = (2/3 + 1 + 0) / 3 = 5/9 (over all 4 classes it would be 5/12)
     // sklearn: f1_score([0,0,1,1], [0,2,1,1], average='macro') = 0.55556 = 5/9
-    const e = evaluateMetrics(fromPairs([[0, 0], [0, 2], [1, 1], [1, 1]], 4), 4, { resamples: 0 });
+    const e = evaluateMetrics(
+      fromPairs(
+        [
+          [0, 0],
+          [0, 2],
+          [1, 1],
+          [1, 1],
+        ],
+        4,
+      ),
+      4,
+      { resamples: 0 },
+    );
     assert.deepEqual(e.perClass[2], { precision: 0, recall: 0, f1: 0, support: 0 });
     close(e.perClass[0].f1, 2 / 3);
     close(e.macroF1, 5 / 9);
@@ -126,8 +172,11 @@ describe('chance levels', () => {
   test('a guesser with the own prediction shares and one with the gold shares', () => {
     // The count-based fixture: gold shares p = [0.4, 0.4, 0.2], prediction shares q = [0.4, 0.3, 0.3].
     const pairs: [number, number][] = [
-      ...repeat<[number, number]>([0, 0], 3), [0, 1],
-      [1, 0], ...repeat<[number, number]>([1, 1], 2), [1, 2],
+      ...repeat<[number, number]>([0, 0], 3),
+      [0, 1],
+      [1, 0],
+      ...repeat<[number, number]>([1, 1], 2),
+      [1, 2],
       ...repeat<[number, number]>([2, 2], 2),
     ];
     const m = evaluateMetrics(fromPairs(pairs, 3), 3, { resamples: 0 });
@@ -144,7 +193,20 @@ describe('chance levels', () => {
   test('use the same class set as macro-F1', () => {
     // Class 2 of 3 absent: p = q = [3/5, 2/5, 0]. accuracy = 9/25 + 4/25 = 13/25;
     // F1_0 = 3/5, F1_1 = 2/5, macro over the 2 present classes = 1/2 (1/3 if class 2 counted).
-    const a = evaluateMetrics(fromPairs([[0, 0], [0, 0], [0, 1], [1, 1], [1, 0]], 3), 3, { resamples: 0 });
+    const a = evaluateMetrics(
+      fromPairs(
+        [
+          [0, 0],
+          [0, 0],
+          [0, 1],
+          [1, 1],
+          [1, 0],
+        ],
+        3,
+      ),
+      3,
+      { resamples: 0 },
+    );
     for (const c of [a.chance.predictedShares, a.chance.goldShares]) {
       close(c.accuracy, 13 / 25);
       close(c.macroF1, 1 / 2);
@@ -153,7 +215,19 @@ describe('chance levels', () => {
     // own: accuracy = 1/8 + 1/4 = 3/8; F1_0 = 2(1/2)(1/4) / (3/4) = 1/3, F1_1 = 2(1/2)(1/2) / 1 = 1/2,
     //   F1_2 = 0 (counts: q_2 > 0), class 3 left out: macro = (1/3 + 1/2 + 0) / 3 = 5/18
     // gold: accuracy = 1/4 + 1/4 = 1/2; classes 0 and 1 only: macro = (1/2 + 1/2) / 2 = 1/2
-    const b = evaluateMetrics(fromPairs([[0, 0], [0, 2], [1, 1], [1, 1]], 4), 4, { resamples: 0 });
+    const b = evaluateMetrics(
+      fromPairs(
+        [
+          [0, 0],
+          [0, 2],
+          [1, 1],
+          [1, 1],
+        ],
+        4,
+      ),
+      4,
+      { resamples: 0 },
+    );
     close(b.chance.predictedShares.accuracy, 3 / 8);
     close(b.chance.predictedShares.macroF1, 5 / 18);
     close(b.chance.goldShares.accuracy, 1 / 2);
@@ -230,7 +304,12 @@ describe('logit-margin AUC', () => {
     // class 1: pos {-2} vs neg {-1, -2, 1}: 0 + 1/2 + 0 -> 1/6
     // class 2: pos {1} vs neg {-2, 2, -1}: 1 + 0 + 1 -> 2/3
     // AUC = (3/4 + 1/6 + 2/3) / 3 = (9 + 2 + 8) / 36 = 19/36
-    const logits = [[2, 1, 0], [0, 1, 3], [1, 0, 2], [0, 2, 1]];
+    const logits = [
+      [2, 1, 0],
+      [0, 1, 3],
+      [1, 0, 2],
+      [0, 2, 1],
+    ];
     const gold = [0, 1, 2, 0];
     close(marginAuc(logits, gold, 3), 19 / 36);
     const preds = logits.map((labelLogits, item) => ({ gold: gold[item], predicted: 0, labelLogits, item }));
@@ -240,7 +319,18 @@ describe('logit-margin AUC', () => {
   test('AUC is null when a class has no positive or no negative episode', () => {
     assert.equal(evaluateMetrics(binary([1, 2], []), 2, { resamples: 0 }).auc, null);
     assert.equal(evaluateMetrics(binary([], [1, 2]), 2, { resamples: 0 }).auc, null);
-    const m = evaluateMetrics(fromPairs([[0, 0], [1, 1], [1, 0]], 3), 3, { resamples: 50 });
+    const m = evaluateMetrics(
+      fromPairs(
+        [
+          [0, 0],
+          [1, 1],
+          [1, 0],
+        ],
+        3,
+      ),
+      3,
+      { resamples: 50 },
+    );
     assert.equal(m.auc, null);
     assert.equal(m.ci?.auc, null);
   });
@@ -360,7 +450,13 @@ describe('calibration', () => {
 test('formatMetricsTable renders one aligned row per method, with the chance levels', () => {
   const preds = [...repeat<[number, number]>([0, 0], 13), ...repeat<[number, number]>([1, 0], 1), ...repeat<[number, number]>([0, 1], 1)];
   const m = evaluateMetrics(fromPairs(preds, 2), 2, { resamples: 100 });
-  const text = formatMetricsTable([{ name: 'iterative vectors', metrics: m }, { name: 'ICL', metrics: { ...m, ci: null, auc: null } }], ['pos', 'neg']);
+  const text = formatMetricsTable(
+    [
+      { name: 'iterative vectors', metrics: m },
+      { name: 'ICL', metrics: { ...m, ci: null, auc: null } },
+    ],
+    ['pos', 'neg'],
+  );
   const lines = text.split('\n');
   assert.equal(lines.length, 5);
   assert.match(lines[0], /^method\s+n\s+accuracy\s+macro-F1\s+weighted-F1\s+AUC\s+majority acc\s+chance acc\s+chance F1\s+prediction shares$/);

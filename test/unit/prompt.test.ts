@@ -19,7 +19,8 @@ before(async () => {
 const ex = (text: string, label: number, line: number): Example => ({ text, label, line });
 const DEMOS = [ex('I loved it', 0, 1), ex('Awful.  ', 1, 2)];
 const QUERY = ex('Great movie', 0, 3);
-const verbalizer = (t: Tokenizer, tokenization: Tokenization, bos = false) => new Verbalizer(t, ['positive', 'negative'], { bos, maxSampleTokens: 256, maxSeqLen: 256, tokenization });
+const verbalizer = (t: Tokenizer, tokenization: Tokenization, bos = false) =>
+  new Verbalizer(t, ['positive', 'negative'], { bos, maxSampleTokens: 256, maxSeqLen: 256, tokenization });
 
 describe('prompt tokens, segment by segment as the official code', () => {
   test('SentencePiece (the embedded tokenizer): every piece with its dummy prefix, separators [▁, \\n], whole-word labels', () => {
@@ -29,7 +30,10 @@ describe('prompt tokens, segment by segment as the official code', () => {
     assert.deepEqual(v.labelFirstTokens, [6374, 8178], '▁positive, ▁negative');
     const p = v.build(DEMOS, QUERY);
     // ▁I ▁loved ▁it ▁ \n ▁positive ▁ \n \n \n ▁Aw ful . ▁ \n ▁negative ▁ \n \n \n ▁Great ▁movie ▁ \n
-    assert.deepEqual(p.tokens, [306, 18012, 372, 29871, 13, 6374, 29871, 13, 13, 13, 22886, 1319, 29889, 29871, 13, 8178, 29871, 13, 13, 13, 7027, 14064, 29871, 13]);
+    assert.deepEqual(
+      p.tokens,
+      [306, 18012, 372, 29871, 13, 6374, 29871, 13, 13, 13, 22886, 1319, 29889, 29871, 13, 8178, 29871, 13, 13, 13, 7027, 14064, 29871, 13],
+    );
     assert.deepEqual(p.ioPositions, [4, 14, 23]);
     assert.deepEqual(v.build(DEMOS, QUERY).tokens, verbalizer(embedded.tokenizer, 'segments', true).build(DEMOS, QUERY).tokens.slice(1), 'BOS only prepends');
   });
@@ -76,7 +80,7 @@ describe('prompt tokens, segment by segment as the official code', () => {
   });
 });
 
-describe('Algorithm 1 reads B from the few-shot pass\'s own query tokens', () => {
+describe("Algorithm 1 reads B from the few-shot pass's own query tokens", () => {
   test('every zero-shot pass runs the query tokens of A + separator, even when A cut the query', async () => {
     // Long inputs: with k = 2 the five samples do not fit 256 tokens, so every input (the query too) is cut.
     const words = (seed: number) => Array.from({ length: 70 }, (_, i) => `w${(i * 7 + seed) % 50}`).join(' ');

@@ -3,7 +3,19 @@
 // every request is recorded so that tests can check what the algorithm asked for.
 import { LayerTaps, type ForwardRequest, type ForwardResult, type ModelInfo, type SteerableModel } from '../../src/core/model';
 
-export const STUB_INFO: ModelInfo = { name: 'stub', sha256: 'stub', nLayers: 2, dModel: 3, nHeads: 1, nKvHeads: 1, headDim: 3, vocabSize: 32000, maxSeqLen: 256, bosId: 1, eosId: 2 };
+export const STUB_INFO: ModelInfo = {
+  name: 'stub',
+  sha256: 'stub',
+  nLayers: 2,
+  dModel: 3,
+  nHeads: 1,
+  nKvHeads: 1,
+  headDim: 3,
+  vocabSize: 32000,
+  maxSeqLen: 256,
+  bosId: 1,
+  eosId: 2,
+};
 
 /** The unedited attention output of a token at a layer: small integers, exact in float32. */
 export const base = (token: number, layer: number, j: number) => ((token * 7 + layer * 3 + j) % 11) - 5;
@@ -21,7 +33,9 @@ export class RecordingModel implements SteerableModel {
     taps.forEach((p, k) => {
       for (let l = 0; l < L; l++) {
         for (let j = 0; j < d; j++) data[(l * taps.length + k) * d + j] = base(req.tokens[p.seq][p.pos], l, j);
-        for (const e of req.edits ?? []) if (e.seq === p.seq && e.pos === p.pos && e.layer === l) for (let j = 0; j < d; j++) data[(l * taps.length + k) * d + j] += e.vector[j];
+        for (const e of req.edits ?? [])
+          if (e.site === 'attn_out' && e.seq === p.seq && e.pos === p.pos && e.layer === l)
+            for (let j = 0; j < d; j++) data[(l * taps.length + k) * d + j] += e.vector[j];
       }
     });
     const logits = (req.logits ?? []).map((p) => Float32Array.from({ length: this.info.vocabSize }, (_, t) => ((t * 31 + req.tokens[p.seq][p.pos]) % 97) / 97));

@@ -2,12 +2,13 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
-import { loadDataset, type Example } from '../../src/core/datasets';
+import type { Example } from '../../src/core/datasets';
 import { evaluateMethod } from '../../src/core/experiment/methods';
 import { prepareTask, splitRows, type Task } from '../../src/core/experiment/task';
 import type { Tokenization } from '../../src/core/icl/prompt';
 import { extractIterativeVectors, type ZeroShotPosition } from '../../src/core/iv/extract';
 import { decodeSafetensors } from '../../src/core/vectors/safetensors';
+import { loadDataset } from '../../src/node/datasets';
 import type { LoadedModel } from '../../src/runtime/loadModel';
 import { embeddedModel, SHARED } from './fixtures';
 
@@ -24,8 +25,21 @@ const DATASETS: Record<string, () => ReturnType<typeof loadDataset>> = {
   'first-names': () => loadDataset('stdlib:first-names', { labelWords: { female: 'she', male: 'he' } }),
 };
 
-interface Row { line: number; text: string; label: number }
-interface GoldenEpisode { support: Row[]; query: Row; tokens: number[]; ioPositions: number[]; cut: number[]; zeroShot?: { tokens: number[]; readPosition: number }; labelLogits?: number[]; predicted?: number }
+interface Row {
+  line: number;
+  text: string;
+  label: number;
+}
+interface GoldenEpisode {
+  support: Row[];
+  query: Row;
+  tokens: number[];
+  ioPositions: number[];
+  cut: number[];
+  zeroShot?: { tokens: number[]; readPosition: number };
+  labelLogits?: number[];
+  predicted?: number;
+}
 interface Golden {
   split: 'train' | 'test';
   labels: string[];
@@ -85,13 +99,21 @@ for (const name of Object.keys(DATASETS)) {
       }
     });
 
-    test('Algorithm 1: the same episodes and, per layer, the reference\'s vectors within 1e-4 relative L2', async () => {
+    test("Algorithm 1: the same episodes and, per layer, the reference's vectors within 1e-4 relative L2", async () => {
       const train = splitRows(task, 'train');
       const x = await extractIterativeVectors(loaded.model, task.verbalizer, train, {
-        episodes: ext.episodes.length, shots: ext.shots, refreshEvery: ext.refreshEvery!, strength: ext.strength, seed: ext.seed, zeroShotPosition: ext.zeroShotPosition!,
+        episodes: ext.episodes.length,
+        shots: ext.shots,
+        refreshEvery: ext.refreshEvery!,
+        strength: ext.strength,
+        seed: ext.seed,
+        zeroShotPosition: ext.zeroShotPosition!,
       });
       x.episodes.forEach((e, i) => {
-        assert.deepEqual(e.support.map((r) => train[r].line), ext.episodes[i].support.map((r) => r.line));
+        assert.deepEqual(
+          e.support.map((r) => train[r].line),
+          ext.episodes[i].support.map((r) => r.line),
+        );
         assert.equal(train[e.query].line, ext.episodes[i].query.line);
       });
       const ref = decodeSafetensors(readFileSync(join(GOLDENS, name, 'vectors.safetensors')), 'vectors.safetensors').tensors;
@@ -101,10 +123,15 @@ for (const name of Object.keys(DATASETS)) {
       });
     });
 
-    test('Algorithm 2 with the reference\'s vectors: the same episodes, predictions on at least 99.5%, label logits close', async () => {
+    test("Algorithm 2 with the reference's vectors: the same episodes, predictions on at least 99.5%, label logits close", async () => {
       const ref = decodeSafetensors(readFileSync(join(GOLDENS, name, 'vectors.safetensors')), 'vectors.safetensors').tensors;
       const vectors = Array.from({ length: loaded.model.info.nLayers }, (_, l) => ref.get(`blocks.${l}.attn_out`)!.data);
-      const r = await evaluateMethod(loaded.model, task, { method: 'iv', vectors, strength: ev.strength, injectAt: 'all' }, { split: ev.split, shots: ev.shots, episodes: ev.episodes.length, seed: ev.seed, demoOrder: ev.demoOrder ?? 'shuffled', resamples: 0 });
+      const r = await evaluateMethod(
+        loaded.model,
+        task,
+        { method: 'iv', vectors, strength: ev.strength, injectAt: 'all' },
+        { split: ev.split, shots: ev.shots, episodes: ev.episodes.length, seed: ev.seed, demoOrder: ev.demoOrder ?? 'shuffled', resamples: 0 },
+      );
       const rows = splitRows(task, ev.split);
       let same = 0;
       let maxDiff = 0;

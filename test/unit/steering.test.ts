@@ -37,7 +37,10 @@ function ivArtifact(over: Partial<ArtifactMetadata> = {}): VectorArtifact {
   const { nLayers: L, dModel: d } = model.info;
   const labels = ['she', 'he'];
   const tensors = new Map<string, Tensor>(
-    Array.from({ length: L }, (_, l) => [tensorName(l, 'attn_out'), { shape: [3, d], data: Float32Array.from({ length: 3 * d }, (_, i) => l * 100 + Math.floor(i / d)) }]),
+    Array.from({ length: L }, (_, l) => [
+      tensorName(l, 'attn_out'),
+      { shape: [3, d], data: Float32Array.from({ length: 3 * d }, (_, i) => l * 100 + Math.floor(i / d)) },
+    ]),
   );
   const metadata: ArtifactMetadata = {
     formatVersion: 1,
@@ -75,7 +78,7 @@ describe('steering on the embedded model', () => {
     const last = g.promptTokens.length - 1;
     const out = await model.forward({
       tokens: [g.promptTokens],
-      edits: rows.map((r, layer) => ({ seq: 0, pos: last, layer, vector: r! })),
+      edits: rows.map((r, layer) => ({ site: 'attn_out', seq: 0, pos: last, layer, vector: r! })),
       logits: [{ seq: 0, pos: last }],
     });
     assert.equal(g.steered.tokens[0], argmax(out.logits[0]));
@@ -108,7 +111,10 @@ describe('steering on the embedded model', () => {
     assert.equal(s.lastTop.length, 5);
     // Default: every text token is edited (not BOS).
     const all = await tokenEffects(model, tokenizer, PROMPT, { rows, strength: 1 });
-    assert.deepEqual(all.effects.map((t) => t.edited), all.effects.map((t) => t.position >= 1));
+    assert.deepEqual(
+      all.effects.map((t) => t.edited),
+      all.effects.map((t) => t.position >= 1),
+    );
   });
 
   test('empty and over-long prompts are user errors', async () => {
@@ -160,7 +166,10 @@ describe('token spans', () => {
     assert.equal(text.slice(spans[1].start, spans[1].end), ' cat');
     const snow = 'x ☃';
     const ss = tokenSpans(tokenizer, snow, tokenizer.encode(snow));
-    assert.deepEqual(ss.slice(-3).map((s) => snow.slice(s.start, s.end)), ['☃', '☃', '☃']);
+    assert.deepEqual(
+      ss.slice(-3).map((s) => snow.slice(s.start, s.end)),
+      ['☃', '☃', '☃'],
+    );
   });
 });
 
@@ -178,11 +187,22 @@ describe('prompt blocks', () => {
       ],
     );
     const plain = promptBlocks(lines);
-    assert.deepEqual(plain.map((b) => [b.startLine, b.endLine]), [[0, 0], [2, 3], [6, 7], [9, 14]]);
+    assert.deepEqual(
+      plain.map((b) => [b.startLine, b.endLine]),
+      [
+        [0, 0],
+        [2, 3],
+        [6, 7],
+        [9, 14],
+      ],
+    );
     const md = promptBlocks(lines, { markdown: true });
     assert.equal(blockAt(md, 10)?.kind, 'fence');
     assert.equal(blockAt(md, 4), undefined);
-    assert.deepEqual(promptBlocks(['```', 'open'], { markdown: true }).map((b) => [b.startLine, b.endLine]), [[1, 1]]);
+    assert.deepEqual(
+      promptBlocks(['```', 'open'], { markdown: true }).map((b) => [b.startLine, b.endLine]),
+      [[1, 1]],
+    );
     assert.equal(promptBlocks(lines, { maxBlocks: 2 }).length, 2);
   });
 });

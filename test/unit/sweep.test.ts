@@ -5,11 +5,14 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { loadDataset, type Dataset } from '../../src/core/datasets';
-import { UserError } from '../../src/core/errors';
+import type { Dataset } from '../../src/core/datasets';
+import { CancelledError, UserError } from '../../src/core/errors';
 import { runSweep, type SweepGrid, type SweepOptions, type SweepRow } from '../../src/core/experiment/sweep';
 import { parseSweepResults, settingsDifferences, sweepHeaderLine, SWEEP_FORMAT } from '../../src/core/experiment/sweepResults';
 import { prepareTask, type Task } from '../../src/core/experiment/task';
+import type { ResultsStore } from '../../src/core/ports';
+import { loadDataset } from '../../src/node/datasets';
+import { resultsFile } from '../../src/node/sweepResults';
 import type { LoadedModel } from '../../src/runtime/loadModel';
 import { embeddedModel } from './fixtures';
 
@@ -23,7 +26,10 @@ before(async () => {
   const data = join(dir, 'pets.jsonl');
   const happy = ['The dog played in the sun', 'Lily got a new toy', 'They ate cake at the party', 'Tom found his ball', 'The bird sang a song'];
   const sad = ['The toy broke', 'Ben lost his hat', 'It rained all day', 'The cat was sick', 'Mia dropped her ice cream'];
-  writeFileSync(data, `${Array.from({ length: 40 }, (_, i) => JSON.stringify({ text: `${(i % 2 ? sad : happy)[i % 5]} ${i}`, label: i % 2 ? 'sad' : 'happy' })).join('\n')}\n`);
+  writeFileSync(
+    data,
+    `${Array.from({ length: 40 }, (_, i) => JSON.stringify({ text: `${(i % 2 ? sad : happy)[i % 5]} ${i}`, label: i % 2 ? 'sad' : 'happy' })).join('\n')}\n`,
+  );
   loaded = await embeddedModel();
   dataset = await loadDataset(data);
   task = prepareTask(dataset, loaded.tokenizer, loaded.model.info);
@@ -36,12 +42,15 @@ after(async () => {
 // One extraction (k = 1, a1 = 0.3) evaluated at two a2 values: two rows.
 const GRID: SweepGrid = { shots: [1], extStrengths: [0.3], evalStrengths: [0.5, 0.9], noIterationStrengths: [] };
 
-function options(resultsFile: string, over: { extract?: Partial<SweepOptions['extract']>; eval?: Partial<SweepOptions['eval']> } = {}): SweepOptions {
+function options(
+  results: string | ResultsStore,
+  over: { extract?: Partial<SweepOptions['extract']>; eval?: Partial<SweepOptions['eval']> } = {},
+): SweepOptions {
   return {
     extract: { episodes: 4, seed: 42, zeroShotPosition: 'separator', refreshEvery: 2, ...over.extract },
     eval: { shots: 1, episodes: 6, seed: 42, demoOrder: 'shuffled', resamples: 0, ...over.eval },
     injectAt: 'all',
-    resultsFile,
+    results: typeof results === 'string' ? resultsFile(results) : results,
   };
 }
 
@@ -76,7 +85,10 @@ describe('runSweep results file', () => {
     assert.deepEqual(h.settings.extract, { episodes: 4, seed: 42, zeroShotPosition: 'separator', refreshEvery: 2 });
     assert.deepEqual(h.settings.eval, { shots: 1, episodes: 6, seed: 42, demoOrder: 'shuffled' });
     assert.equal(h.settings.injectAt, 'all');
-    assert.deepEqual(rows.map((r) => JSON.parse(r)), first.rows);
+    assert.deepEqual(
+      rows.map((r) => JSON.parse(r)),
+      first.rows,
+    );
     assert.deepEqual(parseSweepResults(readFileSync(file, 'utf8'), file), { settings: first.settings, rows: first.rows });
   });
 
@@ -123,7 +135,7 @@ describe('runSweep results file', () => {
     await assert.rejects(runSweep(loaded.model, task, GRID, { ...options(file), injectAt: 'query' }), userError(/injectAt is "all" there, "query" now/));
   });
 
-  test('a file without a header (an older version\'s) refuses, naming the file and line 1', async () => {
+  test("a file without a header (an older version's) refuses, naming the file and line 1", async () => {
     const old = join(dir, 'old.sweep.jsonl');
     writeFileSync(old, first.rows.map((r) => `${JSON.stringify(r)}\n`).join(''));
     await assert.rejects(runSweep(loaded.model, task, GRID, options(old)), userError(/old\.sweep\.jsonl, line 1: .*no header.*older version/));
@@ -141,8 +153,62 @@ describe('runSweep results file', () => {
   });
 });
 
+describe('runSweep results store', () => {
+  /** Rows kept in memory: no file behind it, as a workspace of any scheme in the extension. */
+  function memoryStore(): ResultsStore & { text?: string } {
+    const store: ResultsStore & { text?: string } = {
+      name: 'memory:pets.sweep.jsonl',
+      read: async () => store.text,
+      append: async (text) => void (store.text = (store.text ?? '') + text),
+    };
+    return store;
+  }
+
+  test('a sweep stopped after one row resumes from the store: that row is read back, not computed again', async () => {
+    const store = memoryStore();
+    const cancellation = { cancelled: false };
+    const stopped: SweepRow[] = [];
+    await assert.rejects(
+      runSweep(loaded.model, task, GRID, { ...options(store), cancellation, onRow: (r) => (stopped.push(r), (cancellation.cancelled = true)) }),
+      CancelledError,
+    );
+    assert.equal(stopped.length, 1);
+    assert.deepEqual(parseSweepResults(store.text!, store.name).rows, stopped);
+
+    const computed: SweepRow[] = [];
+    const resumed = await runSweep(loaded.model, task, GRID, { ...options(store), onRow: (r) => computed.push(r) });
+    assert.deepEqual(
+      computed.map((r) => r.evalStrength),
+      [0.9],
+      'only the configuration the stopped run did not finish is computed',
+    );
+    assert.deepEqual(resumed.rows[0], stopped[0], 'the finished row comes back as stored (its timings too)');
+    assert.deepEqual(parseSweepResults(store.text!, store.name), { settings: resumed.settings, rows: resumed.rows });
+  });
+
+  test('a store with other settings refuses, naming the store', async () => {
+    const store = memoryStore();
+    await runSweep(loaded.model, task, { ...GRID, evalStrengths: [0.5] }, options(store));
+    await assert.rejects(
+      runSweep(loaded.model, task, GRID, options(store, { eval: { seed: 7 } })),
+      userError(/^memory:pets\.sweep\.jsonl: .*eval\.seed is 42 there, 7 now/),
+    );
+  });
+});
+
 describe('parseSweepResults', () => {
-  const row = (a2: number, f1: number): SweepRow => ({ shots: 1, refreshEvery: 10, extStrength: 0.3, evalStrength: a2, accuracy: f1 + 0.1, macroF1: f1, auc: null, predictionShares: [0.5, 0.5], extractMs: 1, evalMs: 1 });
+  const row = (a2: number, f1: number): SweepRow => ({
+    shots: 1,
+    refreshEvery: 10,
+    extStrength: 0.3,
+    evalStrength: a2,
+    accuracy: f1 + 0.1,
+    macroF1: f1,
+    auc: null,
+    predictionShares: [0.5, 0.5],
+    extractMs: 1,
+    evalMs: 1,
+  });
   const settings = { model: { name: 'm', sha256: 'ab' }, eval: { seed: 1 } };
   const header = sweepHeaderLine(settings);
   const a = row(0.3, 0.5);

@@ -11,7 +11,6 @@ import { parseLlama2cBin, tokenizerJsonFromLlama2cBin } from '../../src/runtime/
 import { Llama2cTokenizer } from './llama2cEncode';
 import { TOKENIZER_SENTENCES as SENTENCES } from './fixtures';
 
-
 let tokenizer: LlamaTokenizer;
 let reference: Llama2cTokenizer;
 let binPath: string;
@@ -39,7 +38,7 @@ function withByte(bytes: Uint8Array, offset: number, value: number): Uint8Array 
 /** Deterministic pseudo-random strings from a small alphabet rich in whitespace, pieces and non-vocab characters. */
 function randomTexts(count: number, seed: number): string[] {
   let s = seed;
-  const rnd = () => ((s = (Math.imul(s, 1103515245) + 12345) & 0x7fffffff) / 0x80000000);
+  const rnd = () => (s = (Math.imul(s, 1103515245) + 12345) & 0x7fffffff) / 0x80000000;
   const parts = [...'aeiou tnshrdl      ..,!?\'"\n\t-09AEITé中😀<>/', 'the', 'little', 'Lily', 'Once', 'upon', ' time', '  ', '\n\n', 'happy'];
   return Array.from({ length: count }, () => {
     let text = '';
@@ -85,7 +84,10 @@ describe('prefixSpace: false', () => {
   test('no dummy prefix', () => {
     assert.deepEqual(tokenizer.encode('\n', { prefixSpace: false }), [13]);
     assert.deepEqual(tokenizer.encode('\n'), [29871, 13]);
-    assert.deepEqual(tokenizer.encode('Once', { prefixSpace: false }).map((id) => tokenizer.tokenText(id)), ['Once']);
+    assert.deepEqual(
+      tokenizer.encode('Once', { prefixSpace: false }).map((id) => tokenizer.tokenText(id)),
+      ['Once'],
+    );
     assert.deepEqual(tokenizer.encode(' Once', { prefixSpace: false }), tokenizer.encode('Once'));
     assert.deepEqual(tokenizer.encode('', { prefixSpace: false, bos: true }), [1]);
   });
@@ -141,7 +143,13 @@ describe('decode', () => {
     assert.deepEqual(chunks.slice(emoji, emoji + 4), ['', '', '', '😀']);
     // A continuation after a prompt keeps its leading space.
     const cont = tokenizer.streamDecoder(ids[ids.length - 1]);
-    assert.equal(tokenizer.encode(' and more', { prefixSpace: false }).map((id) => cont.push(id)).join(''), ' and more');
+    assert.equal(
+      tokenizer
+        .encode(' and more', { prefixSpace: false })
+        .map((id) => cont.push(id))
+        .join(''),
+      ' and more',
+    );
     // An unfinished character flushes as U+FFFD.
     const cut = tokenizer.streamDecoder();
     assert.equal(cut.push(0xf0 + 3) + cut.flush(), '\uFFFD');
@@ -180,7 +188,14 @@ describe('tokenizer.json and loading', () => {
     assert.equal(json.model.vocab['<0x0A>'], 13);
     assert.equal(json.model.vocab['▁Once'], 9038);
     assert.deepEqual(json.model.merges[0], ['▁', 't']);
-    assert.deepEqual(json.added_tokens.map((t) => [t.id, t.content, t.special]), [[0, '<unk>', true], [1, '<s>', true], [2, '</s>', true]]);
+    assert.deepEqual(
+      json.added_tokens.map((t) => [t.id, t.content, t.special]),
+      [
+        [0, '<unk>', true],
+        [1, '<s>', true],
+        [2, '</s>', true],
+      ],
+    );
   });
 
   test('the tokenizer.json as a whole (normalizer, BOS template) encodes like llama2.c', () => {

@@ -5,12 +5,12 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { UserError } from '../../src/core/errors';
 import type { ModelInfo } from '../../src/core/model';
+import { decodeGguf } from './ggufReader';
 import {
   artifactControlVectors,
   checkModelMatch,
   controlVectorFromArtifact,
   decodeArtifact,
-  decodeGguf,
   decodeSafetensors,
   encodeArtifact,
   encodeControlVector,
@@ -18,15 +18,13 @@ import {
   GgufType,
   layerNorms,
   layerRows,
-  readArtifact,
   rowCosines,
   tensorsSha256,
-  writeArtifact,
-  writeControlVector,
   type ArtifactMetadata,
   type Tensor,
   type VectorArtifact,
 } from '../../src/core/vectors';
+import { readArtifact, writeArtifact, writeControlVector } from '../../src/node/artifactFiles';
 
 const dir = mkdtempSync(join(tmpdir(), 'ivec-test-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -95,8 +93,20 @@ describe('safetensors', () => {
   test('equal inputs give byte-identical files whatever the insertion order', () => {
     const a = { shape: [1, 2], data: Float32Array.from([1, 2]) };
     const b = { shape: [3], data: Float32Array.from([3, 4, 5]) };
-    const one = encodeSafetensors(new Map([['blocks.0.x', a], ['blocks.10.x', b]]), { p: '1', q: '2' });
-    const two = encodeSafetensors(new Map([['blocks.10.x', b], ['blocks.0.x', a]]), { q: '2', p: '1' });
+    const one = encodeSafetensors(
+      new Map([
+        ['blocks.0.x', a],
+        ['blocks.10.x', b],
+      ]),
+      { p: '1', q: '2' },
+    );
+    const two = encodeSafetensors(
+      new Map([
+        ['blocks.10.x', b],
+        ['blocks.0.x', a],
+      ]),
+      { q: '2', p: '1' },
+    );
     assert.deepEqual(Buffer.from(one), Buffer.from(two));
   });
 
@@ -167,11 +177,7 @@ describe('safetensors', () => {
       throwsUser(() => decodeSafetensors(t({ t: { dtype: 'F32', shape: [4], data_offsets: [0, 16] } }), F), F, /"t".*beyond the 8-byte data section/);
       throwsUser(() => decodeSafetensors(t({ t: { dtype: 'F32', shape: [2], data_offsets: [8, 0] } }), F), F, /end before they begin/);
       throwsUser(
-        () =>
-          decodeSafetensors(
-            t({ a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [1], data_offsets: [4, 8] } }),
-            F,
-          ),
+        () => decodeSafetensors(t({ a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [1], data_offsets: [4, 8] } }), F),
         F,
         /"a" \(bytes 0\.\.8\) and "b" \(bytes 4\.\.8\) overlap/,
       );
@@ -182,7 +188,11 @@ describe('safetensors', () => {
     });
 
     test('non-string metadata and unknown dtypes', () => {
-      throwsUser(() => decodeSafetensors(t({ __metadata__: { n: 3 }, t: { dtype: 'F32', shape: [2], data_offsets: [0, 8] } }), F), F, /metadata "n" must be a string, got number/);
+      throwsUser(
+        () => decodeSafetensors(t({ __metadata__: { n: 3 }, t: { dtype: 'F32', shape: [2], data_offsets: [0, 8] } }), F),
+        F,
+        /metadata "n" must be a string, got number/,
+      );
       throwsUser(() => decodeSafetensors(t({ __metadata__: { n: null }, t: { dtype: 'F32', shape: [2], data_offsets: [0, 8] } }), F), F, /got null/);
       throwsUser(() => decodeSafetensors(t({ __metadata__: 'x', t: { dtype: 'F32', shape: [2], data_offsets: [0, 8] } }), F), F, /must be an object/);
       throwsUser(() => decodeSafetensors(t({ t: { dtype: 'F17', shape: [2], data_offsets: [0, 8] } }), F), F, /unknown dtype "F17"/);
@@ -309,11 +319,19 @@ describe('vector artifacts', () => {
     const withTensors = (m: ArtifactMetadata, t: Record<string, Tensor>) => encodeSafetensors(t, { iv: JSON.stringify(m) });
     const row3 = { shape: [3, D], data: new Float32Array(3 * D) };
     throwsUser(() => decodeArtifact(encodeSafetensors({ x: row3 }), F), F, /no "iv" entry/);
-    throwsUser(() => decodeArtifact(withTensors(metadata(), { 'blocks.0.attn_out': { shape: [2, D], data: new Float32Array(2 * D) } }), F), F, /2 rows but 2 labels need 3/);
+    throwsUser(
+      () => decodeArtifact(withTensors(metadata(), { 'blocks.0.attn_out': { shape: [2, D], data: new Float32Array(2 * D) } }), F),
+      F,
+      /2 rows but 2 labels need 3/,
+    );
     throwsUser(() => decodeArtifact(withTensors(metadata(), { 'blocks.3.attn_out': row3 }), F), F, /layer 3 does not exist in a 3-layer model/);
     throwsUser(() => decodeArtifact(withTensors(metadata(), { 'blocks.0.resid_post': row3 }), F), F, /site resid_post but the metadata says attn_out/);
-    throwsUser(() => decodeArtifact(withTensors(metadata(), { 'layer0': row3 }), F), F, /not named blocks/);
-    throwsUser(() => decodeArtifact(withTensors(metadata(), { 'blocks.0.attn_out': { shape: [3, 5], data: new Float32Array(15) } }), F), F, /width 5 but the model's d_model is 4/);
+    throwsUser(() => decodeArtifact(withTensors(metadata(), { layer0: row3 }), F), F, /not named blocks/);
+    throwsUser(
+      () => decodeArtifact(withTensors(metadata(), { 'blocks.0.attn_out': { shape: [3, 5], data: new Float32Array(15) } }), F),
+      F,
+      /width 5 but the model's d_model is 4/,
+    );
     throwsUser(() => decodeArtifact(withTensors({ ...metadata(), formatVersion: 2 as 1 }, { 'blocks.0.attn_out': row3 }), F), F, /format version 2 is newer/);
     throwsUser(() => decodeArtifact(withTensors({ ...metadata(), layerStrengths: [1] }, { 'blocks.0.attn_out': row3 }), F), F, /layerStrengths has 1 entries/);
     throwsUser(() => decodeArtifact(encodeSafetensors({ x: row3 }, { iv: '{' }), F), F, /not valid JSON/);
@@ -395,7 +413,11 @@ describe('vector artifacts', () => {
     });
     test('ignoreHash accepts a model of the same shape', () => {
       checkModelMatch(ivArtifact(), modelInfo({ sha256: 'ff'.repeat(32) }), F, { ignoreHash: true });
-      throwsUser(() => checkModelMatch(ivArtifact(), modelInfo({ sha256: 'ff'.repeat(32), nLayers: 4 }), F, { ignoreHash: true }), F, /layers 3 vs 4, weights sha256/);
+      throwsUser(
+        () => checkModelMatch(ivArtifact(), modelInfo({ sha256: 'ff'.repeat(32), nLayers: 4 }), F, { ignoreHash: true }),
+        F,
+        /layers 3 vs 4, weights sha256/,
+      );
     });
   });
 
@@ -414,7 +436,10 @@ describe('vector artifacts', () => {
     };
     const r0 = layerRows(a, 0);
     assert.equal(r0.length, 3);
-    assert.deepEqual(r0.map((r) => [...r]), rows);
+    assert.deepEqual(
+      r0.map((r) => [...r]),
+      rows,
+    );
     assert.equal(r0[1].buffer, a.tensors.get('blocks.0.attn_out')!.data.buffer, 'rows are views');
     assert.deepEqual(layerRows(a, 2), []);
     assert.throws(() => layerRows(a, 3), RangeError);
@@ -457,9 +482,15 @@ function referenceGguf(hint: string, tensors: [string, number[]][]): Buffer {
     return b;
   };
   const kv = Buffer.concat([
-    str('general.architecture'), u32(8), str('controlvector'),
-    str('controlvector.model_hint'), u32(8), str(hint),
-    str('controlvector.layer_count'), u32(4), u32(tensors.length),
+    str('general.architecture'),
+    u32(8),
+    str('controlvector'),
+    str('controlvector.model_hint'),
+    u32(8),
+    str(hint),
+    str('controlvector.layer_count'),
+    u32(4),
+    u32(tensors.length),
   ]);
   const pad = (n: number) => Math.ceil(n / 32) * 32;
   let offset = 0;
@@ -481,7 +512,13 @@ describe('GGUF control vectors', () => {
 
   test('byte-identical to an independent GGUF v3 writer', () => {
     const { bytes } = encodeControlVector([v(0), v(1), v(2)], { modelHint: 'llama' });
-    assert.deepEqual(Buffer.from(bytes), referenceGguf('llama', [['direction.1', [...v(1)]], ['direction.2', [...v(2)]]]));
+    assert.deepEqual(
+      Buffer.from(bytes),
+      referenceGguf('llama', [
+        ['direction.1', [...v(1)]],
+        ['direction.2', [...v(2)]],
+      ]),
+    );
   });
 
   test('round trip through the reader: header, metadata, names, alignment, data', () => {
@@ -493,11 +530,14 @@ describe('GGUF control vectors', () => {
     assert.equal(g.alignment, 32);
     assert.equal(g.dataOffset % 32, 0);
     assert.equal(bytes.length % 32, 0);
-    assert.deepEqual([...g.kv.entries()], [
-      ['general.architecture', { type: GgufType.STRING, value: 'controlvector' }],
-      ['controlvector.model_hint', { type: GgufType.STRING, value: 'llama' }],
-      ['controlvector.layer_count', { type: GgufType.UINT32, value: 3 }],
-    ]);
+    assert.deepEqual(
+      [...g.kv.entries()],
+      [
+        ['general.architecture', { type: GgufType.STRING, value: 'controlvector' }],
+        ['controlvector.model_hint', { type: GgufType.STRING, value: 'llama' }],
+        ['controlvector.layer_count', { type: GgufType.UINT32, value: 3 }],
+      ],
+    );
     assert.deepEqual(
       g.tensors.map((t) => [t.name, t.dims, t.type, t.offset]),
       [
@@ -513,35 +553,53 @@ describe('GGUF control vectors', () => {
     assert.equal(description.approximate, true);
     assert.match(description.note, /attention output.*block output/);
     assert.equal(description.layerCount, 3);
-    assert.deepEqual(description.skipped.map((s) => s.sourceLayer), [0]);
+    assert.deepEqual(
+      description.skipped.map((s) => s.sourceLayer),
+      [0],
+    );
     assert.match(description.skipped[0].reason, /direction\.0 is rejected/);
-    assert.deepEqual(description.tensors.map((t) => [t.name, t.sourceLayer, t.llamaCppLayer]), [
-      ['direction.1', 1, 1],
-      ['direction.3', 3, 3],
-      ['direction.4', 4, 4],
-    ]);
+    assert.deepEqual(
+      description.tensors.map((t) => [t.name, t.sourceLayer, t.llamaCppLayer]),
+      [
+        ['direction.1', 1, 1],
+        ['direction.3', 3, 3],
+        ['direction.4', 4, 4],
+      ],
+    );
     assert.ok(Math.abs(description.tensors[0].norm - Math.hypot(...layers[1]!.map((x) => x * 2))) < 1e-4);
   });
 
   test("'before-block' placement shifts by one and drops layers 0 and 1", () => {
     const { bytes, description } = encodeControlVector([v(0), v(1), v(2), v(3)], { placement: 'before-block' });
     const g = decodeGguf(bytes, 'cv.gguf');
-    assert.deepEqual(g.tensors.map((t) => t.name), ['direction.1', 'direction.2']);
+    assert.deepEqual(
+      g.tensors.map((t) => t.name),
+      ['direction.1', 'direction.2'],
+    );
     assert.deepEqual(bits(g.tensors[0].data!), bits(v(2)));
-    assert.deepEqual(description.skipped.map((s) => s.sourceLayer), [0, 1]);
+    assert.deepEqual(
+      description.skipped.map((s) => s.sourceLayer),
+      [0, 1],
+    );
   });
 
   test('from an artifact: query row, a difference of class rows, the layer envelope', () => {
     const a = ivArtifact(); // layerStrengths [1, 0.5, 2]
     const q = artifactControlVectors(a, { row: 'query' });
-    assert.deepEqual([...q[1]!], [120.5, 121.5, 122.5, 123.5].map((x) => x * 0.5));
+    assert.deepEqual(
+      [...q[1]!],
+      [120.5, 121.5, 122.5, 123.5].map((x) => x * 0.5),
+    );
     const diff = artifactControlVectors(a, { row: { positive: 1, negative: 0 }, useLayerStrengths: false });
     assert.deepEqual([...diff[2]!], [10, 10, 10, 10]);
     assert.throws(() => artifactControlVectors(a, { row: 5 }), /row 5 does not exist/);
 
     const exported = controlVectorFromArtifact(a, { row: 0, modelHint: 'llama' });
     const g = decodeGguf(exported.bytes, 'a.gguf');
-    assert.deepEqual(g.tensors.map((t) => t.name), ['direction.1', 'direction.2']);
+    assert.deepEqual(
+      g.tensors.map((t) => t.name),
+      ['direction.1', 'direction.2'],
+    );
     assert.deepEqual([...g.tensors[1].data!], [400, 402, 404, 406]);
     assert.equal(g.kv.get('controlvector.source.method')!.value, 'iterative-vectors');
     assert.equal(g.kv.get('controlvector.layer_count')!.value, 2);

@@ -69,7 +69,12 @@ export interface FunctionVector {
  * measured on the model itself (attention output with minus without a head edit), so no weights
  * are needed.
  */
-export async function extractFunctionVector(model: SteerableModel, verbalizer: Verbalizer, train: readonly Example[], options: FunctionVectorOptions): Promise<FunctionVector> {
+export async function extractFunctionVector(
+  model: SteerableModel,
+  verbalizer: Verbalizer,
+  train: readonly Example[],
+  options: FunctionVectorOptions,
+): Promise<FunctionVector> {
   const { nLayers: L, dModel: d, nHeads: H, headDim } = model.info;
   const n = verbalizer.labels.length;
   const official = options.variant === 'official';
@@ -91,7 +96,10 @@ export async function extractFunctionVector(model: SteerableModel, verbalizer: V
     : sampleEpisodes(train, n, options.shots, options.effectEpisodes, options.seed + 1, order);
   const corrupted = effectEpisodes.map((e) => {
     const labels = rng.shuffle(e.support.map((i) => train[i].label));
-    return verbalizer.build(e.support.map((i, k) => ({ ...train[i], label: labels[k] })), train[e.query]);
+    return verbalizer.build(
+      e.support.map((i, k) => ({ ...train[i], label: labels[k] })),
+      train[e.query],
+    );
   });
   const gold = effectEpisodes.map((e) => verbalizer.labelFirstTokens[train[e.query].label]);
   const patched = (p: Prompt) => (official ? p.tokens.map((_, pos) => pos) : [queryPosition(p)]);
@@ -104,13 +112,20 @@ export async function extractFunctionVector(model: SteerableModel, verbalizer: V
   for (let layer = 0; layer < L; layer++) {
     indirectEffect.push([]);
     for (let head = 0; head < H; head++) {
-      const probs = await goldProbabilities(model, corrupted, gold, (i, seq, p) =>
-        patched(p).map((pos, k) => {
-          const vector = new Float32Array(d);
-          const now = current[i][layer][k];
-          for (let j = head * headDim; j < (head + 1) * headDim; j++) vector[j] = meanHeads[layer][j] - now[j];
-          return { seq, pos, layer, vector };
-        }), stats, options.cancellation);
+      const probs = await goldProbabilities(
+        model,
+        corrupted,
+        gold,
+        (i, seq, p) =>
+          patched(p).map((pos, k) => {
+            const vector = new Float32Array(d);
+            const now = current[i][layer][k];
+            for (let j = head * headDim; j < (head + 1) * headDim; j++) vector[j] = meanHeads[layer][j] - now[j];
+            return { site: 'head_out', seq, pos, layer, vector };
+          }),
+        stats,
+        options.cancellation,
+      );
       indirectEffect[layer].push(probs.reduce((acc, x, i) => acc + x - base[i], 0) / corrupted.length);
       options.onProgress?.(layer * H + head + 1, L * H);
     }
@@ -126,9 +141,18 @@ export async function extractFunctionVector(model: SteerableModel, verbalizer: V
 const queryPosition = (p: Prompt) => p.ioPositions[p.ioPositions.length - 1];
 
 /** Each prompt's head outputs (the input of the output projection) at the given positions: [prompt][layer][k]. */
-async function headOutputs(model: SteerableModel, prompts: readonly Prompt[], positions: (p: Prompt) => number[], stats: RunStats, cancellation?: Cancellation): Promise<Float32Array[][][]> {
+async function headOutputs(
+  model: SteerableModel,
+  prompts: readonly Prompt[],
+  positions: (p: Prompt) => number[],
+  stats: RunStats,
+  cancellation?: Cancellation,
+): Promise<Float32Array[][][]> {
   const out: Float32Array[][][] = new Array(prompts.length);
-  for (const batch of lengthSortedBatches(prompts.map((p) => p.tokens.length), BATCH_TOKENS)) {
+  for (const batch of lengthSortedBatches(
+    prompts.map((p) => p.tokens.length),
+    BATCH_TOKENS,
+  )) {
     throwIfCancelled(cancellation);
     const taps = batch.flatMap((i, seq) => positions(prompts[i]).map((pos) => ({ seq, pos })));
     const start = performance.now();
@@ -150,7 +174,7 @@ async function headOutputs(model: SteerableModel, prompts: readonly Prompt[], po
 /** Function Vectors at test time: the vector is added to the attention output at `layer`, query io position. */
 export function functionVectorSteering(layer: number, vector: Float32Array, strength = 1): Steering {
   const scaled = vector.map((x) => strength * x);
-  return (p, seq) => ({ edits: [{ seq, pos: p.ioPositions[p.ioPositions.length - 1], layer, vector: scaled }] });
+  return (p, seq) => [{ site: 'attn_out', seq, pos: p.ioPositions[p.ioPositions.length - 1], layer, vector: scaled }];
 }
 
 /** Softmax probability of each prompt's gold token at its query position, under the given head edits. */
@@ -163,13 +187,16 @@ async function goldProbabilities(
   cancellation?: Cancellation,
 ): Promise<number[]> {
   const probs = new Array<number>(prompts.length);
-  for (const batch of lengthSortedBatches(prompts.map((p) => p.tokens.length), BATCH_TOKENS)) {
+  for (const batch of lengthSortedBatches(
+    prompts.map((p) => p.tokens.length),
+    BATCH_TOKENS,
+  )) {
     throwIfCancelled(cancellation);
     const start = performance.now();
     const out = await model.forward({
       tokens: batch.map((i) => prompts[i].tokens),
       logits: batch.map((i, seq) => ({ seq, pos: prompts[i].ioPositions[prompts[i].ioPositions.length - 1] })),
-      headEdits: batch.flatMap((i, seq) => headEdits(i, seq, prompts[i])),
+      edits: batch.flatMap((i, seq) => headEdits(i, seq, prompts[i])),
     });
     stats.ms += performance.now() - start;
     stats.forwardPasses += batch.length;
@@ -188,17 +215,23 @@ function softmaxAt(logits: Float32Array, index: number): number {
 }
 
 /** Sum over heads of W_o[:, head] @ mean_head, measured as attn_out(with head edit) - attn_out(without). */
-async function projectHeads(model: SteerableModel, heads: readonly { layer: number; head: number }[], meanHeads: readonly Float32Array[], headDim: number, stats: RunStats): Promise<Float32Array> {
+async function projectHeads(
+  model: SteerableModel,
+  heads: readonly { layer: number; head: number }[],
+  meanHeads: readonly Float32Array[],
+  headDim: number,
+  stats: RunStats,
+): Promise<Float32Array> {
   const d = model.info.dModel;
   const probe = [model.info.bosId, model.info.bosId];
   const tokens = [probe, ...heads.map(() => probe)];
   const headEdits: Edit[] = heads.map(({ layer, head }, k) => {
     const vector = new Float32Array(d);
     vector.set(meanHeads[layer].subarray(head * headDim, (head + 1) * headDim), head * headDim);
-    return { seq: k + 1, pos: 1, layer, vector };
+    return { site: 'head_out', seq: k + 1, pos: 1, layer, vector };
   });
   const start = performance.now();
-  const out = await model.forward({ tokens, headEdits, taps: tokens.map((_, seq) => ({ seq, pos: 1 })), tapSites: ['attn_out'] });
+  const out = await model.forward({ tokens, edits: headEdits, taps: tokens.map((_, seq) => ({ seq, pos: 1 })), tapSites: ['attn_out'] });
   stats.ms += performance.now() - start;
   stats.forwardPasses += tokens.length;
   stats.tokens += 2 * tokens.length;

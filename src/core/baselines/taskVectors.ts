@@ -1,6 +1,6 @@
 import { throwIfCancelled, type Cancellation } from '../errors';
 import type { Example } from '../datasets';
-import type { SteerableModel } from '../model';
+import type { Site, SteerableModel } from '../model';
 import { sampleEpisodes } from '../icl/episodes';
 import { buildPrompts, type RunStats, type Steering } from '../icl/scoring';
 import type { Verbalizer } from '../icl/prompt';
@@ -18,7 +18,12 @@ export interface TaskVectorOptions {
  * Task Vectors (Hendel et al. 2023): the mean residual stream after each block at the query's io
  * position of k-shot train prompts. One vector per layer; the layer is chosen later on validation.
  */
-export async function extractTaskVectors(model: SteerableModel, verbalizer: Verbalizer, train: readonly Example[], options: TaskVectorOptions): Promise<{ vectors: Float32Array[]; stats: RunStats }> {
+export async function extractTaskVectors(
+  model: SteerableModel,
+  verbalizer: Verbalizer,
+  train: readonly Example[],
+  options: TaskVectorOptions,
+): Promise<{ vectors: Float32Array[]; stats: RunStats }> {
   const { nLayers: L, dModel: d } = model.info;
   const episodes = sampleEpisodes(train, verbalizer.labels.length, options.shots, options.episodes, options.seed);
   const prompts = await buildPrompts(verbalizer, train, episodes);
@@ -29,7 +34,7 @@ export async function extractTaskVectors(model: SteerableModel, verbalizer: Verb
 
 /** Task Vectors at test time: the residual stream at `layer`, query io position, is replaced by the vector. */
 export function taskVectorSteering(layer: number, vector: Float32Array): Steering {
-  return (p, seq) => ({ replacements: [{ seq, pos: p.ioPositions[p.ioPositions.length - 1], layer, vector }] });
+  return (p, seq) => [{ site: 'resid_post', seq, pos: p.ioPositions[p.ioPositions.length - 1], layer, vector }];
 }
 
 /**
@@ -40,13 +45,16 @@ export function taskVectorSteering(layer: number, vector: Float32Array): Steerin
 export async function tapQueries(
   model: SteerableModel,
   prompts: readonly { tokens: number[]; ioPositions: number[] }[],
-  site: 'attn_out' | 'head_out' | 'resid_post',
+  site: Site,
   visit: (layer: number, value: Float32Array, prompt: number) => void,
   options: { cancellation?: Cancellation; onProgress?: (done: number, total: number) => void },
 ): Promise<RunStats> {
   const stats: RunStats = { forwardPasses: 0, tokens: 0, ms: 0 };
   let done = 0;
-  for (const batch of lengthSortedBatches(prompts.map((p) => p.tokens.length), BATCH_TOKENS)) {
+  for (const batch of lengthSortedBatches(
+    prompts.map((p) => p.tokens.length),
+    BATCH_TOKENS,
+  )) {
     throwIfCancelled(options.cancellation);
     const start = performance.now();
     const out = await model.forward({

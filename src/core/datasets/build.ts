@@ -1,4 +1,4 @@
-import { basename } from 'node:path';
+import { baseName } from '../paths';
 import { formatWarning } from './warnings';
 import { chooseFields, extractExamples } from './fields';
 import { applyLabelWords, resolveLabels } from './labels';
@@ -63,7 +63,7 @@ export function buildDataset(parts: DatasetParts, options: LoadDatasetOptions = 
     Object.assign(splits, s);
     for (const name of SPLIT_NAMES) files[name] = tables[0].file;
     notes.push(
-      `seeded split of ${basename(tables[0].file)} (seed ${seed}): test = ${pct(testFraction)} of the rows, validation = ${pct(validationFraction)} of the rest, train = the remainder; each split in file order`,
+      `seeded split of ${baseName(tables[0].file)} (seed ${seed}): test = ${pct(testFraction)} of the rows, validation = ${pct(validationFraction)} of the rest, train = the remainder; each split in file order`,
     );
   } else {
     named.forEach(([name, table], g) => {
@@ -75,13 +75,15 @@ export function buildDataset(parts: DatasetParts, options: LoadDatasetOptions = 
       splits.train = train;
       splits.validation = validation;
       files.validation = files.train;
-      notes.push(`validation: the last ${pct(validationFraction)} of ${basename(files.train!)} (no validation file); train: the first ${train.length} rows`);
+      notes.push(`validation: the last ${pct(validationFraction)} of ${baseName(files.train!)} (no validation file); train: the first ${train.length} rows`);
     }
     if (!splits.train) {
       warnings.push({
         code: 'no-train-split',
         file: parts.source,
-        message: formatWarning(`no train split (found: ${Object.keys(splits).join(', ')}): vectors cannot be extracted from this dataset`, { file: parts.source }),
+        message: formatWarning(`no train split (found: ${Object.keys(splits).join(', ')}): vectors cannot be extracted from this dataset`, {
+          file: parts.source,
+        }),
       });
     }
   }

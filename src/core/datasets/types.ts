@@ -98,25 +98,12 @@ export interface LoadDatasetOptions {
   validationFromTrain?: boolean;
   /** CSV/TSV: field delimiter (default `,` for .csv, tab for .tsv). */
   delimiter?: string;
-  /** Base directory for relative paths (default: the process's working directory). */
-  baseDir?: string;
-  /** Directories to look for `@stdlib/...` data packages in (each a `node_modules` folder or a folder above one). */
-  stdlibSearchPaths?: readonly string[];
   /** `stdlib:spam`: the most characters of subject + body kept per mail (default 400). */
   maxTextChars?: number;
 }
 
 /** Candidate text columns, in order of preference. */
-export const DEFAULT_TEXT_FIELDS: readonly string[] = [
-  'text',
-  'sentence',
-  'question',
-  'content',
-  'review',
-  'tweet',
-  'document',
-  'input',
-];
+export const DEFAULT_TEXT_FIELDS: readonly string[] = ['text', 'sentence', 'question', 'content', 'review', 'tweet', 'document', 'input'];
 export const DEFAULT_LABEL_FIELD = 'label';
 /** Seed of seeded splits (the paper's default seed). */
 export const DEFAULT_SPLIT_SEED = 42;

@@ -1,6 +1,6 @@
 import { UserError } from '../errors';
 import type { ModelInfo, Site } from '../model';
-import { artifactModel, checkModelMatch, readArtifact, tensorName, type ArtifactMetadata, type VectorArtifact, type VectorMethod } from '../vectors/artifact';
+import { artifactModel, checkModelMatch, tensorName, type ArtifactMetadata, type VectorArtifact, type VectorMethod } from '../vectors/artifact';
 import type { Tensor } from '../vectors/safetensors';
 import { INJECT_AT, type InjectAt } from '../iv/extract';
 import { TOKENIZATIONS, type Tokenization } from '../icl/prompt';
@@ -76,7 +76,12 @@ export function makeArtifact(method: VectorMethod, site: Site, layers: ReadonlyM
       model: artifactModel(p.model),
       tokenizerSha256: p.tokenizerSha256,
       dataset: { id: dataset.id, source: dataset.source, sha256: dataset.sha256, counts },
-      options: { ...p.options, bos: p.task.verbalizer.options.bos, maxSampleTokens: p.task.verbalizer.options.maxSampleTokens, tokenization: p.task.verbalizer.options.tokenization },
+      options: {
+        ...p.options,
+        bos: p.task.verbalizer.options.bos,
+        maxSampleTokens: p.task.verbalizer.options.maxSampleTokens,
+        tokenization: p.task.verbalizer.options.tokenization,
+      },
       metrics: p.metrics,
       timings: p.timings,
       creator: { name: 'iterative-vectors', version: CREATOR_VERSION },
@@ -87,14 +92,10 @@ export function makeArtifact(method: VectorMethod, site: Site, layers: ReadonlyM
 }
 
 /**
- * Reads a vector artifact for evaluation on `model` and `task`: the model must match, and the
- * labels must be the task's (same words, same order), else the rows would steer the wrong classes.
+ * The evaluation spec of an artifact (read from `path`, or just extracted), checked against the
+ * model and task: the model must match, and the labels must be the task's (same words, same order),
+ * else the rows would steer the wrong classes.
  */
-export function loadVectorSpec(path: string, model: ModelInfo, task: Task, strength: number, injectAt: InjectAt): MethodSpec {
-  return specFromArtifact(readArtifact(path), path, model, task, strength, injectAt);
-}
-
-/** The evaluation spec of an artifact (read from `path`, or just extracted), checked against the model and task. */
 export function specFromArtifact(artifact: VectorArtifact, path: string, model: ModelInfo, task: Task, strength: number, injectAt: InjectAt): MethodSpec {
   checkModelMatch(artifact, model, path);
   const m = artifact.metadata;
@@ -109,10 +110,14 @@ export function specFromArtifact(artifact: VectorArtifact, path: string, model: 
   switch (m.method) {
     case 'iterative-vectors': {
       if (m.labels.join('\u0000') !== task.labels.join('\u0000')) {
-        throw new UserError(`the vectors were extracted for the labels [${m.labels.join(', ')}] but the dataset's labels are [${task.labels.join(', ')}]`, { file: path, field: 'labels' });
+        throw new UserError(`the vectors were extracted for the labels [${m.labels.join(', ')}] but the dataset's labels are [${task.labels.join(', ')}]`, {
+          file: path,
+          field: 'labels',
+        });
       }
       const vectors = perLayer('attn_out');
-      if (vectors.filter(Boolean).length !== model.nLayers) throw new UserError(`an Iterative Vectors artifact needs one attn_out tensor per layer (${model.nLayers})`, { file: path });
+      if (vectors.filter(Boolean).length !== model.nLayers)
+        throw new UserError(`an Iterative Vectors artifact needs one attn_out tensor per layer (${model.nLayers})`, { file: path });
       return { method: 'iv', vectors, strength, injectAt, envelope: m.layerStrengths };
     }
     case 'task-vector': {

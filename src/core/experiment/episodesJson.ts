@@ -10,7 +10,15 @@ import { splitRows, type Task } from './task';
  * in which order, and the token ids and io positions built from them, so that another
  * implementation can rebuild the prompts from the rows and check it gets the same ids.
  */
-function episodesJson(task: Task, split: SplitName, kind: 'extraction' | 'evaluation', episodes: readonly Episode[], prompts: readonly Prompt[], extra: (i: number) => Record<string, unknown>, header: Record<string, unknown>) {
+function episodesJson(
+  task: Task,
+  split: SplitName,
+  kind: 'extraction' | 'evaluation',
+  episodes: readonly Episode[],
+  prompts: readonly Prompt[],
+  extra: (i: number) => Record<string, unknown>,
+  header: Record<string, unknown>,
+) {
   const rows = splitRows(task, split);
   const row = (i: number) => ({ line: rows[i].line, text: rows[i].text, label: rows[i].label });
   const { bos, maxSampleTokens, maxSeqLen, tokenization } = task.verbalizer.options;
@@ -40,11 +48,31 @@ function episodesJson(task: Task, split: SplitName, kind: 'extraction' | 'evalua
 }
 
 /** Algorithm 1's episodes with the zero-shot prompts B was read from. */
-export function extractionEpisodesJson(task: Task, x: Pick<Extraction, 'episodes' | 'prompts'>, header: { shots: number; seed: number; zeroShotPosition: string }) {
-  return episodesJson(task, 'train', 'extraction', x.episodes, x.prompts.map((p) => p.fewShot), (i) => ({ zeroShot: { tokens: x.prompts[i].zeroShot.tokens, readPosition: x.prompts[i].readPosition } }), header);
+export function extractionEpisodesJson(
+  task: Task,
+  x: Pick<Extraction, 'episodes' | 'prompts'>,
+  header: { shots: number; seed: number; zeroShotPosition: string },
+) {
+  return episodesJson(
+    task,
+    'train',
+    'extraction',
+    x.episodes,
+    x.prompts.map((p) => p.fewShot),
+    (i) => ({ zeroShot: { tokens: x.prompts[i].zeroShot.tokens, readPosition: x.prompts[i].readPosition } }),
+    header,
+  );
 }
 
 /** An evaluation's episodes with the run's label logits and predictions. */
 export function evaluationEpisodesJson(task: Task, split: SplitName, r: EvalResult, header: Record<string, unknown>) {
-  return episodesJson(task, split, 'evaluation', r.episodes, r.prompts, (i) => ({ labelLogits: Array.from(r.predictions[i].labelLogits), predicted: r.predictions[i].predicted }), header);
+  return episodesJson(
+    task,
+    split,
+    'evaluation',
+    r.episodes,
+    r.prompts,
+    (i) => ({ labelLogits: Array.from(r.predictions[i].labelLogits), predicted: r.predictions[i].predicted }),
+    header,
+  );
 }

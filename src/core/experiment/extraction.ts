@@ -56,18 +56,40 @@ export async function extractArtifact(model: SteerableModel, task: Task, req: Ex
       return { artifact, stats: x.stats, ms: performance.now() - start, episodes: x };
     }
     case 'tv': {
-      const x = await chooseTaskVector(model, task, train, req.tv.shotsGrid, { episodes, seed }, { ...req.validation, cancellation: req.cancellation, split: 'validation' }, req.onProgress);
+      const x = await chooseTaskVector(
+        model,
+        task,
+        train,
+        req.tv.shotsGrid,
+        { episodes, seed },
+        { ...req.validation, cancellation: req.cancellation, split: 'validation' },
+        req.onProgress,
+      );
       const layers = new Map(x.vectors.map((v, l) => [l, v]));
       const artifact = makeArtifact('task-vector', 'resid_post', layers, 1, {
         ...common,
-        options: { episodes, shots: x.shots, seed, layer: x.layer, shotsTried: req.tv.shotsGrid, chosenOn: 'validation macro-F1 (shots and layer)', validation: req.validation },
+        options: {
+          episodes,
+          shots: x.shots,
+          seed,
+          layer: x.layer,
+          shotsTried: req.tv.shotsGrid,
+          chosenOn: 'validation macro-F1 (shots and layer)',
+          validation: req.validation,
+        },
         metrics: { validationMacroF1ByShotsAndLayer: x.macroF1 },
         timings: timings(x.stats),
       });
       return { artifact, stats: x.stats, ms: performance.now() - start };
     }
     case 'fv': {
-      const x = await extractFunctionVector(model, task.verbalizer, train, { episodes, seed, ...req.fv, cancellation: req.cancellation, onProgress: req.onProgress });
+      const x = await extractFunctionVector(model, task.verbalizer, train, {
+        episodes,
+        seed,
+        ...req.fv,
+        cancellation: req.cancellation,
+        onProgress: req.onProgress,
+      });
       const artifact = makeArtifact('function-vector', 'attn_out', new Map([[x.layer, x.vector]]), 1, {
         ...common,
         options: { episodes, seed, ...req.fv, topHeads: x.topHeads, layer: x.layer, heads: x.heads },

@@ -144,7 +144,10 @@ export function withoutLayerEnvelope(base: readonly number[], layer: number): nu
 }
 
 export function convergencePoints(history: readonly RefreshRecord[] | undefined): ConvergencePoint[] {
-  return (history ?? []).map((r) => ({ episode: r.episode, relativeChange: typeof r.relativeChange === 'number' && Number.isFinite(r.relativeChange) ? r.relativeChange : null }));
+  return (history ?? []).map((r) => ({
+    episode: r.episode,
+    relativeChange: typeof r.relativeChange === 'number' && Number.isFinite(r.relativeChange) ? r.relativeChange : null,
+  }));
 }
 
 const isFiniteNumber = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
@@ -192,10 +195,12 @@ export async function layerEffects(model: SteerableModel, task: Task, input: Lay
     throw new UserError(`layer effects need one (${n + 1} x ${model.info.dModel}) matrix per layer for ${L} layers`);
   }
   const envelope = [...(options.envelope ?? new Array<number>(L).fill(1))];
-  if (envelope.length !== L || !envelope.every(isFiniteNumber)) throw new UserError(`the envelope must have ${L} finite numbers (one per layer), got [${envelope.join(', ')}]`, { field: 'envelope' });
+  if (envelope.length !== L || !envelope.every(isFiniteNumber))
+    throw new UserError(`the envelope must have ${L} finite numbers (one per layer), got [${envelope.join(', ')}]`, { field: 'envelope' });
   const layers = [...(options.layers ?? Array.from({ length: L }, (_, l) => l))];
   for (const l of layers) if (!Number.isInteger(l) || l < 0 || l >= L) throw new RangeError(`layer ${l} is outside 0..${L - 1}`);
-  if (!Number.isInteger(options.episodes) || options.episodes < 1) throw new UserError(`episodes must be a positive integer, got ${options.episodes}`, { field: 'episodes' });
+  if (!Number.isInteger(options.episodes) || options.episodes < 1)
+    throw new UserError(`episodes must be a positive integer, got ${options.episodes}`, { field: 'episodes' });
   const emit = options.onUpdate ?? (() => {});
   throwIfCancelled(options.cancellation);
 
@@ -227,8 +232,18 @@ export async function layerEffects(model: SteerableModel, task: Task, input: Lay
     options.onProgress?.(finished, total);
     return r;
   };
-  const iv = (env: number[]): MethodSpec => ({ method: 'iv', vectors: [...input.vectors], strength: options.strength, injectAt: options.injectAt ?? 'all', envelope: env });
-  const score = (r: Awaited<ReturnType<typeof evaluate>>): EffectScore => ({ accuracy: r.metrics.accuracy, macroF1: r.metrics.macroF1, meanMargin: meanGoldMargin(r.predictions) });
+  const iv = (env: number[]): MethodSpec => ({
+    method: 'iv',
+    vectors: [...input.vectors],
+    strength: options.strength,
+    injectAt: options.injectAt ?? 'all',
+    envelope: env,
+  });
+  const score = (r: Awaited<ReturnType<typeof evaluate>>): EffectScore => ({
+    accuracy: r.metrics.accuracy,
+    macroF1: r.metrics.macroF1,
+    meanMargin: meanGoldMargin(r.predictions),
+  });
 
   const iclRun = await evaluate({ method: 'icl' });
   const ivRun = await evaluate(iv(envelope));

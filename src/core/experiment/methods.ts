@@ -51,7 +51,7 @@ export function steeringFor(spec: MethodSpec, task: Task, model: SteerableModel)
       return undefined;
     case 'iv': {
       const rows = scaledRows(spec.vectors, spec.strength, d, spec.envelope);
-      return (p, seq) => ({ edits: ivEdits(p, seq, rows, L, task.labels.length, spec.injectAt) });
+      return (p, seq) => ivEdits(p, seq, rows, L, task.labels.length, spec.injectAt);
     }
     case 'tv':
       return taskVectorSteering(spec.layer, spec.vector);
@@ -82,7 +82,12 @@ export async function fitCalibration(model: SteerableModel, task: Task, options:
 }
 
 /** Task Vectors' layer: the one with the best validation macro-F1 (ties: the earlier layer). */
-export async function chooseTaskVectorLayer(model: SteerableModel, task: Task, vectors: Float32Array[], options: EvalOptions): Promise<{ layer: number; macroF1: number[] }> {
+export async function chooseTaskVectorLayer(
+  model: SteerableModel,
+  task: Task,
+  vectors: Float32Array[],
+  options: EvalOptions,
+): Promise<{ layer: number; macroF1: number[] }> {
   const macroF1: number[] = [];
   for (let layer = 0; layer < vectors.length; layer++) {
     const r = await evaluateMethod(model, task, { method: 'tv', layer, vector: vectors[layer] }, { ...options, split: 'validation', resamples: 0 });

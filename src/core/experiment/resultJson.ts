@@ -2,7 +2,13 @@ import type { StrengthSource } from './artifacts';
 import type { EvalOptions, EvalResult, MethodSpec } from './methods';
 
 /** One evaluation as scripts read it (`iv eval --json`, the extension's results): metrics as fractions, intervals as [low, high], the settings. */
-export function evalResultJson(name: string, spec: MethodSpec, opts: Omit<EvalOptions, 'cancellation' | 'onProgress'>, r: EvalResult, strengthSource?: StrengthSource) {
+export function evalResultJson(
+  name: string,
+  spec: MethodSpec,
+  opts: Omit<EvalOptions, 'cancellation' | 'onProgress'>,
+  r: EvalResult,
+  strengthSource?: StrengthSource,
+) {
   const { metrics: m, stats } = r;
   const settings: Record<string, unknown> = { method: spec.method, ...opts };
   if (spec.method === 'iv') Object.assign(settings, { strength: spec.strength, injectAt: spec.injectAt, envelope: spec.envelope });
@@ -26,7 +32,14 @@ export function evalResultJson(name: string, spec: MethodSpec, opts: Omit<EvalOp
     goldShares: m.goldShares,
     confusion: m.confusion,
     perClass: m.perClass,
-    ci: m.ci && { accuracy: m.ci.accuracy, macroF1: m.ci.macroF1, weightedF1: m.ci.weightedF1, auc: m.ci.auc, majorityAccuracy: m.ci.majorityAccuracy, confidence: m.ci.confidence },
+    ci: m.ci && {
+      accuracy: m.ci.accuracy,
+      macroF1: m.ci.macroF1,
+      weightedF1: m.ci.weightedF1,
+      auc: m.ci.auc,
+      majorityAccuracy: m.ci.majorityAccuracy,
+      confidence: m.ci.confidence,
+    },
     cut: r.cut,
     timings: {
       forwardMs: stats.ms,

@@ -1,6 +1,6 @@
-import { existsSync, readFileSync, appendFileSync } from 'node:fs';
 import { throwIfCancelled, type Cancellation } from '../errors';
 import type { SteerableModel } from '../model';
+import type { ResultsStore } from '../ports';
 import { extractIterativeVectors, type ExtractOptions, type InjectAt } from '../iv/extract';
 import type { RunStats } from '../icl/scoring';
 import { evaluateMethod, type EvalOptions } from './methods';
@@ -48,11 +48,11 @@ export interface SweepOptions {
   eval: Omit<EvalOptions, 'split' | 'cancellation' | 'onProgress'>;
   injectAt: InjectAt;
   /**
-   * JSON Lines file the rows are appended to as they finish, after a header line with the settings
+   * Where the rows are appended as they finish (JSON Lines), after a header line with the settings
    * (see sweepResults.ts). Rows already there are not run again when the header's settings are this
-   * run's; other settings, a file without a header or a bad line are a UserError.
+   * run's; other settings, a store without a header or a bad line are a UserError naming the store.
    */
-  resultsFile?: string;
+  results?: ResultsStore;
   cancellation?: Cancellation;
   onRow?: (row: SweepRow, done: number, total: number) => void;
 }
@@ -61,7 +61,9 @@ export const configKey = (c: SweepConfig) => `k=${c.shots} b=${c.refreshEvery} a
 
 /** Every configuration of the grid, grouped by extraction (one extraction serves all its a2 values). */
 export function sweepPlan(grid: SweepGrid, refreshEvery: number): { extraction: Omit<SweepConfig, 'evalStrength'>; evalStrengths: number[] }[] {
-  const plan = grid.shots.flatMap((shots) => grid.extStrengths.map((extStrength) => ({ extraction: { shots, refreshEvery, extStrength }, evalStrengths: grid.evalStrengths })));
+  const plan = grid.shots.flatMap((shots) =>
+    grid.extStrengths.map((extStrength) => ({ extraction: { shots, refreshEvery, extStrength }, evalStrengths: grid.evalStrengths })),
+  );
   if (grid.noIterationStrengths.length) {
     for (const shots of grid.shots) plan.push({ extraction: { shots, refreshEvery: 0, extStrength: 0 }, evalStrengths: grid.noIterationStrengths });
   }
@@ -92,25 +94,30 @@ export function sweepSettings(model: SteerableModel, task: Task, options: Pick<S
 
 /**
  * Extract on train and evaluate on validation for every configuration; rows are appended to the
- * results file as they finish, so an interrupted sweep resumes where it stopped, with the same
- * settings only (the file's header records them; see SweepOptions.resultsFile). `stats` counts the
+ * results store as they finish, so an interrupted sweep resumes where it stopped, with the same
+ * settings only (the store's header records them; see SweepOptions.results). `stats` counts the
  * forward passes this call ran (not those of rows read back).
  */
-export async function runSweep(model: SteerableModel, task: Task, grid: SweepGrid, options: SweepOptions): Promise<{ rows: SweepRow[]; stats: RunStats; settings: SweepSettings }> {
+export async function runSweep(
+  model: SteerableModel,
+  task: Task,
+  grid: SweepGrid,
+  options: SweepOptions,
+): Promise<{ rows: SweepRow[]; stats: RunStats; settings: SweepSettings }> {
   const stats: RunStats = { forwardPasses: 0, tokens: 0, ms: 0 };
   const add = (s: RunStats) => ((stats.forwardPasses += s.forwardPasses), (stats.tokens += s.tokens), (stats.ms += s.ms));
   const done = new Map<string, SweepRow>();
   const settings = sweepSettings(model, task, options);
-  const file = options.resultsFile;
-  if (file) {
-    const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
-    const recorded = parseSweepResults(text, file);
-    if (recorded.settings === null) appendFileSync(file, `${text && !text.endsWith('\n') ? '\n' : ''}${sweepHeaderLine(settings)}`);
+  const store = options.results;
+  if (store) {
+    const text = (await store.read()) ?? '';
+    const recorded = parseSweepResults(text, store.name);
+    if (recorded.settings === null) await store.append(`${text && !text.endsWith('\n') ? '\n' : ''}${sweepHeaderLine(settings)}`);
     else {
-      checkSweepSettings(recorded.settings, settings, file);
+      checkSweepSettings(recorded.settings, settings, store.name);
       for (const row of recorded.rows) done.set(configKey(row), row);
       // A last row without its newline (an edited file): the next row must start a line of its own.
-      if (!text.endsWith('\n')) appendFileSync(file, '\n');
+      if (!text.endsWith('\n')) await store.append('\n');
     }
   }
   const plan = sweepPlan(grid, options.extract.refreshEvery);
@@ -132,11 +139,25 @@ export async function runSweep(model: SteerableModel, task: Task, grid: SweepGri
     add(extractStats);
     for (const evalStrength of todo) {
       const t = performance.now();
-      const r = await evaluateMethod(model, task, { method: 'iv', vectors, strength: evalStrength, injectAt: options.injectAt }, { ...options.eval, split: 'validation', resamples: 0, cancellation: options.cancellation });
+      const r = await evaluateMethod(
+        model,
+        task,
+        { method: 'iv', vectors, strength: evalStrength, injectAt: options.injectAt },
+        { ...options.eval, split: 'validation', resamples: 0, cancellation: options.cancellation },
+      );
       add(r.stats);
-      const row: SweepRow = { ...extraction, evalStrength, accuracy: r.metrics.accuracy, macroF1: r.metrics.macroF1, auc: r.metrics.auc, predictionShares: r.metrics.predictionShares, extractMs, evalMs: performance.now() - t };
+      const row: SweepRow = {
+        ...extraction,
+        evalStrength,
+        accuracy: r.metrics.accuracy,
+        macroF1: r.metrics.macroF1,
+        auc: r.metrics.auc,
+        predictionShares: r.metrics.predictionShares,
+        extractMs,
+        evalMs: performance.now() - t,
+      };
       done.set(configKey(row), row);
-      if (file) appendFileSync(file, `${JSON.stringify(row)}\n`);
+      await store?.append(`${JSON.stringify(row)}\n`);
       options.onRow?.(row, done.size, total);
     }
   }

@@ -10,7 +10,8 @@ export interface Episode {
 }
 
 /** `shuffled` as the paper's ICL baseline; `class-order` as the official IV evaluation (deviation 3). */
-export type DemoOrder = 'shuffled' | 'class-order';
+export const DEMO_ORDERS = ['shuffled', 'class-order'] as const;
+export type DemoOrder = (typeof DEMO_ORDERS)[number];
 
 /**
  * Seeded episodes over a split: a query drawn uniformly from the split (so query labels follow the
@@ -19,7 +20,14 @@ export type DemoOrder = 'shuffled' | 'class-order';
  * queries for every number of shots (0-shot and k-shot runs score the same items) and for both
  * demonstration orders.
  */
-export function sampleEpisodes(split: readonly Example[], nClasses: number, shots: number, count: number, seed: number, order: DemoOrder = 'shuffled'): Episode[] {
+export function sampleEpisodes(
+  split: readonly Example[],
+  nClasses: number,
+  shots: number,
+  count: number,
+  seed: number,
+  order: DemoOrder = 'shuffled',
+): Episode[] {
   const byClass: number[][] = Array.from({ length: nClasses }, () => []);
   split.forEach((ex, i) => byClass[ex.label].push(i));
   byClass.forEach((rows, c) => {

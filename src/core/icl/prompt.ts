@@ -113,7 +113,11 @@ export class Verbalizer {
       bosTokens.length +
       demos.reduce((acc, ex) => acc + this.separator.length + this.labelTokens[ex.label].length + this.exampleSeparator.length, 0) +
       this.separator.length;
-    const cap = inputCap(inputs.map((t) => t.length), maxSeqLen - fixed, maxSampleTokens);
+    const cap = inputCap(
+      inputs.map((t) => t.length),
+      maxSeqLen - fixed,
+      maxSampleTokens,
+    );
     const tokens: number[] = [...bosTokens];
     const ioPositions: number[] = [];
     const cut: number[] = [];
@@ -134,7 +138,14 @@ export class Verbalizer {
   /** The zero-shot prompt of a few-shot prompt's query: exactly the query tokens it holds (same cut, same prefix), then the separator. */
   zeroShot(fewShot: Prompt): Prompt {
     const tokens = [...this.bos(), ...fewShot.queryInput, ...this.separator];
-    return { tokens, ioPositions: [tokens.length - 1], demoLabels: [], cut: [fewShot.cut.at(-1)!], kept: [fewShot.queryInput.length], queryInput: fewShot.queryInput };
+    return {
+      tokens,
+      ioPositions: [tokens.length - 1],
+      demoLabels: [],
+      cut: [fewShot.cut.at(-1)!],
+      kept: [fewShot.queryInput.length],
+      queryInput: fewShot.queryInput,
+    };
   }
 }
 
@@ -181,7 +192,9 @@ export function cutStats(prompts: readonly Prompt[]): CutStats {
 export function inputCap(lengths: readonly number[], budget: number, maxSampleTokens: number): number {
   const total = (c: number) => lengths.reduce((acc, n) => acc + Math.min(n, c), 0);
   if (budget < lengths.length) {
-    throw new UserError(`an episode of ${lengths.length} samples does not fit the model's context even with one token per input; use fewer shots`, { field: 'shots' });
+    throw new UserError(`an episode of ${lengths.length} samples does not fit the model's context even with one token per input; use fewer shots`, {
+      field: 'shots',
+    });
   }
   let lo = 1;
   let hi = Math.max(1, Math.min(maxSampleTokens, Math.max(...lengths)));

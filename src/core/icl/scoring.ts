@@ -1,6 +1,6 @@
 import { throwIfCancelled, type Cancellation } from '../errors';
 import type { Example } from '../datasets';
-import type { Edit, ForwardRequest, SteerableModel } from '../model';
+import type { Edit, SteerableModel } from '../model';
 import type { ScoredPrediction } from '../metrics';
 import { argmax } from '../sampling';
 import { yieldNow } from '../yieldNow';
@@ -9,7 +9,7 @@ import type { Episode } from './episodes';
 import type { Prompt, Verbalizer } from './prompt';
 
 /** Interventions of a steering method for one prompt of a batch (sequence `seq`). */
-export type Steering = (prompt: Prompt, seq: number) => Pick<ForwardRequest, 'edits' | 'headEdits' | 'replacements'>;
+export type Steering = (prompt: Prompt, seq: number) => readonly Edit[];
 
 export interface RunStats {
   forwardPasses: number;
@@ -28,7 +28,12 @@ export async function buildPrompts(verbalizer: Verbalizer, split: readonly Examp
   const prompts: Prompt[] = [];
   for (const e of episodes) {
     if (prompts.length % 8 === 7) await yieldNow();
-    prompts.push(verbalizer.build(e.support.map((i) => split[i]), split[e.query]));
+    prompts.push(
+      verbalizer.build(
+        e.support.map((i) => split[i]),
+        split[e.query],
+      ),
+    );
   }
   return prompts;
 }
@@ -48,26 +53,19 @@ export async function scoreEpisodes(
   const labelTokens = verbalizer.labelFirstTokens;
   const predictions = new Array<ScoredPrediction>(prompts.length);
   const stats: RunStats = { forwardPasses: 0, tokens: 0, ms: 0 };
-  const batches = lengthSortedBatches(prompts.map((p) => p.tokens.length), BATCH_TOKENS);
+  const batches = lengthSortedBatches(
+    prompts.map((p) => p.tokens.length),
+    BATCH_TOKENS,
+  );
   let done = 0;
   for (const batch of batches) {
     throwIfCancelled(options.cancellation);
-    const edits: Edit[] = [];
-    const headEdits: Edit[] = [];
-    const replacements: Edit[] = [];
-    batch.forEach((i, seq) => {
-      const s = options.steering?.(prompts[i], seq);
-      if (s?.edits) edits.push(...s.edits);
-      if (s?.headEdits) headEdits.push(...s.headEdits);
-      if (s?.replacements) replacements.push(...s.replacements);
-    });
+    const edits = options.steering ? batch.flatMap((i, seq) => options.steering!(prompts[i], seq)) : [];
     const start = performance.now();
     const run = await model.forward({
       tokens: batch.map((i) => prompts[i].tokens),
       logits: batch.map((i, seq) => ({ seq, pos: prompts[i].ioPositions[prompts[i].ioPositions.length - 1] })),
       edits,
-      headEdits,
-      replacements,
     });
     stats.ms += performance.now() - start;
     stats.forwardPasses += batch.length;

@@ -10,7 +10,8 @@ import type { RunStats } from '../icl/scoring';
 /** Episodes per forward call inside a refresh window (k-shot prompts are long: about 16 fill the token budget). */
 const WINDOW_CHUNK = 16;
 
-export type ZeroShotPosition = 'separator' | 'before-separator';
+export const ZERO_SHOT_POSITIONS = ['separator', 'before-separator'] as const;
+export type ZeroShotPosition = (typeof ZERO_SHOT_POSITIONS)[number];
 
 export interface ExtractOptions {
   /** E: extraction episodes (default 200). */
@@ -63,7 +64,12 @@ export function refreshPoints(episodes: number, refreshEvery: number): number[] 
  * length-sorted batches. Sums are accumulated in float64 in episode order: the same seed and inputs
  * give the same bytes.
  */
-export async function extractIterativeVectors(model: SteerableModel, verbalizer: Verbalizer, train: readonly Example[], options: ExtractOptions): Promise<Extraction> {
+export async function extractIterativeVectors(
+  model: SteerableModel,
+  verbalizer: Verbalizer,
+  train: readonly Example[],
+  options: ExtractOptions,
+): Promise<Extraction> {
   const { nLayers: L, dModel: d } = model.info;
   const n = verbalizer.labels.length;
   const rows = n + 1;
@@ -83,14 +89,26 @@ export async function extractIterativeVectors(model: SteerableModel, verbalizer:
   const progress = (k: number) => options.onProgress?.((done += k), total);
 
   // The few-shot prompts do not depend on the vectors: build them first, so that B reads exactly their query tokens.
-  const fewShot = episodes.map((e) => verbalizer.build(e.support.map((i) => train[i]), train[e.query]));
+  const fewShot = episodes.map((e) =>
+    verbalizer.build(
+      e.support.map((i) => train[i]),
+      train[e.query],
+    ),
+  );
   // B: the zero-shot attention output at the query's io position (or one before), per episode and layer.
   const zeroShot = fewShot.map((p) => verbalizer.zeroShot(p));
   const readAt = (p: Prompt) => p.ioPositions[0] - (options.zeroShotPosition === 'before-separator' ? 1 : 0);
   const B: Float32Array[] = new Array(E);
-  for (const batch of lengthSortedBatches(zeroShot.map((p) => p.tokens.length), BATCH_TOKENS)) {
+  for (const batch of lengthSortedBatches(
+    zeroShot.map((p) => p.tokens.length),
+    BATCH_TOKENS,
+  )) {
     throwIfCancelled(options.cancellation);
-    const out = await run({ tokens: batch.map((i) => zeroShot[i].tokens), taps: batch.map((i, seq) => ({ seq, pos: readAt(zeroShot[i]) })), tapSites: ['attn_out'] });
+    const out = await run({
+      tokens: batch.map((i) => zeroShot[i].tokens),
+      taps: batch.map((i, seq) => ({ seq, pos: readAt(zeroShot[i]) })),
+      tapSites: ['attn_out'],
+    });
     const taps = out.taps.attn_out!;
     batch.forEach((i, k) => {
       B[i] = new Float32Array(L * d);
@@ -110,7 +128,12 @@ export async function extractIterativeVectors(model: SteerableModel, verbalizer:
       throwIfCancelled(options.cancellation);
       const prompts = fewShot.slice(start + from, Math.min(start + from + WINDOW_CHUNK, end + 1));
       const taps = prompts.flatMap((p, seq) => p.ioPositions.map((pos) => ({ seq, pos })));
-      const out = await run({ tokens: prompts.map((p) => p.tokens), taps, tapSites: ['attn_out'], edits: rows ? prompts.flatMap((p, seq) => ivEdits(p, seq, rows, L, n)) : [] });
+      const out = await run({
+        tokens: prompts.map((p) => p.tokens),
+        taps,
+        tapSites: ['attn_out'],
+        edits: rows ? prompts.flatMap((p, seq) => ivEdits(p, seq, rows, L, n)) : [],
+      });
       const A = out.taps.attn_out!;
       let k = 0;
       prompts.forEach((p, j) => {
@@ -138,7 +161,12 @@ export const INJECT_AT = ['all', 'query', 'demos'] as const satisfies readonly I
  * Scales the vectors once: per layer, strength x envelope[l] x IV_l. Returns a row accessor for
  * ivEdits (row r of layer l: class r, or the query row when r = n).
  */
-export function scaledRows(vectors: readonly Float32Array[], strength: number, d: number, envelope?: readonly number[]): (layer: number, row: number) => Float32Array {
+export function scaledRows(
+  vectors: readonly Float32Array[],
+  strength: number,
+  d: number,
+  envelope?: readonly number[],
+): (layer: number, row: number) => Float32Array {
   const scaled = vectors.map((v, l) => {
     const s = strength * (envelope?.[l] ?? 1);
     return v.map((x) => s * x);
@@ -153,7 +181,7 @@ export function ivEdits(p: Prompt, seq: number, rows: (layer: number, row: numbe
     const isQuery = i === p.demoLabels.length;
     if ((at === 'query' && !isQuery) || (at === 'demos' && isQuery)) return;
     const r = isQuery ? n : p.demoLabels[i];
-    for (let layer = 0; layer < L; layer++) edits.push({ seq, pos, layer, vector: rows(layer, r) });
+    for (let layer = 0; layer < L; layer++) edits.push({ site: 'attn_out', seq, pos, layer, vector: rows(layer, r) });
   });
   return edits;
 }
@@ -162,7 +190,15 @@ export function ivEdits(p: Prompt, seq: number, rows: (layer: number, row: numbe
  * Adds one episode's V to the running sum: per layer, D = A - B (every io row minus the zero-shot
  * row), then the mean of D over the demonstrations of each class, and D at the query.
  */
-function accumulateEpisode(sum: Float64Array[], p: Prompt, a: (layer: number, i: number) => Float32Array, b: Float32Array, L: number, d: number, n: number): void {
+function accumulateEpisode(
+  sum: Float64Array[],
+  p: Prompt,
+  a: (layer: number, i: number) => Float32Array,
+  b: Float32Array,
+  L: number,
+  d: number,
+  n: number,
+): void {
   const counts = new Array<number>(n).fill(0);
   for (const y of p.demoLabels) counts[y]++;
   for (let l = 0; l < L; l++) {

@@ -55,7 +55,7 @@ export class RankedScores {
     let negBelow = 0;
     let pos = 0;
     let sum = 0;
-    for (let i = 0; i < order.length; ) {
+    for (let i = 0; i < order.length;) {
       let groupPos = 0;
       let groupNeg = 0;
       do {

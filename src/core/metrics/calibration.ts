@@ -32,7 +32,8 @@ export function calibrationBias(preds: readonly ScoredPrediction[]): number[] {
  */
 export function applyBias(preds: readonly ScoredPrediction[], bias: readonly number[]): ScoredPrediction[] {
   return preds.map((p) => {
-    if (p.labelLogits.length !== bias.length) throw new RangeError(`applyBias: ${p.labelLogits.length} label logits but ${bias.length} biases (item ${p.item})`);
+    if (p.labelLogits.length !== bias.length)
+      throw new RangeError(`applyBias: ${p.labelLogits.length} label logits but ${bias.length} biases (item ${p.item})`);
     const scores = logSoftmax(p.labelLogits).map((v, c) => v + bias[c]);
     return { ...p, labelLogits: scores, predicted: argmax(scores) };
   });

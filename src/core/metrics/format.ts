@@ -23,7 +23,11 @@ export function formatMetricsTable(rows: readonly { name: string; metrics: Metri
   ]);
   const table = [header, ...body];
   const widths = header.map((_, j) => Math.max(...table.map((r) => r[j].length)));
-  const line = (r: string[]) => r.map((cell, j) => (j === 1 ? cell.padStart(widths[j]) : cell.padEnd(widths[j]))).join('  ').trimEnd();
+  const line = (r: string[]) =>
+    r
+      .map((cell, j) => (j === 1 ? cell.padStart(widths[j]) : cell.padEnd(widths[j])))
+      .join('  ')
+      .trimEnd();
   return [
     line(header),
     widths.map((w) => '-'.repeat(w)).join('  '),

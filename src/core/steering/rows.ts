@@ -35,21 +35,26 @@ export function chooseRows(artifact: VectorArtifact, model: ModelInfo, file: str
   checkModelMatch(artifact, model, file);
   const m = artifact.metadata;
   if (m.site !== 'attn_out') {
-    throw new UserError(`${m.method} artifacts act at ${m.site} by replacement; inline steering adds a vector at attn_out (use an Iterative Vectors or function vector artifact)`, { file });
+    throw new UserError(
+      `${m.method} artifacts act at ${m.site} by replacement; inline steering adds a vector at attn_out (use an Iterative Vectors or function vector artifact)`,
+      { file },
+    );
   }
   const isIv = m.method === 'iterative-vectors';
   const n = m.labels.length;
   let row: number;
   let rowName: string;
   if (!isIv) {
-    if (choice !== 'query' && choice !== 0) throw new UserError(`a ${m.method} artifact has a single row; row ${JSON.stringify(choice)} does not exist`, { file, field: 'row' });
+    if (choice !== 'query' && choice !== 0)
+      throw new UserError(`a ${m.method} artifact has a single row; row ${JSON.stringify(choice)} does not exist`, { file, field: 'row' });
     row = 0;
     rowName = m.method;
   } else if (choice === 'query') {
     row = n;
     rowName = 'query';
   } else if (typeof choice === 'number') {
-    if (!Number.isInteger(choice) || choice < 0 || choice > n) throw new UserError(`row ${choice} is outside 0..${n} (classes ${m.labels.join(', ')}, then the query row ${n})`, { file, field: 'row' });
+    if (!Number.isInteger(choice) || choice < 0 || choice > n)
+      throw new UserError(`row ${choice} is outside 0..${n} (classes ${m.labels.join(', ')}, then the query row ${n})`, { file, field: 'row' });
     row = choice;
     rowName = choice === n ? 'query' : m.labels[choice];
   } else {

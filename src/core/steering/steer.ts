@@ -13,7 +13,7 @@
  */
 import { throwIfCancelled, UserError, type Cancellation } from '../errors';
 import { generate, type Generation } from '../generate';
-import type { Edit, SteerableModel, Tokenizer } from '../model';
+import type { Edit, StepEdit, SteerableModel, Tokenizer } from '../model';
 import type { SteeringRows } from './rows';
 
 export interface SteerOptions {
@@ -53,14 +53,14 @@ export interface SteeredGeneration {
   firstDifference: number;
 }
 
-/** Scaled vectors, one per layer that has a row: strength x row_l. */
-export function scaledEdits(rows: SteeringRows, strength: number, d: number): { layer: number; vector: Float32Array }[] {
+/** Scaled vectors at attn_out, one per layer that has a row: strength x row_l. */
+export function scaledEdits(rows: SteeringRows, strength: number, d: number): StepEdit[] {
   if (!Number.isFinite(strength)) throw new UserError(`strength must be a finite number, got ${strength}`);
-  const out: { layer: number; vector: Float32Array }[] = [];
+  const out: StepEdit[] = [];
   rows.forEach((row, layer) => {
     if (!row) return;
     if (row.length !== d) throw new UserError(`the steering vector of layer ${layer} has width ${row.length}; the model's width is ${d}`);
-    out.push({ layer, vector: row.map((x) => x * strength) });
+    out.push({ site: 'attn_out', layer, vector: row.map((x) => x * strength) });
   });
   return out;
 }
@@ -87,9 +87,15 @@ export function continuationText(tokenizer: Tokenizer, prompt: readonly number[]
  * Steered and unsteered completions of `prompt` (greedy by default). Steering adds strength x
  * rows[l] at attn_out of every layer at the prompt's last position and at every generated position.
  */
-export async function steeredGeneration(model: SteerableModel, tokenizer: Tokenizer, prompt: string, options: GenerationSteerOptions): Promise<SteeredGeneration> {
+export async function steeredGeneration(
+  model: SteerableModel,
+  tokenizer: Tokenizer,
+  prompt: string,
+  options: GenerationSteerOptions,
+): Promise<SteeredGeneration> {
   checkRows(model, options.rows);
-  if (!(Number.isInteger(options.maxNewTokens) && options.maxNewTokens >= 1)) throw new UserError(`maxNewTokens must be a positive integer, got ${options.maxNewTokens}`);
+  if (!(Number.isInteger(options.maxNewTokens) && options.maxNewTokens >= 1))
+    throw new UserError(`maxNewTokens must be a positive integer, got ${options.maxNewTokens}`);
   const bos = options.bos ?? true;
   const promptTokens = tokenizer.encode(prompt, { bos });
   checkPrompt(model, promptTokens, bos);
@@ -105,7 +111,7 @@ export async function steeredGeneration(model: SteerableModel, tokenizer: Tokeni
       maxNewTokens: options.maxNewTokens,
       cancellation: options.cancellation,
       onToken: stream,
-      edits: which === 'steered' ? { prompt: layers.map(({ layer, vector }) => ({ seq: 0, pos: last, layer, vector })), everyNewToken: layers } : undefined,
+      edits: which === 'steered' ? { prompt: layers.map((e) => ({ ...e, seq: 0, pos: last })), everyNewToken: layers } : undefined,
     });
     return { text: continuationText(tokenizer, promptTokens, g.tokens), tokens: g.tokens, stopReason: g.stopReason, ms: performance.now() - start };
   };
@@ -197,7 +203,7 @@ export async function tokenEffects(model: SteerableModel, tokenizer: Tokenizer, 
   if (!(Number.isInteger(editFrom) && editFrom >= 0)) throw new UserError(`editFrom must be a non-negative integer, got ${editFrom}`);
   const layers = scaledEdits(options.rows, options.strength, model.info.dModel);
   const edits: Edit[] = [];
-  for (let pos = editFrom; pos < tokens.length; pos++) for (const { layer, vector } of layers) edits.push({ seq: 1, pos, layer, vector });
+  for (let pos = editFrom; pos < tokens.length; pos++) for (const e of layers) edits.push({ ...e, seq: 1, pos });
   throwIfCancelled(options.cancellation);
   const positions = tokens.flatMap((_, pos) => [
     { seq: 0, pos },

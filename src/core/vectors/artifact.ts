@@ -15,11 +15,9 @@
  * files are byte-identical for the same seed and inputs.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { basename } from 'node:path';
 import { UserError } from '../errors';
-import { writeAtomic } from '../fsAtomic';
 import { SITES, type ModelInfo, type Site } from '../model';
+import { baseName } from '../paths';
 import { decodeSafetensors, encodeSafetensors, float32Bytes, type Tensor } from './safetensors';
 
 export const FORMAT_VERSION = 1;
@@ -251,6 +249,18 @@ export function encodeArtifact(a: VectorArtifact, options: EncodeOptions = {}): 
   });
 }
 
+/** An artifact as its two files: the safetensors bytes and the `.ivec.json` sidecar text (the stored metadata, pretty-printed). */
+export interface ArtifactFiles {
+  safetensors: Uint8Array;
+  sidecar: string;
+}
+
+/** Both files of an artifact, from one encoding; every writer (Node.js files, VS Code workspaces) writes these. */
+export function encodeArtifactFiles(a: VectorArtifact, options: EncodeOptions = {}): ArtifactFiles {
+  const safetensors = encodeArtifact(a, options);
+  return { safetensors, sidecar: canonicalJson(storedMetadata(a.metadata, options.deterministic ?? false), 2) + '\n' };
+}
+
 export function decodeArtifact(bytes: Uint8Array, file: string): VectorArtifact {
   const { tensors, metadata } = decodeSafetensors(bytes, file);
   const json = metadata.iv;
@@ -276,48 +286,6 @@ export function sidecarPath(path: string): string | undefined {
   return path.endsWith(ARTIFACT_EXTENSION) ? path.slice(0, -ARTIFACT_EXTENSION.length) + SIDECAR_EXTENSION : undefined;
 }
 
-/**
- * Writes the artifact atomically (temp file + rename); for `*.ivec.safetensors` also the sidecar
- * `*.ivec.json` (metadata, pretty-printed). The sidecar goes first, so whoever sees the artifact
- * sees its sidecar; if the artifact cannot be written, a sidecar that this call created is removed.
- */
-export function writeArtifact(path: string, artifact: VectorArtifact, options: EncodeOptions = {}): void {
-  const bytes = encodeArtifact(artifact, options);
-  const sidecar = sidecarPath(path);
-  const sidecarExisted = sidecar !== undefined && existsSync(sidecar);
-  try {
-    if (sidecar) writeAtomic(sidecar, canonicalJson(storedMetadata(artifact.metadata, options.deterministic ?? false), 2) + '\n');
-    writeAtomic(path, bytes);
-  } catch (e) {
-    if (sidecar && !sidecarExisted) rmSync(sidecar, { force: true });
-    throw ioError(e, path, 'write');
-  }
-}
-
-export function readArtifact(path: string): VectorArtifact {
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(path);
-  } catch (e) {
-    throw ioError(e, path, 'read');
-  }
-  return decodeArtifact(bytes, path);
-}
-
-function ioError(e: unknown, path: string, verb: 'read' | 'write'): unknown {
-  const code = (e as NodeJS.ErrnoException)?.code;
-  const why: Record<string, string> = {
-    ENOENT: verb === 'read' ? 'no such file' : 'its folder does not exist',
-    EISDIR: 'it is a folder',
-    EACCES: 'permission denied',
-    EPERM: 'permission denied',
-    ENOSPC: 'no space left on the device',
-    EROFS: 'the file system is read-only',
-    ENOTDIR: 'a part of the path is not a folder',
-  };
-  return code && why[code] ? new UserError(`cannot ${verb} the vector artifact: ${why[code]}`, { file: path }) : e;
-}
-
 // ---------------------------------------------------------------------------------------------
 // Model check
 
@@ -340,10 +308,7 @@ export function checkModelMatch(artifact: VectorArtifact, model: ModelInfo, file
     diffs.push(`weights sha256 ${short(a.sha256)} vs ${short(model.sha256)}`);
   }
   if (diffs.length === 0) return;
-  throw new UserError(
-    `${basename(file)} was extracted with ${describe(a)} but the loaded model is ${describe(model)}: ${diffs.join(', ')} differ`,
-    { file },
-  );
+  throw new UserError(`${baseName(file)} was extracted with ${describe(a)} but the loaded model is ${describe(model)}: ${diffs.join(', ')} differ`, { file });
 }
 
 // ---------------------------------------------------------------------------------------------

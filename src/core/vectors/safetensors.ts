@@ -210,7 +210,8 @@ export function decodeSafetensors(bytes: Uint8Array, file: string): SafetensorsC
     const meta = header.__metadata__;
     if (!isRecord(meta)) fail(file, 'safetensors "__metadata__" must be an object of strings');
     for (const [k, v] of Object.entries(meta)) {
-      if (typeof v !== 'string') fail(file, `safetensors metadata "${k}" must be a string, got ${v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v}`);
+      if (typeof v !== 'string')
+        fail(file, `safetensors metadata "${k}" must be a string, got ${v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v}`);
       metadata[k] = v;
     }
   }
@@ -247,7 +248,10 @@ export function decodeSafetensors(bytes: Uint8Array, file: string): SafetensorsC
     const count = numel(shape as number[]);
     const expected = (count * DTYPE_BITS[dtype]) / 8;
     if (end - begin !== expected) {
-      fail(file, `${where}: ${dtype} shape [${(shape as number[]).join(', ')}] needs ${expected} bytes but data_offsets [${begin}, ${end}] span ${end - begin}`);
+      fail(
+        file,
+        `${where}: ${dtype} shape [${(shape as number[]).join(', ')}] needs ${expected} bytes but data_offsets [${begin}, ${end}] span ${end - begin}`,
+      );
     }
     entries.push({ name, dtype: dtype as ReadableDtype, shape: shape as number[], begin, end });
   }

@@ -1,15 +1,21 @@
 import * as vscode from 'vscode';
-import { loadDataset, type Dataset } from '../../core/datasets';
+import { loadDataset } from '../../node/datasets';
 import { UserError } from '../../core/errors';
-import { prepareTask, type Task } from '../../core/experiment/task';
-import type { RunStats } from '../../core/icl/scoring';
+import { promptOptionsOf } from '../../core/experiment/artifacts';
+import { datasetRequest, isUriLike, type CheckedOptions, type PathValue } from '../../core/experiment/spec';
+import { checkCommandOptions } from './checkOptions';
+
+export { checkCommandOptions };
+import type { Task } from '../../core/experiment/task';
+import { taskOf, type ModelHandle, type RunPorts } from '../../core/experiment/useCases';
+import type { VectorArtifact } from '../../core/vectors/artifact';
 import type { LoadedModel } from '../../runtime/loadModel';
 import { localPath, toUri, workspaceFolderFor } from '../artifacts';
 import type { Engine, ModelOverrides } from '../engine';
 import { runWizard } from '../quickPick';
+import type { RunContext } from '../run';
 import { isAbsolutePath, readDefaults } from '../settings';
 import { modelKind } from './modelSpec';
-import { checkOptions, datasetRequest, isUriLike, type CheckedOptions, type Defaults, type PathValue } from './options';
 
 /** What every command needs. */
 export interface CommandDeps {
@@ -31,12 +37,19 @@ export function classifyArg(arg: unknown): CommandArg {
  * The checked options of a dataset command: the object as given (no prompts), or the QuickPick
  * wizard started from a dataset URI or from nothing; undefined when the wizard is dismissed.
  */
-export async function datasetCommandOptions(command: 'extract' | 'sweep', a: CommandArg, deps: CommandDeps): Promise<CheckedOptions | undefined> {
-  if (a.kind === 'options') return checkOptions(command, a.options);
+export async function datasetCommandOptions(command: 'extract' | 'sweep' | 'compare', a: CommandArg, deps: CommandDeps): Promise<CheckedOptions | undefined> {
+  if (a.kind === 'options') return checkCommandOptions(command, a.options);
   const initial: CheckedOptions = a.kind === 'uri' ? { dataset: a.uri } : {};
   const chosen = await runWizard(command, initial, { defaults: readDefaults(hintUri(initial.dataset), deps.log) });
-  return chosen && checkOptions(command, chosen);
+  return chosen && checkCommandOptions(command, chosen);
 }
+
+/** The use cases' ports in a progress notification: lines to the log, phases and counts to the bar. */
+export function hostPorts(deps: CommandDeps, ctx: RunContext): RunPorts {
+  return { log: (m) => deps.log.info(m), warn: (m) => deps.log.warn(m), phase: ctx.phase, progress: ctx.progress, cancellation: ctx.cancellation };
+}
+
+export const handleOf = (loaded: LoadedModel): ModelHandle => ({ model: loaded.model, tokenizerSha256: loaded.tokenizer.sha256 });
 
 /** The model overrides of a run (relative model paths resolved against the workspace folder; hub ids as given). */
 export function modelOverrides(o: CheckedOptions): ModelOverrides {
@@ -69,9 +82,9 @@ export function hintUri(value: PathValue | undefined): vscode.Uri | undefined {
   }
 }
 
-/** Loads the dataset (warnings to the log) and prepares it for the model. */
-export async function loadTask(deps: CommandDeps, o: CheckedOptions, d: Defaults, loaded: LoadedModel): Promise<{ task: Task; dataset: Dataset }> {
-  const req = datasetRequest(o, d);
+/** Loads the resolved options' dataset and prepares it for the model (a vector file's per-sample cap kept); notes and warnings go to the log. */
+export async function loadTask(deps: CommandDeps, r: CheckedOptions, loaded: LoadedModel, ports: RunPorts, artifact?: VectorArtifact): Promise<Task> {
+  const req = datasetRequest(r);
   const { source } = datasetSource(req.source);
   const folder = workspaceFolderFor(hintUri(req.source));
   const dataset = await loadDataset(source, {
@@ -80,27 +93,21 @@ export async function loadTask(deps: CommandDeps, o: CheckedOptions, d: Defaults
     // The built-ins' data packages ship with the extension.
     stdlibSearchPaths: [deps.context.extensionPath],
   });
-  deps.log.info(`Dataset ${dataset.id} (${dataset.source}): labels ${dataset.labels.join(' / ')}; ${Object.entries(dataset.counts).map(([s, c]) => `${c?.rows} ${s}`).join(', ')}`);
-  for (const note of dataset.notes) deps.log.info(`  ${note}`);
-  for (const w of dataset.warnings) deps.log.warn(w.message);
-  return { task: prepareTask(dataset, loaded.tokenizer, loaded.model.info, { bos: req.bos, tokenization: req.tokenization }), dataset };
-}
-
-export function timingsOf(stats: RunStats, ms: number) {
-  return {
-    ms,
-    forwardMs: stats.ms,
-    forwardPasses: stats.forwardPasses,
-    tokens: stats.tokens,
-    forwardPassesPerSecond: stats.ms > 0 ? (stats.forwardPasses / stats.ms) * 1000 : 0,
-    tokensPerSecond: stats.ms > 0 ? (stats.tokens / stats.ms) * 1000 : 0,
-  };
+  const maxSampleTokens = artifact && promptOptionsOf(artifact.metadata.options).maxSampleTokens;
+  return taskOf(dataset, loaded.tokenizer, loaded.model.info, { bos: req.bos, tokenization: req.tokenization, maxSampleTokens }, ports);
 }
 
 /** The model identity in results. */
 export function modelJson(loaded: LoadedModel) {
   const i = loaded.model.info;
-  return { name: i.name, sha256: i.sha256, nLayers: i.nLayers, dModel: i.dModel, executionProvider: loaded.model.executionProvider, fallbacks: loaded.fallbacks };
+  return {
+    name: i.name,
+    sha256: i.sha256,
+    nLayers: i.nLayers,
+    dModel: i.dModel,
+    executionProvider: loaded.model.executionProvider,
+    fallbacks: loaded.fallbacks,
+  };
 }
 
 export function requireFolderOrAbsolute(field: string, value: PathValue | undefined): void {

@@ -1,29 +1,30 @@
 import { existsSync } from 'node:fs';
 import * as vscode from 'vscode';
 import { throwIfCancelled, UserError } from '../../core/errors';
-import { specFromArtifact, STRENGTH_SOURCES } from '../../core/experiment/artifacts';
-import { extractArtifact } from '../../core/experiment/extraction';
-import { evaluateMethod, fitCalibration, type MethodSpec } from '../../core/experiment/methods';
+import { evaluationEpisodesJson } from '../../core/experiment/episodesJson';
+import { artifactBase, safeStem } from '../../core/experiment/fileNames';
+import { EVAL_METHODS, evaluateMethodOf, optionsFromArtifact, resolveOptions, type CheckedOptions, type EvalMethod } from '../../core/experiment/spec';
+import { toJsonText } from '../../core/experiment/sweepReport';
+import { evaluateUseCase } from '../../core/experiment/useCases';
+import type { EvalResultJson } from '../../core/experiment/resultJson';
 import { formatMetricsTable } from '../../core/metrics';
 import type { VectorArtifact } from '../../core/vectors/artifact';
 import { displayPath, fileName, freeUri, outputFolder, parentOf, readArtifactUri, toUri, writeFileAtomic } from '../artifacts';
 import { notify, runCommand, withRunProgress, type Cancelled } from '../run';
 import { runWizard } from '../quickPick';
 import { readDefaults } from '../settings';
-import { classifyArg, hintUri, loadTask, modelJson, modelOverrides, requireFolderOrAbsolute, type CommandDeps } from './common';
 import {
-  artifactBase,
-  checkOptions,
-  evalOptionsOf,
-  evalStrengthOf,
-  evaluateMethodOf,
-  extractRequestOf,
-  optionsFromArtifact,
-  safeStem,
-  type CheckedOptions,
-  type EvalMethod,
-} from './options';
-import { evalResultJson, toJsonText, type EvalResultJson } from './results';
+  checkCommandOptions,
+  classifyArg,
+  handleOf,
+  hintUri,
+  hostPorts,
+  loadTask,
+  modelJson,
+  modelOverrides,
+  requireFolderOrAbsolute,
+  type CommandDeps,
+} from './common';
 
 /** What `iterativeVectors.evaluate` returns: the CLI's `iv eval --json` object plus the files. */
 export type EvaluateCommandResult = EvalResultJson & {
@@ -49,7 +50,7 @@ export function evaluateCommand(deps: CommandDeps, arg?: unknown): Promise<Evalu
   return runCommand('evaluate', deps.log, a.kind !== 'options', async () => {
     let o: CheckedOptions;
     if (a.kind === 'options') {
-      o = checkOptions('evaluate', a.options);
+      o = checkCommandOptions('evaluate', a.options);
       if (o.vector !== undefined) o = await seedFromVector(o, (await readVector(o)).artifact);
     } else {
       let initial: CheckedOptions = {};
@@ -59,7 +60,7 @@ export function evaluateCommand(deps: CommandDeps, arg?: unknown): Promise<Evalu
         onVector: async (uri, state) => seedFromVector({ ...state, vector: uri }, await readArtifactUri(uri)),
       });
       if (!chosen) return undefined;
-      o = checkOptions('evaluate', chosen);
+      o = checkCommandOptions('evaluate', chosen);
     }
     const result = await runEvaluate(deps, o);
     if (a.kind !== 'options') void offerNext(deps, result);
@@ -82,53 +83,34 @@ async function readVector(o: CheckedOptions): Promise<{ uri: vscode.Uri; artifac
 async function runEvaluate(deps: CommandDeps, o: CheckedOptions): Promise<EvaluateCommandResult> {
   const vector = o.vector !== undefined ? await readVector(o) : undefined;
   const method: EvalMethod | undefined = evaluateMethodOf(o, vector?.artifact.metadata.method);
-  if (!method) throw new UserError('required: one of icl, icl-calibrated, iv, tv, fv (or give a vector file, which says its method)', { field: 'method' });
+  if (!method) throw new UserError(`required: one of ${EVAL_METHODS.join(', ')} (or give a vector file, which says its method)`, { field: 'method' });
   const hint = vector?.uri ?? hintUri(o.dataset);
   const d = readDefaults(hint, deps.log);
-  const opts = evalOptionsOf(o, d);
-  const { strength, source: strengthSource } = evalStrengthOf(method, o, d, vector?.artifact);
-  if (method === 'iv' || method === 'fv') deps.log.info(`Strength ${strength} (${STRENGTH_SOURCES[strengthSource]}).`);
-  const injectAt = o.injectAt ?? 'all';
+  const r = resolveOptions('evaluate', o, d);
   if (!vector) requireFolderOrAbsolute('results', o.results);
-  let resultsUri: vscode.Uri | undefined;
-  if (o.results !== undefined) {
-    resultsUri = toUri(o.results, vector ? parentOf(vector.uri) : vscode.workspace.workspaceFolders?.length ? await outputFolder(hint) : undefined, 'results');
-  }
+  const base = vector ? parentOf(vector.uri) : vscode.workspace.workspaceFolders?.length ? await outputFolder(hint) : undefined;
+  const resultsUri = o.results !== undefined ? toUri(o.results, base, 'results') : undefined;
+  const episodesOut = o.episodesOut !== undefined ? toUri(o.episodesOut, base, 'episodesOut') : undefined;
   return withRunProgress(`Iterative Vectors: evaluating ${method}${vector ? ` (${fileName(vector.uri)})` : ''}`, (ctx) =>
     deps.engine.use(modelOverrides(o), async (loaded) => {
+      const ports = hostPorts(deps, ctx);
       ctx.phase('loading the dataset');
-      const { task, dataset } = await loadTask(deps, o, d, loaded);
+      const task = await loadTask(deps, r, loaded, ports, vector?.artifact);
       throwIfCancelled(ctx.cancellation);
-      let spec: MethodSpec;
-      const evalShare = vector || method === 'icl' ? 1 : 0.5;
-      if (method === 'icl') spec = { method };
-      else if (method === 'icl-calibrated') {
-        ctx.phase('fitting the calibration on validation', 0.5);
-        spec = { method, bias: await fitCalibration(loaded.model, task, { ...opts, cancellation: ctx.cancellation, onProgress: ctx.progress }) };
-      } else if (vector) {
-        spec = specFromArtifact(vector.artifact, displayPath(vector.uri), loaded.model.info, task, strength, injectAt);
-      } else {
-        deps.log.info(`No vector file given: extracting ${method} on train first.`);
-        ctx.phase(`extracting ${method} on train`, 0.5);
-        const req = extractRequestOf(o, d, method, 'ext');
-        const { artifact } = await extractArtifact(loaded.model, task, { ...req, tokenizerSha256: loaded.tokenizer.sha256, cancellation: ctx.cancellation, onProgress: ctx.progress });
-        spec = specFromArtifact(artifact, '(extracted now)', loaded.model.info, task, strength, injectAt);
-      }
+      const e = await evaluateUseCase(handleOf(loaded), task, method, o, d, ports, vector && { artifact: vector.artifact, name: displayPath(vector.uri) });
       throwIfCancelled(ctx.cancellation);
-      ctx.phase(`evaluating ${method} on ${opts.split}`, evalShare === 1 ? undefined : 0.5);
-      const r = await evaluateMethod(loaded.model, task, spec, { ...opts, cancellation: ctx.cancellation, onProgress: ctx.progress });
-      throwIfCancelled(ctx.cancellation);
-      deps.log.info(`\n${formatMetricsTable([{ name: `${method} (${opts.shots}-shot, ${opts.split})`, metrics: r.metrics }], task.labels)}`);
+      const split = e.options.split;
+      deps.log.info(`\n${formatMetricsTable([{ name: `${method} (${e.options.shots}-shot, ${split})`, metrics: e.result.metrics }], task.labels)}`);
       const target =
         resultsUri ??
         (vector
-          ? await freeUri(parentOf(vector.uri), `${artifactBase(fileName(vector.uri))}.eval-${opts.split}.json`)
-          : await freeUri(await outputFolder(hint), `${safeStem(dataset.id)}.${method}.eval-${opts.split}.json`));
+          ? await freeUri(parentOf(vector.uri), `${artifactBase(fileName(vector.uri))}.eval-${split}.json`)
+          : await freeUri(await outputFolder(hint), `${safeStem(task.dataset.id)}.${method}.eval-${split}.json`));
       const json = {
         command: 'evaluate' as const,
-        ...evalResultJson(method, spec, opts, r, strengthSource),
+        ...e.json,
         labels: [...task.labels],
-        dataset: { id: dataset.id, source: dataset.source, sha256: dataset.sha256 },
+        dataset: { id: task.dataset.id, source: task.dataset.source, sha256: task.dataset.sha256 },
         model: modelJson(loaded),
         vector: vector?.uri.toString(),
         results: target.toString(),
@@ -136,6 +118,20 @@ async function runEvaluate(deps: CommandDeps, o: CheckedOptions): Promise<Evalua
       };
       ctx.phase('writing');
       await writeFileAtomic(target, toJsonText({ ...json, createdAt: new Date().toISOString() }));
+      if (episodesOut) {
+        const s = e.spec;
+        const strength = s.method === 'iv' || s.method === 'fv' ? s.strength : undefined;
+        const header = {
+          method,
+          shots: e.options.shots,
+          seed: e.options.seed,
+          demoOrder: e.options.demoOrder,
+          strength,
+          injectAt: s.method === 'iv' ? s.injectAt : undefined,
+          vector: vector && displayPath(vector.uri),
+        };
+        await writeFileAtomic(episodesOut, `${JSON.stringify(evaluationEpisodesJson(task, split, e.result, header))}\n`);
+      }
       deps.log.info(`Wrote ${displayPath(target)}`);
       return JSON.parse(toJsonText(json)) as EvaluateCommandResult;
     }),

@@ -4,7 +4,10 @@ import { controlVectorFromArtifact, type ControlVectorDescription } from '../../
 import { displayPath, fileName, parentOf, readArtifactUri, toUri, writeFileAtomic } from '../artifacts';
 import { notify, runCommand, type Cancelled } from '../run';
 import { classifyArg, type CommandDeps } from './common';
-import { artifactBase, checkOptions, resolveRow, rowChoices, type CheckedOptions, type RowChoice } from './options';
+import { artifactBase } from '../../core/experiment/fileNames';
+import type { CheckedOptions } from '../../core/experiment/spec';
+import { resolveRow, rowChoices, type RowChoice } from '../../core/vectors/rows';
+import { checkCommandOptions } from './common';
 
 /** What `iterativeVectors.exportGguf` returns. */
 export interface ExportGgufResult {
@@ -30,10 +33,14 @@ export function exportGgufCommand(deps: CommandDeps, arg?: unknown): Promise<Exp
   const a = classifyArg(arg);
   return runCommand('export GGUF', deps.log, a.kind !== 'options', async () => {
     let o: CheckedOptions;
-    if (a.kind === 'options') o = checkOptions('exportGguf', a.options);
+    if (a.kind === 'options') o = checkCommandOptions('exportGguf', a.options);
     else if (a.kind === 'uri') o = { vector: a.uri };
     else {
-      const files = await vscode.window.showOpenDialog({ canSelectMany: false, filters: { 'Vector artifacts': ['safetensors'] }, title: 'Vector artifact to export (.ivec.safetensors)' });
+      const files = await vscode.window.showOpenDialog({
+        canSelectMany: false,
+        filters: { 'Vector artifacts': ['safetensors'] },
+        title: 'Vector artifact to export (.ivec.safetensors)',
+      });
       if (!files?.[0]) return undefined;
       o = { vector: files[0] };
     }
@@ -55,7 +62,10 @@ export function exportGgufCommand(deps: CommandDeps, arg?: unknown): Promise<Exp
       if (!picked) return undefined;
       choice = picked;
     }
-    const target = o.out !== undefined ? toUri(o.out, parentOf(source), 'out') : vscode.Uri.joinPath(parentOf(source), `${artifactBase(fileName(source))}.${choice.tag}.gguf`);
+    const target =
+      o.out !== undefined
+        ? toUri(o.out, parentOf(source), 'out')
+        : vscode.Uri.joinPath(parentOf(source), `${artifactBase(fileName(source))}.${choice.tag}.gguf`);
     if (!fileName(target).endsWith('.gguf')) throw new UserError(`must end with .gguf, got "${fileName(target)}"`, { field: 'out' });
     const exported = controlVectorFromArtifact(artifact, {
       row: choice.row,
@@ -66,7 +76,9 @@ export function exportGgufCommand(deps: CommandDeps, arg?: unknown): Promise<Exp
     });
     await writeFileAtomic(target, exported.bytes);
     const d = exported.description;
-    deps.log.info(`Wrote ${displayPath(target)}: ${d.layerCount} direction tensors from ${fileName(source)} (${choice.label}), scale ${d.scale}, ${d.placement}.`);
+    deps.log.info(
+      `Wrote ${displayPath(target)}: ${d.layerCount} direction tensors from ${fileName(source)} (${choice.label}), scale ${d.scale}, ${d.placement}.`,
+    );
     deps.log.warn(d.note);
     for (const s of d.skipped) deps.log.info(`  layer ${s.sourceLayer} not exported: ${s.reason}`);
     const result: ExportGgufResult = {
@@ -80,10 +92,14 @@ export function exportGgufCommand(deps: CommandDeps, arg?: unknown): Promise<Exp
       description: d,
     };
     if (a.kind !== 'options') {
-      const skipped = d.skipped.length ? ` Layer${d.skipped.length > 1 ? 's' : ''} ${d.skipped.map((s) => s.sourceLayer).join(', ')} could not be expressed.` : '';
-      void notify(deps.log, `Iterative Vectors: wrote ${fileName(target)} (${d.layerCount} layers, ${choice.label}). This control vector is APPROXIMATE: llama.cpp adds it to the block output at every token, while these vectors were measured at the attention output at the answer positions.${skipped}`, 'Reveal').then(
-        (c) => c === 'Reveal' && vscode.commands.executeCommand('revealInExplorer', target),
-      );
+      const skipped = d.skipped.length
+        ? ` Layer${d.skipped.length > 1 ? 's' : ''} ${d.skipped.map((s) => s.sourceLayer).join(', ')} could not be expressed.`
+        : '';
+      void notify(
+        deps.log,
+        `Iterative Vectors: wrote ${fileName(target)} (${d.layerCount} layers, ${choice.label}). This control vector is APPROXIMATE: llama.cpp adds it to the block output at every token, while these vectors were measured at the attention output at the answer positions.${skipped}`,
+        'Reveal',
+      ).then((c) => c === 'Reveal' && vscode.commands.executeCommand('revealInExplorer', target));
     }
     return result;
   });

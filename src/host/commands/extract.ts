@@ -1,13 +1,27 @@
 import * as vscode from 'vscode';
 import { throwIfCancelled } from '../../core/errors';
-import { extractArtifact } from '../../core/experiment/extraction';
+import { extractionEpisodesJson } from '../../core/experiment/episodesJson';
+import { checkArtifactName, defaultArtifactName } from '../../core/experiment/fileNames';
+import { extractRequestOf, resolveOptions, type CheckedOptions } from '../../core/experiment/spec';
+import { extractUseCase, timingsOf } from '../../core/experiment/useCases';
 import type { VectorMethod } from '../../core/vectors/artifact';
-import { displayPath, fileName, freeUri, outputFolder, toUri, writeArtifactUri } from '../artifacts';
+import { displayPath, fileName, freeUri, outputFolder, toUri, writeArtifactUri, writeFileAtomic } from '../artifacts';
 import { notify, runCommand, withRunProgress, type Cancelled } from '../run';
 import { readDefaults } from '../settings';
 import { VECTOR_EDITOR_VIEW_TYPE } from '../vectorEditorHtml';
-import { classifyArg, datasetCommandOptions, hintUri, loadTask, modelJson, modelOverrides, requireFolderOrAbsolute, timingsOf, type CommandDeps } from './common';
-import { checkArtifactName, defaultArtifactName, extractRequestOf, storedDatasetOptions, type CheckedOptions, type ExtractRequestBody } from './options';
+import {
+  classifyArg,
+  datasetCommandOptions,
+  handleOf,
+  hintUri,
+  hostPorts,
+  loadTask,
+  modelJson,
+  modelOverrides,
+  requireFolderOrAbsolute,
+  type CommandDeps,
+} from './common';
+import { COMMAND_IDS } from '../commandIds';
 
 /** What `iterativeVectors.extract` returns (plain JSON). */
 export interface ExtractCommandResult {
@@ -44,31 +58,34 @@ export function extractCommand(deps: CommandDeps, arg?: unknown): Promise<Extrac
 async function runExtract(deps: CommandDeps, o: CheckedOptions): Promise<ExtractCommandResult> {
   const hint = hintUri(o.dataset);
   const d = readDefaults(hint, deps.log);
-  const method = (o.method ?? 'iv') as 'iv' | 'tv' | 'fv';
-  const body: ExtractRequestBody = extractRequestOf(o, d, method);
+  const r = resolveOptions('extract', o, d);
+  const method = (r.method ?? 'iv') as 'iv' | 'tv' | 'fv';
   requireFolderOrAbsolute('out', o.out);
-  // Check the output name before any model work.
+  // Check the output names before any model work.
+  const base = vscode.workspace.workspaceFolders?.length ? await outputFolder(hint) : undefined;
   let out: vscode.Uri | undefined;
   if (o.out !== undefined) {
-    out = toUri(o.out, vscode.workspace.workspaceFolders?.length ? await outputFolder(hint) : undefined, 'out');
-    checkArtifactName('out', fileName(out));
+    out = toUri(o.out, base, 'out');
+    checkArtifactName(fileName(out));
   }
+  const episodesOut = o.episodesOut !== undefined ? toUri(o.episodesOut, base, 'episodesOut') : undefined;
   const datasetName = typeof o.dataset === 'string' ? o.dataset : o.dataset ? fileName(toUri(o.dataset, undefined, 'dataset')) : '';
   return withRunProgress(`Iterative Vectors: extracting ${method} on ${datasetName}`, (ctx) =>
     deps.engine.use(modelOverrides(o), async (loaded) => {
+      const ports = hostPorts(deps, ctx);
       ctx.phase('loading the dataset');
-      const { task, dataset } = await loadTask(deps, o, d, loaded);
+      const task = await loadTask(deps, r, loaded, ports);
       throwIfCancelled(ctx.cancellation);
-      ctx.phase(`extracting ${method}`);
-      deps.log.info(`Extracting ${method} on ${dataset.id} with ${JSON.stringify(body.iv)}`);
-      const r = await extractArtifact(loaded.model, task, { ...body, tokenizerSha256: loaded.tokenizer.sha256, cancellation: ctx.cancellation, onProgress: ctx.progress });
+      const x = await extractUseCase(handleOf(loaded), task, o, d, ports);
       throwIfCancelled(ctx.cancellation);
-      const artifact = r.artifact;
-      artifact.metadata.options = { ...artifact.metadata.options, datasetOptions: storedDatasetOptions(dataset, o) };
-      const target = out ?? (await freeUri(await outputFolder(hint), defaultArtifactName(dataset.id, method)));
+      const artifact = x.artifact;
+      const target = out ?? (await freeUri(await outputFolder(hint), defaultArtifactName(task.dataset.id, method)));
       ctx.phase('writing');
       const written = await writeArtifactUri(target, artifact);
-      deps.log.info(`Wrote ${displayPath(written.artifact)} (${artifact.metadata.method}, ${r.stats.forwardPasses} forward passes, ${(r.ms / 1000).toFixed(1)} s)`);
+      if (episodesOut) await writeFileAtomic(episodesOut, `${JSON.stringify(extractionEpisodesJson(task, x.episodes!, extractRequestOf(r, 'iv').iv))}\n`);
+      deps.log.info(
+        `Wrote ${displayPath(written.artifact)} (${artifact.metadata.method}, ${x.stats.forwardPasses} forward passes, ${(x.ms / 1000).toFixed(1)} s)`,
+      );
       const m = artifact.metadata;
       return {
         command: 'extract' as const,
@@ -80,7 +97,7 @@ async function runExtract(deps: CommandDeps, o: CheckedOptions): Promise<Extract
         dataset: m.dataset,
         options: m.options,
         model: modelJson(loaded),
-        timings: timingsOf(r.stats, r.ms),
+        timings: timingsOf(x.stats, x.ms),
       };
     }),
   );
@@ -88,7 +105,12 @@ async function runExtract(deps: CommandDeps, o: CheckedOptions): Promise<Extract
 
 async function offerNext(deps: CommandDeps, r: ExtractCommandResult): Promise<void> {
   const uri = vscode.Uri.parse(r.artifact);
-  const choice = await notify(deps.log, `Iterative Vectors: extracted ${r.method} (${r.labels.join(' / ')}) into ${fileName(uri)} in ${(r.timings.ms / 1000).toFixed(1)} s.`, 'Open', 'Evaluate');
+  const choice = await notify(
+    deps.log,
+    `Iterative Vectors: extracted ${r.method} (${r.labels.join(' / ')}) into ${fileName(uri)} in ${(r.timings.ms / 1000).toFixed(1)} s.`,
+    'Open',
+    'Evaluate',
+  );
   if (choice === 'Open') await vscode.commands.executeCommand('vscode.openWith', uri, VECTOR_EDITOR_VIEW_TYPE);
-  if (choice === 'Evaluate') await vscode.commands.executeCommand('iterativeVectors.evaluate', uri);
+  if (choice === 'Evaluate') await vscode.commands.executeCommand(COMMAND_IDS.evaluate, uri);
 }

@@ -8,18 +8,17 @@
  * Hub ids are checked with the runtime's own `parseHubId` (Transformers.js' model-id rule): it pulls
  * only Transformers.js' small hub modules into the extension bundle (about 24 kB), not ONNX Runtime.
  */
-import { DEVICE_SETTINGS, type DeviceSetting } from '../../runtime/deviceSettings';
-import { HUB_DTYPES, parseHubId } from '../../runtime/hub/hubSource';
+import {
+  DEVICE_SETTINGS,
+  DTYPE_SETTINGS,
+  sitePatternProblem,
+  TOKENIZER_SETTINGS,
+  type DeviceSetting,
+  type DTypeSetting,
+  type TokenizerSetting,
+} from '../../core/modelSettings';
+import { parseHubId } from '../../runtime/hub/hubSource';
 import type { LoadOptions } from '../../runtime/loadModel';
-
-/** `iterativeVectors.device`: the execution providers. */
-export const DEVICES = DEVICE_SETTINGS;
-/** `iterativeVectors.hub.dtype`: "auto" (the repo's default variant) or one of the runtime's dtypes. */
-export const DTYPE_SETTINGS = ['auto', ...HUB_DTYPES] as const;
-export type DTypeSetting = (typeof DTYPE_SETTINGS)[number];
-/** `iterativeVectors.tokenizer`: the model's own (tokenizer.json, tokenizer.bin) or a byte vocabulary. */
-export const TOKENIZER_SETTINGS = ['auto', 'bytes'] as const;
-export type TokenizerSetting = (typeof TOKENIZER_SETTINGS)[number];
 
 /** The machine-scoped model settings, checked. */
 export interface ModelSettings {
@@ -33,7 +32,14 @@ export interface ModelSettings {
   tokenizer: TokenizerSetting;
 }
 
-export const DEFAULT_MODEL_SETTINGS: Readonly<ModelSettings> = { model: 'default', device: 'cpu', dtype: 'auto', offline: false, sitePattern: '', tokenizer: 'auto' };
+export const DEFAULT_MODEL_SETTINGS: Readonly<ModelSettings> = {
+  model: 'default',
+  device: 'cpu',
+  dtype: 'auto',
+  offline: false,
+  sitePattern: '',
+  tokenizer: 'auto',
+};
 
 /** The setting keys (under `iterativeVectors.`) of each field; a change of any of them reloads the model. */
 export const MODEL_SETTING_KEYS: Record<keyof ModelSettings, string> = {
@@ -48,7 +54,13 @@ export const MODEL_SETTING_KEYS: Record<keyof ModelSettings, string> = {
 export type ModelKind = 'default' | 'hub' | 'path';
 
 const looksLikePath = (s: string) =>
-  s.startsWith('/') || s.startsWith('\\') || /^[A-Za-z]:[\\/]/.test(s) || s.startsWith('.') || s.startsWith('~') || s.includes('\\') || /\.(bin|onnx)$/i.test(s);
+  s.startsWith('/') ||
+  s.startsWith('\\') ||
+  /^[A-Za-z]:[\\/]/.test(s) ||
+  s.startsWith('.') ||
+  s.startsWith('~') ||
+  s.includes('\\') ||
+  /\.(bin|onnx)$/i.test(s);
 
 /**
  * What a model string names: "default"; a hub id (`owner/name`, `owner/name@revision`) unless it
@@ -71,18 +83,6 @@ export function hubIdProblem(text: string): string | undefined {
   return undefined;
 }
 
-/** Why a site pattern cannot be used, or undefined ("" is fine: the runtime's site table). */
-export function sitePatternProblem(pattern: string): string | undefined {
-  if (pattern === '') return undefined;
-  if (!pattern.includes('{l}')) return `must contain {l} for the layer index (e.g. "^/model/layers\\.{l}/attn/o_proj/MatMul$"), got "${pattern}"`;
-  try {
-    new RegExp(pattern.split('{l}').join('0'));
-  } catch (e) {
-    return `is not a valid regular expression: ${(e as Error).message}`;
-  }
-  return undefined;
-}
-
 /**
  * Why a folder is not an exported model, or undefined when it looks like one: an onnxruntime-genai
  * folder (genai_config.json), a Transformers.js / Optimum folder (config.json + onnx/*.onnx), or a
@@ -92,7 +92,11 @@ export function sitePatternProblem(pattern: string): string | undefined {
 export function modelFolderProblem(folder: string, entries: readonly string[], onnxEntries: readonly string[] | undefined): string | undefined {
   const isOnnx = (f: string) => f.toLowerCase().endsWith('.onnx');
   if (entries.includes('genai_config.json') || entries.some(isOnnx) || (onnxEntries ?? []).some(isOnnx)) return undefined;
-  const found = entries.includes('config.json') ? (onnxEntries ? ' (it has config.json, but onnx/ holds no .onnx file)' : ' (it has config.json, but no onnx/ folder)') : '';
+  const found = entries.includes('config.json')
+    ? onnxEntries
+      ? ' (it has config.json, but onnx/ holds no .onnx file)'
+      : ' (it has config.json, but no onnx/ folder)'
+    : '';
   return `no exported model in ${folder}${found}: looked for genai_config.json (onnxruntime-genai layout), config.json with onnx/*.onnx (Transformers.js / Optimum layout) and *.onnx files`;
 }
 
@@ -109,7 +113,8 @@ export function modelFileProblem(path: string): string | undefined {
 export function sanitizeModelSettings(raw: Partial<Record<keyof ModelSettings, unknown>>): { settings: ModelSettings; problems: string[] } {
   const s: ModelSettings = { ...DEFAULT_MODEL_SETTINGS };
   const problems: string[] = [];
-  const bad = (key: keyof ModelSettings, why: string) => problems.push(`setting iterativeVectors.${MODEL_SETTING_KEYS[key]}: ${why}; using ${JSON.stringify(DEFAULT_MODEL_SETTINGS[key])}`);
+  const bad = (key: keyof ModelSettings, why: string) =>
+    problems.push(`setting iterativeVectors.${MODEL_SETTING_KEYS[key]}: ${why}; using ${JSON.stringify(DEFAULT_MODEL_SETTINGS[key])}`);
   const oneOf = <T extends string>(key: keyof ModelSettings, values: readonly T[]): T | undefined => {
     const v = raw[key];
     if (v === undefined || v === null) return undefined;
@@ -119,7 +124,7 @@ export function sanitizeModelSettings(raw: Partial<Record<keyof ModelSettings, u
   };
   if (typeof raw.model === 'string' && raw.model.trim() !== '') s.model = raw.model.trim();
   else if (raw.model !== undefined && raw.model !== null && raw.model !== '') bad('model', `${JSON.stringify(raw.model)} is not a string`);
-  s.device = oneOf('device', DEVICES) ?? s.device;
+  s.device = oneOf('device', DEVICE_SETTINGS) ?? s.device;
   s.dtype = oneOf('dtype', DTYPE_SETTINGS) ?? s.dtype;
   s.tokenizer = oneOf('tokenizer', TOKENIZER_SETTINGS) ?? s.tokenizer;
   if (typeof raw.offline === 'boolean') s.offline = raw.offline;
@@ -154,7 +159,10 @@ export function loadOptionsOf(s: ModelSettings, env: { HF_HUB_OFFLINE?: string }
 export function modelLabel(model: string): string {
   if (modelKind(model) === 'default') return 'stories15M (embedded default)';
   if (modelKind(model) === 'hub') return model.trim();
-  const parts = model.trim().split(/[\\/]+/).filter(Boolean);
+  const parts = model
+    .trim()
+    .split(/[\\/]+/)
+    .filter(Boolean);
   return parts.at(-1) ?? model;
 }
 

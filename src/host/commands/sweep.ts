@@ -1,17 +1,30 @@
 import * as vscode from 'vscode';
-import { throwIfCancelled, UserError } from '../../core/errors';
-import { specFromArtifact } from '../../core/experiment/artifacts';
-import { extractArtifact } from '../../core/experiment/extraction';
-import { evaluateMethod } from '../../core/experiment/methods';
-import { bestRow, runSweep, sweepPlan, type SweepGrid, type SweepRow } from '../../core/experiment/sweep';
+import { throwIfCancelled } from '../../core/errors';
+import { checkArtifactName, safeStem } from '../../core/experiment/fileNames';
+import type { EvalResultJson } from '../../core/experiment/resultJson';
+import { resolveOptions, type CheckedOptions } from '../../core/experiment/spec';
+import type { SweepGrid, SweepRow } from '../../core/experiment/sweep';
+import { describeRow, sweepCsv, toJsonText } from '../../core/experiment/sweepReport';
+import { sweepAndSelect } from '../../core/experiment/useCases';
 import { formatMetricsTable } from '../../core/metrics';
+import { ARTIFACT_EXTENSION } from '../../core/vectors/artifact';
 import { displayPath, fileName, freeUri, outputFolder, parentOf, toUri, writeArtifactUri, writeFileAtomic } from '../artifacts';
+import { workspaceResults } from '../resultsStore';
 import { notify, runCommand, withRunProgress, type Cancelled } from '../run';
 import { readDefaults } from '../settings';
 import { VECTOR_EDITOR_VIEW_TYPE } from '../vectorEditorHtml';
-import { classifyArg, datasetCommandOptions, hintUri, loadTask, modelJson, modelOverrides, requireFolderOrAbsolute, type CommandDeps } from './common';
-import { checkArtifactName, evalOptionsOf, extractRequestOf, safeStem, storedDatasetOptions, sweepGridOf, ARTIFACT_SUFFIX, type CheckedOptions } from './options';
-import { describeRow, evalResultJson, sweepCsv, toJsonText, type EvalResultJson } from './results';
+import {
+  classifyArg,
+  datasetCommandOptions,
+  handleOf,
+  hintUri,
+  hostPorts,
+  loadTask,
+  modelJson,
+  modelOverrides,
+  requireFolderOrAbsolute,
+  type CommandDeps,
+} from './common';
 
 /** What `iterativeVectors.sweep` returns: the CLI's `iv sweep --json` object plus the files. */
 export interface SweepCommandResult {
@@ -51,93 +64,50 @@ export function sweepCommand(deps: CommandDeps, arg?: unknown): Promise<SweepCom
 async function runSweepCommand(deps: CommandDeps, o: CheckedOptions): Promise<SweepCommandResult> {
   const hint = hintUri(o.dataset);
   const d = readDefaults(hint, deps.log);
-  const grid = sweepGridOf(o);
-  const test = evalOptionsOf(o, d);
-  const injectAt = o.injectAt ?? 'all';
-  const validation = { ...test, episodes: o.valEpisodes ?? 200 };
+  const r = resolveOptions('sweep', o, d);
   requireFolderOrAbsolute('out', o.out ?? o.results);
   const base = vscode.workspace.workspaceFolders?.length ? await outputFolder(hint) : undefined;
   let out: vscode.Uri | undefined;
   if (o.out !== undefined) {
     out = toUri(o.out, base, 'out');
-    checkArtifactName('out', fileName(out));
+    checkArtifactName(fileName(out));
   }
   let rowsUri = o.results !== undefined ? toUri(o.results, base, 'results') : undefined;
   const datasetName = typeof o.dataset === 'string' ? o.dataset : o.dataset ? fileName(toUri(o.dataset, undefined, 'dataset')) : '';
   return withRunProgress(`Iterative Vectors: sweeping on ${datasetName}`, (ctx) =>
     deps.engine.use(modelOverrides(o), async (loaded) => {
+      const ports = hostPorts(deps, ctx);
       ctx.phase('loading the dataset');
-      const { task, dataset } = await loadTask(deps, o, d, loaded);
+      const task = await loadTask(deps, r, loaded, ports);
       throwIfCancelled(ctx.cancellation);
-      const stem = safeStem(dataset.id);
+      const stem = safeStem(task.dataset.id);
       const dir = base ?? parentOf((out ?? rowsUri)!);
       rowsUri ??= await freeUri(dir, `${stem}.sweep.jsonl`);
-      // runSweep appends its rows with Node's file API (so that a stopped sweep resumes): only for local files.
-      const rowsPath = rowsUri.scheme === 'file' ? rowsUri.fsPath : undefined;
-      if (!rowsPath) deps.log.warn(`${rowsUri.toString()} is not a local file: the rows are kept in memory only (no resume).`);
-      else await vscode.workspace.fs.createDirectory(parentOf(rowsUri));
-      const req = extractRequestOf(o, d, 'iv', 'ext');
-      const total = sweepPlan(grid, req.iv.refreshEvery).reduce((n, p) => n + p.evalStrengths.length, 0);
-      deps.log.info(`Sweep on ${dataset.id}: ${total} configurations, rows in ${displayPath(rowsUri)}`);
-      ctx.phase('sweep on validation', 0.9);
-      ctx.progress(0, total);
-      let sweep: Awaited<ReturnType<typeof runSweep>>;
-      try {
-        sweep = await runSweep(loaded.model, task, grid, {
-          extract: req.iv,
-          eval: validation,
-          injectAt,
-          resultsFile: rowsPath,
-          cancellation: ctx.cancellation,
-          onRow: (r, done, n) => {
-            deps.log.info(`[${done}/${n}] ${describeRow(r)}: macro-F1 ${r.macroF1.toFixed(3)}, accuracy ${r.accuracy.toFixed(3)}`);
-            ctx.progress(done, n);
-          },
-        });
-      } catch (e) {
-        // Not when the results file itself was refused (other settings, no header, a bad line): resuming from it is what failed.
-        const refused = e instanceof UserError && e.location.file === rowsPath;
-        if (rowsPath && !refused) deps.log.info(`The rows finished so far are in ${rowsPath}; run the sweep again with the same settings and "results" set to it to resume.`);
-        throw e;
-      }
-      const rows = sweep.rows;
-      const best = bestRow(rows);
-      deps.log.info(`Best on validation: ${describeRow(best)}; running it on ${test.split}.`);
-      ctx.phase(`best configuration on ${test.split}`);
-      const { artifact } = await extractArtifact(loaded.model, task, {
-        ...req,
-        iv: { ...req.iv, shots: best.shots, refreshEvery: best.refreshEvery, strength: best.extStrength },
-        tokenizerSha256: loaded.tokenizer.sha256,
-        cancellation: ctx.cancellation,
-      });
-      const spec = specFromArtifact(artifact, '(extracted now)', loaded.model.info, task, best.evalStrength, injectAt);
-      const r = await evaluateMethod(loaded.model, task, spec, { ...test, cancellation: ctx.cancellation, onProgress: ctx.progress });
+      const s = await sweepAndSelect(handleOf(loaded), task, o, d, ports, workspaceResults(rowsUri));
       throwIfCancelled(ctx.cancellation);
-      deps.log.info(`\n${formatMetricsTable([{ name: `iv best (${test.split})`, metrics: r.metrics }], task.labels)}`);
-      artifact.metadata.metrics = { validation: { macroF1: best.macroF1, accuracy: best.accuracy }, [test.split]: { accuracy: r.metrics.accuracy, macroF1: r.metrics.macroF1, auc: r.metrics.auc } };
-      artifact.metadata.options = { ...artifact.metadata.options, evalStrength: best.evalStrength, injectAt, selectedBy: 'validation macro-F1 sweep', datasetOptions: storedDatasetOptions(dataset, o) };
+      deps.log.info(`\n${formatMetricsTable([{ name: `iv best (${String(s.test.settings.split)})`, metrics: s.result.metrics }], task.labels)}`);
       ctx.phase('writing');
-      const artifactUri = out ?? (await freeUri(dir, `${stem}.iv-sweep${ARTIFACT_SUFFIX}`));
+      const artifactUri = out ?? (await freeUri(dir, `${stem}.iv-sweep${ARTIFACT_EXTENSION}`));
       const rowsName = fileName(rowsUri);
       const summaryBase = rowsName.endsWith('.jsonl') ? rowsName.slice(0, -'.jsonl'.length) : rowsName;
       const summaryUri = vscode.Uri.joinPath(parentOf(rowsUri), `${summaryBase}.json`);
       const csvUri = vscode.Uri.joinPath(parentOf(rowsUri), `${summaryBase}.csv`);
       const result: SweepCommandResult = {
         command: 'sweep',
-        grid,
-        rows,
-        best,
-        test: evalResultJson('iv (best)', spec, test, r),
+        grid: s.grid,
+        rows: s.rows,
+        best: s.best,
+        test: s.test,
         labels: [...task.labels],
-        dataset: { id: dataset.id, source: dataset.source, sha256: dataset.sha256 },
+        dataset: { id: task.dataset.id, source: task.dataset.source, sha256: task.dataset.sha256 },
         model: modelJson(loaded),
         artifact: artifactUri.toString(),
         summary: summaryUri.toString(),
         csv: csvUri.toString(),
         rowsFile: rowsUri.toString(),
       };
-      await writeArtifactUri(artifactUri, artifact);
-      await writeFileAtomic(csvUri, sweepCsv(rows, best));
+      await writeArtifactUri(artifactUri, s.artifact);
+      await writeFileAtomic(csvUri, sweepCsv(s.rows, s.best));
       await writeFileAtomic(summaryUri, toJsonText({ ...result, createdAt: new Date().toISOString() }));
       deps.log.info(`Wrote ${displayPath(artifactUri)}, ${displayPath(summaryUri)} and ${displayPath(csvUri)}`);
       return JSON.parse(toJsonText(result)) as SweepCommandResult;

@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { parseSetting } from '../../core/experiment/spec';
 import type { PlainRange } from './lenses';
 
 /** Arguments of `iterativeVectors.steerPrompt` and `iterativeVectors.compare` (all optional). */
@@ -71,10 +72,10 @@ export function parseUri(x: string | vscode.Uri): vscode.Uri {
   return /^[a-z][a-z0-9+.-]*:/i.test(x) && !/^[a-z]:[\\/]/i.test(x) ? vscode.Uri.parse(x) : vscode.Uri.file(x);
 }
 
-/** A strength given as a number or a numeric string; undefined otherwise. */
+/** A strength given as a number or a numeric string, in the spec's range; undefined otherwise. */
 export function parseStrength(x: unknown): number | undefined {
-  const v = typeof x === 'string' && x.trim() !== '' ? Number(x) : x;
-  return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+  const r = parseSetting('inlineStrength', x);
+  return 'error' in r ? undefined : (r.value as number);
 }
 
 /** "query" | label | index, as chooseRows takes it. */

@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { CancelledError, UserError, type Cancellation } from '../../core/errors';
+import { CancelledError, throwIfCancelled, UserError } from '../../core/errors';
 import {
   blockAt,
   chooseRows,
@@ -14,6 +14,8 @@ import {
 import type { SteerableModel } from '../../core/model';
 import { promptBos, type TextTokenizer } from '../../runtime/tokenizer/loadTokenizer';
 import type { Engine } from '../engine';
+import { cancellationOf, reportFailure } from '../run';
+import { isCancellation, RunSlot, type Cancelled, type Run } from '../runLifecycle';
 import { isInteractive, parseRange, parseRow, parseStrength, parseUri, unknownKeys, type SteerArgs } from './args';
 import type { SteerDocuments } from './documents';
 import { effectValue, type Heatmap, type TokenMark } from './heatmap';
@@ -21,6 +23,7 @@ import { blockRange, documentBlocks, plainRange, type SteerLenses } from './lens
 import { DEFAULT_STRENGTH, explicitStrength, readSettings, SECTION } from './settings';
 import { resolveStrength, STRENGTH_SOURCES, type StrengthSource } from '../../core/experiment/artifacts';
 import { vectorName, type VectorChoice } from './vectors';
+import { COMMAND_IDS } from '../commandIds';
 
 const STRENGTH_KEY = 'iterativeVectors.inline.strengthOverride';
 const RERUN_DELAY_MS = 300;
@@ -60,11 +63,6 @@ export interface CompareResult extends SteerResult {
 
 type Mode = 'steer' | 'compare';
 
-/** What a programmatic run that was cancelled (superseded, or stopped by the user) returns. */
-export interface Cancelled {
-  cancelled: true;
-}
-
 /** A prompt to steer: its text, and where it is (for the heatmap). */
 interface PromptSource {
   text: string;
@@ -90,8 +88,7 @@ interface RunSpec {
  * supersedes), and shows the results (heatmap, after-text, diff documents, status bar).
  */
 export class InlineController implements vscode.Disposable {
-  private chain: Promise<unknown> = Promise.resolve();
-  private inflight: vscode.CancellationTokenSource | undefined;
+  private readonly runs = new RunSlot();
   private last: RunSpec | undefined;
   private rerunTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly statusItem: vscode.StatusBarItem;
@@ -108,7 +105,7 @@ export class InlineController implements vscode.Disposable {
   ) {
     this.statusItem = vscode.window.createStatusBarItem('iterativeVectors.inline.strength', vscode.StatusBarAlignment.Right, 90);
     this.statusItem.name = 'Iterative Vectors: steering strength';
-    this.statusItem.command = 'iterativeVectors.setStrength';
+    this.statusItem.command = COMMAND_IDS.setStrength;
     this.subscriptions.push(
       this.statusItem,
       vscode.workspace.onDidChangeConfiguration((e) => {
@@ -169,7 +166,8 @@ export class InlineController implements vscode.Disposable {
       const path = await this.vectors.pick({ interactive: true, autoSingle: false });
       if (!path) return undefined;
       const setting = readSettings().vector;
-      if (setting) void vscode.window.showWarningMessage(`The setting iterativeVectors.inline.vector ("${setting}") takes precedence over the vector you picked.`);
+      if (setting)
+        void vscode.window.showWarningMessage(`The setting iterativeVectors.inline.vector ("${setting}") takes precedence over the vector you picked.`);
       this.log.info(`inline steering: vector ${path}`);
       this.updateStatus();
       this.lenses.refresh();
@@ -190,8 +188,8 @@ export class InlineController implements vscode.Disposable {
       const path = await this.vectors.current({ setting: readSettings().vector, relativeTo: vscode.window.activeTextEditor?.document.uri, interactive: true });
       if (!path) return;
       const commands = await vscode.commands.getCommands(true);
-      if (!commands.includes('iterativeVectors.showLayers')) throw new UserError('the layer view (iterativeVectors.showLayers) is not available in this build');
-      await vscode.commands.executeCommand('iterativeVectors.showLayers', vscode.Uri.file(path));
+      if (!commands.includes(COMMAND_IDS.showLayers)) throw new UserError('the layer view (iterativeVectors.showLayers) is not available in this build');
+      await vscode.commands.executeCommand(COMMAND_IDS.showLayers, vscode.Uri.file(path));
     } catch (e) {
       this.report(e, true);
     }
@@ -208,16 +206,21 @@ export class InlineController implements vscode.Disposable {
   private async command(mode: Mode, args: SteerArgs | undefined): Promise<SteerResult | CompareResult | Cancelled | undefined> {
     const interactive = isInteractive(args);
     try {
-      if (args !== undefined && (typeof args !== 'object' || args === null)) throw new UserError('the arguments must be an object { uri, range | text, vector, strength, row, maxNewTokens }');
+      if (args !== undefined && (typeof args !== 'object' || args === null))
+        throw new UserError('the arguments must be an object { uri, range | text, vector, strength, row, maxNewTokens }');
       const unknown = args ? unknownKeys(args) : [];
-      if (unknown.length) throw new UserError(`unknown option${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `"${k}"`).join(', ')} (known: uri, range, text, vector, strength, row, maxNewTokens, temperature, seed)`);
+      if (unknown.length)
+        throw new UserError(
+          `unknown option${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `"${k}"`).join(', ')} (known: uri, range, text, vector, strength, row, maxNewTokens, temperature, seed)`,
+        );
       const spec = await this.resolve(mode, args ?? {}, interactive);
       if (!spec) return undefined;
       const strength = parseStrength(args?.strength) ?? this.chosenStrength;
-      if (args?.strength !== undefined && parseStrength(args.strength) === undefined) throw new UserError(`strength ${JSON.stringify(args.strength)} is not a number`);
+      if (args?.strength !== undefined && parseStrength(args.strength) === undefined)
+        throw new UserError(`strength ${JSON.stringify(args.strength)} is not a number`);
       return await this.run(spec, strength, interactive ? 'notification' : 'window');
     } catch (e) {
-      if (e instanceof CancelledError || e instanceof vscode.CancellationError) {
+      if (isCancellation(e)) {
         this.log.info('inline steering: run cancelled (superseded or stopped)');
         return interactive ? undefined : { cancelled: true };
       }
@@ -228,10 +231,7 @@ export class InlineController implements vscode.Disposable {
   }
 
   private report(e: unknown, show: boolean): void {
-    const message = e instanceof Error ? e.message : String(e);
-    if (e instanceof UserError) this.log.warn(`inline steering: ${message}`);
-    else this.log.error(`inline steering: ${e instanceof Error && e.stack ? e.stack : message}`);
-    if (show) void vscode.window.showErrorMessage(`Iterative Vectors: ${message}`);
+    reportFailure(this.log, 'inline steering', e, show);
   }
 
   /** Prompt, vector and options from the arguments, the settings and the active editor. */
@@ -281,7 +281,8 @@ export class InlineController implements vscode.Disposable {
       document = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString()) ?? (await vscode.workspace.openTextDocument(uri));
       if (args.range !== undefined) {
         range = parseRange(args.range);
-        if (!range) throw new UserError('"range" must be a Range, { start: { line, character }, end: { line, character } } or [line, character, line, character]');
+        if (!range)
+          throw new UserError('"range" must be a Range, { start: { line, character }, end: { line, character } } or [line, character, line, character]');
         range = document.validateRange(range);
       } else {
         range = new vscode.Range(new vscode.Position(0, 0), document.lineAt(document.lineCount - 1).range.end);
@@ -321,34 +322,21 @@ export class InlineController implements vscode.Disposable {
     return this.last?.source.text;
   }
 
-  /** Queues the run behind the current one, which it cancels. */
-  private run(spec: RunSpec, strength: number | undefined, progress: 'notification' | 'window'): Promise<SteerResult | CompareResult> {
-    this.inflight?.cancel();
-    const cts = new vscode.CancellationTokenSource();
-    this.inflight = cts;
-    const job = this.chain.then(async () => {
-      const result = await this.execute(spec, strength, progress, cts);
-      // Only a run that worked is what a strength change re-runs.
-      this.last = spec;
-      return result;
-    });
-    this.chain = job.catch(() => undefined);
-    return job.finally(() => {
-      if (this.inflight === cts) this.inflight = undefined;
-      cts.dispose();
-    });
+  /** Queues the run behind the current one, which it supersedes; one that does not finish throws CancelledError. */
+  private async run(spec: RunSpec, strength: number | undefined, progress: 'notification' | 'window'): Promise<SteerResult | CompareResult> {
+    const outcome = await this.runs.start((run) => this.execute(spec, strength, progress, run)).outcome;
+    if (outcome.status === 'failed') throw outcome.error;
+    if (outcome.status !== 'done') throw new CancelledError();
+    // Only a run that worked is what a strength change re-runs.
+    this.last = spec;
+    return outcome.value;
   }
 
-  private async execute(spec: RunSpec, strength: number | undefined, where: 'notification' | 'window', cts: vscode.CancellationTokenSource): Promise<SteerResult | CompareResult> {
-    const cancellation: Cancellation = {
-      get cancelled() {
-        return cts.token.isCancellationRequested;
-      },
-    };
-    if (cancellation.cancelled) throw new CancelledError();
+  private async execute(spec: RunSpec, strength: number | undefined, where: 'notification' | 'window', run: Run): Promise<SteerResult | CompareResult> {
+    throwIfCancelled(run);
     const source = await this.reread(spec);
     // Held through the run: a settings change does not dispose the model under it.
-    return this.engine.use({}, ({ model, tokenizer }) => this.steer(spec, source, strength, where, cts, cancellation, model, tokenizer));
+    return this.engine.use({}, ({ model, tokenizer }) => this.steer(spec, source, strength, where, run, model, tokenizer));
   }
 
   private async steer(
@@ -356,8 +344,7 @@ export class InlineController implements vscode.Disposable {
     source: PromptSource,
     given: number | undefined,
     where: 'notification' | 'window',
-    cts: vscode.CancellationTokenSource,
-    cancellation: Cancellation,
+    run: Run,
     model: SteerableModel,
     tokenizer: TextTokenizer,
   ): Promise<SteerResult | CompareResult> {
@@ -371,26 +358,24 @@ export class InlineController implements vscode.Disposable {
     const { gen, effects } = await vscode.window.withProgress(
       { location: where === 'notification' ? vscode.ProgressLocation.Notification : vscode.ProgressLocation.Window, title, cancellable: true },
       async (progress, token) => {
-        const sub = token.onCancellationRequested(() => cts.cancel());
-        try {
-          progress.report({ message: 'unsteered and steered completions…' });
-          const gen = await steeredGeneration(model, tokenizer, source.text, {
-            bos,
-            rows: chosen.rows,
-            strength,
-            maxNewTokens: spec.maxNewTokens,
-            temperature: spec.temperature,
-            seed: spec.seed,
-            cancellation,
-          });
-          progress.report({ message: 'per-token effects…' });
-          const effects = await tokenEffects(model, tokenizer, source.text, { rows: chosen.rows, strength, bos, cancellation });
-          return { gen, effects };
-        } finally {
-          sub.dispose();
-        }
+        run.follow(cancellationOf(token));
+        progress.report({ message: 'unsteered and steered completions…' });
+        const gen = await steeredGeneration(model, tokenizer, source.text, {
+          bos,
+          rows: chosen.rows,
+          strength,
+          maxNewTokens: spec.maxNewTokens,
+          temperature: spec.temperature,
+          seed: spec.seed,
+          cancellation: run,
+        });
+        progress.report({ message: 'per-token effects…' });
+        const effects = await tokenEffects(model, tokenizer, source.text, { rows: chosen.rows, strength, bos, cancellation: run });
+        return { gen, effects };
       },
     );
+    // A run stopped after its last check shows nothing: only the latest run's results are shown.
+    throwIfCancelled(run);
     const ms = performance.now() - started;
     const summary = summarizeEffects(effects);
     const result: SteerResult = {
@@ -493,7 +478,9 @@ export class InlineController implements vscode.Disposable {
     const before = this.strength;
     const box = vscode.window.createInputBox();
     box.title = 'Iterative Vectors: steering strength';
-    box.prompt = this.last ? 'The last prompt re-runs as you type. Enter keeps it, Escape goes back.' : 'Multiplies the vector added at every layer (0: no steering; negative: steer away).';
+    box.prompt = this.last
+      ? 'The last prompt re-runs as you type. Enter keeps it, Escape goes back.'
+      : 'Multiplies the vector added at every layer (0: no steering; negative: steer away).';
     box.value = String(before);
     box.valueSelection = [0, box.value.length];
     let accepted = false;
@@ -539,12 +526,10 @@ export class InlineController implements vscode.Disposable {
     const spec = this.last;
     if (!spec) return;
     clearTimeout(this.rerunTimer);
-    this.inflight?.cancel();
+    // Stop the run in flight now rather than after the debounce: the re-run replaces it.
+    this.runs.cancel();
     this.rerunTimer = setTimeout(() => {
-      this.run(spec, this.current(), 'window').catch((e) => {
-        if (e instanceof CancelledError || e instanceof vscode.CancellationError) return;
-        this.report(e, true);
-      });
+      this.run(spec, this.current(), 'window').catch((e) => this.report(e, true));
     }, delayMs);
   }
 
@@ -569,13 +554,15 @@ export class InlineController implements vscode.Disposable {
 
   dispose(): void {
     clearTimeout(this.rerunTimer);
-    this.inflight?.cancel();
+    this.runs.dispose();
     this.subscriptions.forEach((d) => d.dispose());
   }
 }
 
 function isDiffOpen(right: vscode.Uri): boolean {
-  return vscode.window.tabGroups.all.some((g) => g.tabs.some((t) => t.input instanceof vscode.TabInputTextDiff && t.input.modified.toString() === right.toString()));
+  return vscode.window.tabGroups.all.some((g) =>
+    g.tabs.some((t) => t.input instanceof vscode.TabInputTextDiff && t.input.modified.toString() === right.toString()),
+  );
 }
 
 /** `range` without leading and trailing white space (the range itself when it is all white space). */

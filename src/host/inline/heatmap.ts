@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import type { TokenEffect } from '../../core/steering';
 import type { HeatmapMetric } from './settings';
+import { COMMAND_IDS } from '../commandIds';
 
 /** Grades of the heatmap: background opacity grows with the token's effect (relative to the prompt's largest). */
 const LEVELS = 8;
@@ -26,7 +27,7 @@ export interface DocumentMarks {
 }
 
 export function effectValue(e: TokenEffect, metric: HeatmapMetric): number {
-  return metric === 'kl' ? e.kl : e.residDelta[e.residDelta.length - 1] ?? 0;
+  return metric === 'kl' ? e.kl : (e.residDelta[e.residDelta.length - 1] ?? 0);
 }
 
 /** Heatmap decorations (graded opacity), the after-text with the steered completion, and hovers over the tokens. */
@@ -130,7 +131,7 @@ const code = (s: string) => '`' + JSON.stringify(s).slice(1, -1).replace(/`/g, '
 
 function hoverMarkdown(e: TokenEffect, maxDelta: number, m: DocumentMarks): vscode.MarkdownString {
   const md = new vscode.MarkdownString(undefined, true);
-  md.isTrusted = { enabledCommands: ['iterativeVectors.compare', 'iterativeVectors.setStrength'] };
+  md.isTrusted = { enabledCommands: [COMMAND_IDS.compare, COMMAND_IDS.setStrength] };
   md.appendMarkdown(`**${code(e.text)}** · position ${e.position} · KL ${e.kl.toFixed(3)} nats${e.edited ? '' : ' · not steered here'}\n\n`);
   const lines = e.residDelta.map((d, l) => {
     const rel = e.residNorm[l] > 0 ? ` (${((100 * d) / e.residNorm[l]).toFixed(0)}% of ‖resid‖)` : '';
@@ -144,6 +145,8 @@ function hoverMarkdown(e: TokenEffect, maxDelta: number, m: DocumentMarks): vsco
   }
   const args = encodeURIComponent(JSON.stringify([m.compareArgs]));
   md.appendMarkdown(`\n${m.caption} · [Compare](command:iterativeVectors.compare?${args}) · [Strength…](command:iterativeVectors.setStrength)\n\n`);
-  md.appendMarkdown('_The heatmap steers at every prompt token (to show where the vector acts); the completions steer the last prompt token and every new one._');
+  md.appendMarkdown(
+    '_The heatmap steers at every prompt token (to show where the vector acts); the completions steer the last prompt token and every new one._',
+  );
   return md;
 }

@@ -7,9 +7,11 @@ import { Heatmap } from './heatmap';
 import { SteerLenses } from './lenses';
 import { readSettings } from './settings';
 import { VectorChoice } from './vectors';
+import { COMMAND_IDS } from '../commandIds';
 
 export type { SteerArgs } from './args';
-export type { Cancelled, CompareResult, SteerResult } from './controller';
+export type { CompareResult, SteerResult } from './controller';
+export type { Cancelled } from '../runLifecycle';
 
 /** The documents inline steering works on: files and untitled documents of any language. */
 const SELECTOR: vscode.DocumentSelector = [{ scheme: 'file' }, { scheme: 'untitled' }];
@@ -24,9 +26,10 @@ export function registerInline(context: vscode.ExtensionContext, engine: Engine,
   const vectors = new VectorChoice(context.workspaceState);
   const documents = new SteerDocuments();
   const heatmap = new Heatmap(() => readSettings().heatmap);
-  let controller: InlineController | undefined;
-  const lenses = new SteerLenses(() => controller?.lensStatus() ?? { enabled: readSettings().codeLens, strength: readSettings().strength });
-  controller = new InlineController(context, engine, log, vectors, documents, heatmap, lenses);
+  // The lenses ask the controller, which needs the lenses: it is assigned right after.
+  const ref: { controller?: InlineController } = {};
+  const lenses = new SteerLenses(() => ref.controller?.lensStatus() ?? { enabled: readSettings().codeLens, strength: readSettings().strength });
+  const controller = (ref.controller = new InlineController(context, engine, log, vectors, documents, heatmap, lenses));
   const c = controller;
   const register = (id: string, fn: (...args: unknown[]) => unknown) => context.subscriptions.push(vscode.commands.registerCommand(id, fn));
   context.subscriptions.push(
@@ -38,10 +41,10 @@ export function registerInline(context: vscode.ExtensionContext, engine: Engine,
     vscode.languages.registerCodeLensProvider(SELECTOR, lenses),
     vscode.languages.registerHoverProvider(SELECTOR, heatmap),
   );
-  register('iterativeVectors.steerPrompt', (args) => c.steerPrompt(args as SteerArgs | undefined));
-  register('iterativeVectors.compare', (args) => c.compare(args as SteerArgs | undefined));
-  register('iterativeVectors.setStrength', (arg) => c.setStrength(arg));
-  register('iterativeVectors.inline.chooseVector', () => c.chooseVector());
-  register('iterativeVectors.inline.showLayers', () => c.showLayers());
-  register('iterativeVectors.inline.clear', (uri) => c.clear(uri instanceof vscode.Uri ? uri : vscode.window.activeTextEditor?.document.uri));
+  register(COMMAND_IDS.steerPrompt, (args) => c.steerPrompt(args as SteerArgs | undefined));
+  register(COMMAND_IDS.compare, (args) => c.compare(args as SteerArgs | undefined));
+  register(COMMAND_IDS.setStrength, (arg) => c.setStrength(arg));
+  register(COMMAND_IDS.chooseVector, () => c.chooseVector());
+  register(COMMAND_IDS.inlineShowLayers, () => c.showLayers());
+  register(COMMAND_IDS.clearHeatmap, (uri) => c.clear(uri instanceof vscode.Uri ? uri : vscode.window.activeTextEditor?.document.uri));
 }

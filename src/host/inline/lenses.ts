@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import { promptBlocks, type PromptBlock } from '../../core/steering';
+import { COMMAND_IDS } from '../commandIds';
 
 /** Documents longer than this get no lenses (a log file is not a prompt). */
 const MAX_LINES = 20_000;
@@ -62,9 +63,24 @@ export class SteerLenses implements vscode.CodeLensProvider, vscode.Disposable {
     const add = (anchor: vscode.Range, range: vscode.Range, label: string) => {
       const args = { uri: document.uri.toString(), range: plainRange(range), source: 'codelens' };
       lenses.push(
-        new vscode.CodeLens(anchor, { title: `$(play) Run steered${label} (${a})`, command: 'iterativeVectors.steerPrompt', arguments: [args], tooltip: 'Steered and unsteered completions, and a per-token heatmap of where the vector acts' }),
-        new vscode.CodeLens(anchor, { title: `Compare${label}`, command: 'iterativeVectors.compare', arguments: [args], tooltip: 'Diff of the unsteered and steered completions' }),
-        new vscode.CodeLens(anchor, { title: 'Show layers', command: 'iterativeVectors.inline.showLayers', arguments: [], tooltip: 'Per-layer view of the steering vector' }),
+        new vscode.CodeLens(anchor, {
+          title: `$(play) Run steered${label} (${a})`,
+          command: COMMAND_IDS.steerPrompt,
+          arguments: [args],
+          tooltip: 'Steered and unsteered completions, and a per-token heatmap of where the vector acts',
+        }),
+        new vscode.CodeLens(anchor, {
+          title: `Compare${label}`,
+          command: COMMAND_IDS.compare,
+          arguments: [args],
+          tooltip: 'Diff of the unsteered and steered completions',
+        }),
+        new vscode.CodeLens(anchor, {
+          title: 'Show layers',
+          command: COMMAND_IDS.inlineShowLayers,
+          arguments: [],
+          tooltip: 'Per-layer view of the steering vector',
+        }),
       );
     };
     const selection = vscode.window.activeTextEditor?.document === document ? vscode.window.activeTextEditor.selection : undefined;

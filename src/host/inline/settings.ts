@@ -1,11 +1,11 @@
 import * as vscode from 'vscode';
+import { BUILTIN_DEFAULTS, defaultsFromSettings } from '../../core/experiment/spec';
 
 /** Settings of inline steering (`iterativeVectors.inline.*`). */
 export const SECTION = 'iterativeVectors.inline';
 
-/** Default strength: visible within the first few tokens on the demo vector yet still fluent (see src/core/steering/README.md). */
-export const DEFAULT_STRENGTH = 0.3;
-export const DEFAULT_MAX_NEW_TOKENS = 48;
+/** Default strength when the user set none: the experiment spec's inline.strength (see src/core/steering/README.md for why it is lower than evaluation's). */
+export const DEFAULT_STRENGTH = BUILTIN_DEFAULTS.inlineStrength!;
 
 export type HeatmapMetric = 'kl' | 'residual';
 
@@ -23,21 +23,18 @@ export interface InlineSettings {
 }
 
 export function readSettings(): InlineSettings {
-  const c = vscode.workspace.getConfiguration(SECTION);
-  const num = (key: string, fallback: number) => {
-    const v = c.get<number>(key);
-    return typeof v === 'number' && Number.isFinite(v) ? v : fallback;
-  };
-  const row = c.get<string | number>('row', 'query');
+  const c = vscode.workspace.getConfiguration('iterativeVectors');
+  // Checked by the experiment spec; a bad value falls back to its default (the log says so for the run's own settings).
+  const d = defaultsFromSettings((key) => c.get(key)).defaults;
   return {
-    vector: (c.get<string>('vector', '') ?? '').trim(),
-    strength: num('strength', DEFAULT_STRENGTH),
-    row: row === undefined || row === null || String(row).trim() === '' ? 'query' : String(row).trim(),
-    maxNewTokens: Math.max(1, Math.round(num('maxNewTokens', DEFAULT_MAX_NEW_TOKENS))),
-    temperature: Math.max(0, num('temperature', 0)),
-    seed: Math.round(num('seed', 42)),
-    codeLens: c.get<boolean>('codeLens', true) !== false,
-    heatmap: c.get<string>('heatmap', 'kl') === 'residual' ? 'residual' : 'kl',
+    vector: d.inlineVector!.trim(),
+    strength: d.inlineStrength!,
+    row: d.inlineRow!,
+    maxNewTokens: d.maxNewTokens!,
+    temperature: d.temperature!,
+    seed: d.inlineSeed!,
+    codeLens: d.codeLens!,
+    heatmap: d.heatmap!,
   };
 }
 

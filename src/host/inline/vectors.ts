@@ -2,7 +2,8 @@ import { statSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import * as vscode from 'vscode';
 import { UserError } from '../../core/errors';
-import { ARTIFACT_EXTENSION, readArtifact, type VectorArtifact } from '../../core/vectors/artifact';
+import { ARTIFACT_EXTENSION, type VectorArtifact } from '../../core/vectors/artifact';
+import { readArtifact } from '../../node/artifactFiles';
 
 const REMEMBERED = 'iterativeVectors.inline.vectorPath';
 

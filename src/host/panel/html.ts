@@ -36,4 +36,3 @@ export function panelHtml(webview: vscode.Webview, extensionUri: vscode.Uri, tit
 </body>
 </html>`;
 }
-

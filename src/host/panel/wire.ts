@@ -1,6 +1,6 @@
 /**
- * The core's layer-effects results as protocol messages, and the host's snapshot of a run. Pure (no
- * vscode), so the conversion is checked against the webview's guards in the unit tests.
+ * The core's layer-effects results as protocol messages. Pure (no vscode), so the conversion is
+ * checked against the webview's guards in the unit tests.
  */
 import type { EffectScore as CoreScore, LayerEffect as CoreEffect, LayerEffectsUpdate, SweepHeatmap } from '../../core/experiment/layerEffects';
 import {
@@ -13,7 +13,6 @@ import {
   type HeatmapGrid,
   type IpcMessage,
   type LayerEffect,
-  type ResultsSnapshot,
 } from '../../protocol';
 
 /** JSON has no NaN / Infinity: they travel as null. */
@@ -31,46 +30,37 @@ export function wireEffect(e: CoreEffect): LayerEffect {
 
 export function wireHeatmap(g: SweepHeatmap): HeatmapGrid {
   const cells = (m: (number | null)[][]) => m.map((row) => row.map((v) => (v === null ? null : finite(v))));
-  return { shots: g.shots, refreshEvery: g.refreshEvery, extStrengths: [...g.extStrengths], evalStrengths: [...g.evalStrengths], macroF1: cells(g.macroF1), accuracy: cells(g.accuracy) };
+  return {
+    shots: g.shots,
+    refreshEvery: g.refreshEvery,
+    extStrengths: [...g.extStrengths],
+    evalStrengths: [...g.evalStrengths],
+    macroF1: cells(g.macroF1),
+    accuracy: cells(g.accuracy),
+  };
 }
 
-export const emptySnapshot = (runId: number): ResultsSnapshot => ({ runId, norms: null, convergence: null, heatmap: null, confusions: null, effects: [] });
-
-/**
- * One update of run `runId` as the notification to post, and the snapshot with it applied (the
- * snapshot is what a webview that (re)loads gets in its state message). `sweepSource` names the
- * sweep file the heatmap came from.
- */
-export function applyUpdate(snapshot: ResultsSnapshot, update: LayerEffectsUpdate, sweepSource: string | null): { message: IpcMessage; snapshot: ResultsSnapshot } {
-  const runId = snapshot.runId;
+/** One update of run `runId` as the notification to post. `sweepSource` names the sweep file the heatmap came from. */
+export function updateMessage(runId: number, update: LayerEffectsUpdate, sweepSource: string | null): IpcMessage {
   switch (update.kind) {
-    case 'norms': {
-      const params = { runId, rowLabels: [...update.rowLabels], norms: update.norms.map((row) => row.map(finiteOr0)) };
-      return { message: NormsNotification.create(params), snapshot: { ...snapshot, norms: params } };
-    }
-    case 'convergence': {
-      const params = { runId, points: update.points.map((p) => ({ episode: p.episode, relativeChange: p.relativeChange === null ? null : finite(p.relativeChange) })) };
-      return { message: ConvergenceNotification.create(params), snapshot: { ...snapshot, convergence: params } };
-    }
-    case 'heatmap': {
-      const params = { runId, source: sweepSource, grids: update.grids.map(wireHeatmap) };
-      return { message: HeatmapNotification.create(params), snapshot: { ...snapshot, heatmap: params } };
-    }
-    case 'reference': {
-      const params = {
+    case 'norms':
+      return NormsNotification.create({ runId, rowLabels: [...update.rowLabels], norms: update.norms.map((row) => row.map(finiteOr0)) });
+    case 'convergence':
+      return ConvergenceNotification.create({
+        runId,
+        points: update.points.map((p) => ({ episode: p.episode, relativeChange: p.relativeChange === null ? null : finite(p.relativeChange) })),
+      });
+    case 'heatmap':
+      return HeatmapNotification.create({ runId, source: sweepSource, grids: update.grids.map(wireHeatmap) });
+    case 'reference':
+      return ConfusionsNotification.create({
         runId,
         labels: [...update.labels],
         icl: { confusion: update.confusion.icl.map((r) => [...r]), score: wireScore(update.icl) },
         iv: { confusion: update.confusion.iv.map((r) => [...r]), score: wireScore(update.iv) },
-      };
-      return { message: ConfusionsNotification.create(params), snapshot: { ...snapshot, confusions: params } };
-    }
-    case 'layer': {
-      const effect = wireEffect(update.effect);
-      const params = { runId, effect, done: update.done, total: update.total };
-      const effects = [...snapshot.effects.filter((e) => e.layer !== effect.layer), effect].sort((a, b) => a.layer - b.layer);
-      return { message: LayerEffectNotification.create(params), snapshot: { ...snapshot, effects } };
-    }
+      });
+    case 'layer':
+      return LayerEffectNotification.create({ runId, effect: wireEffect(update.effect), done: update.done, total: update.total });
   }
 }
 

@@ -30,9 +30,18 @@ export async function checkDevice(cpu: SteerableModel, device: SteerableModel, r
   const length = Math.min(128, info.maxSeqLen);
   const rng = new Rng(11);
   const tokens = Array.from({ length: batch }, () => Array.from({ length }, () => 3 + rng.int(Math.min(info.vocabSize, 1000) - 3)));
-  const edits: Edit[] = [{ seq: 0, pos: length >> 1, layer: 0, vector: Float32Array.from({ length: info.dModel }, () => rng.next() - 0.5) }];
+  const edits: Edit[] = [{ site: 'attn_out', seq: 0, pos: length >> 1, layer: 0, vector: Float32Array.from({ length: info.dModel }, () => rng.next() - 0.5) }];
   const logits = [...tokens[0].map((_, pos) => ({ seq: 0, pos })), ...tokens.slice(1).map((_, i) => ({ seq: i + 1, pos: length - 1 }))];
-  const req: ForwardRequest = { tokens, edits, logits, taps: [{ seq: 0, pos: length - 1 }, { seq: 1, pos: length >> 1 }], tapSites: ['attn_out'] };
+  const req: ForwardRequest = {
+    tokens,
+    edits,
+    logits,
+    taps: [
+      { seq: 0, pos: length - 1 },
+      { seq: 1, pos: length >> 1 },
+    ],
+    tapSites: ['attn_out'],
+  };
   const [a, b] = [await cpu.forward(req), await device.forward(req)];
   let maxAbs = 0;
   let scale = 0;

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import { generate } from '../../core/generate';
-import type { Edit, ForwardRequest, ModelInfo, Position, SteerableModel } from '../../core/model';
+import { SITES, type Edit, type ForwardRequest, type ModelInfo, type Position, type SteerableModel } from '../../core/model';
 import { Rng } from '../../core/random';
 import { UserError } from '../../core/errors';
 import { parseLlama2cCheckpoint } from '../embedded/checkpoint';
@@ -62,7 +62,8 @@ export async function runEngineBench(loaded: LoadedModel, runs: number, threads:
 
   log('MatMul peak...');
   const peak = await matmulPeak(opts, 3);
-  if (!loaded.checkpoint) throw new UserError(`the engine benchmark compares against the llama2.c graphs: run it on "default" or a llama2.c checkpoint, not ${info.name}`);
+  if (!loaded.checkpoint)
+    throw new UserError(`the engine benchmark compares against the llama2.c graphs: run it on "default" or a llama2.c checkpoint, not ${info.name}`);
   const weights = parseLlama2cCheckpoint(readFileSync(loaded.checkpoint), loaded.checkpoint);
 
   // The peak MatMul runs alternately with each prefill, so that both see the same machine.
@@ -74,7 +75,15 @@ export async function runEngineBench(loaded: LoadedModel, runs: number, threads:
     const [ms, refMs] = await alternate(runs, () => model.forward(req), peak.run);
     const peakGflops = peak.flops / refMs / 1e6;
     const gflops = forwardFlops(info, weights.config.hiddenDim, batch, length, batch) / ms / 1e6;
-    prefill.push({ batch, length, ms, tokensPerSecond: (batch * length * 1000) / ms, gflops, matmulPeakGflops: peakGflops, ratioToMatmulPeak: gflops / peakGflops });
+    prefill.push({
+      batch,
+      length,
+      ms,
+      tokensPerSecond: (batch * length * 1000) / ms,
+      gflops,
+      matmulPeakGflops: peakGflops,
+      ratioToMatmulPeak: gflops / peakGflops,
+    });
   }
   await peak.release();
 
@@ -104,7 +113,13 @@ export async function runEngineBench(loaded: LoadedModel, runs: number, threads:
  * Edits at 20 positions on every layer plus taps of all three sites there, against the plain
  * graph (no intervention nodes) on the same batch; timed alternately so that drift hits both.
  */
-async function measureOverhead(loaded: LoadedModel, weights: ReturnType<typeof parseLlama2cCheckpoint>, opts: ort.InferenceSession.SessionOptions, tokens: number[][], runs: number) {
+async function measureOverhead(
+  loaded: LoadedModel,
+  weights: ReturnType<typeof parseLlama2cCheckpoint>,
+  opts: ort.InferenceSession.SessionOptions,
+  tokens: number[][],
+  runs: number,
+) {
   const { model } = loaded;
   const info = model.info;
   const plain = await ort.InferenceSession.create(buildForwardGraph(weights, toGraphWeights(weights), false), opts);
@@ -113,9 +128,20 @@ async function measureOverhead(loaded: LoadedModel, weights: ReturnType<typeof p
   const plainFeeds = { [FWD.ids]: ids, [FWD.logitIndex]: indexTensor(logits, length) };
   const positions: Position[] = Array.from({ length: 20 }, (_, i) => ({ seq: i % tokens.length, pos: (i * 37) % length }));
   const rng = new Rng(3);
-  const edits: Edit[] = positions.flatMap((p) => Array.from({ length: info.nLayers }, (_, layer) => ({ ...p, layer, vector: Float32Array.from({ length: info.dModel }, () => rng.next() * 0.01) })));
-  const req: ForwardRequest = { tokens, edits, taps: positions, tapSites: ['attn_out', 'head_out', 'resid_post'], logits };
-  const [instrumentedMs, plainMs] = await alternate(runs, () => model.forward(req), () => plain.run(plainFeeds, [FWD.logits]));
+  const edits: Edit[] = positions.flatMap((p) =>
+    Array.from({ length: info.nLayers }, (_, layer) => ({
+      ...p,
+      site: 'attn_out' as const,
+      layer,
+      vector: Float32Array.from({ length: info.dModel }, () => rng.next() * 0.01),
+    })),
+  );
+  const req: ForwardRequest = { tokens, edits, taps: positions, tapSites: SITES, logits };
+  const [instrumentedMs, plainMs] = await alternate(
+    runs,
+    () => model.forward(req),
+    () => plain.run(plainFeeds, [FWD.logits]),
+  );
   await plain.release();
   return { batch: tokens.length, length, positions: positions.length, plainMs, instrumentedMs, overhead: instrumentedMs / plainMs - 1 };
 }

@@ -52,12 +52,27 @@ export async function runHubBench(model: HubSteerableModel, runs: number, thread
     const exportFeeds = io.feeds(BigInt64Array.from(tokens.flat(), BigInt), batch, length);
     const exportLogits = exported.outputNames.filter((n) => !io.presents.includes(n));
     log(`prefill B=${batch} T=${length}: export vs zero edits...`);
-    const [zeroEditMs, exportMs] = await alternate(runs, () => model.forward({ tokens, logits }), () => exported.run(exportFeeds, exportLogits));
+    const [zeroEditMs, exportMs] = await alternate(
+      runs,
+      () => model.forward({ tokens, logits }),
+      () => exported.run(exportFeeds, exportLogits),
+    );
     const positions: Position[] = Array.from({ length: 20 }, (_, i) => ({ seq: i % batch, pos: (i * 37) % length }));
-    const edits: Edit[] = positions.flatMap((p) => Array.from({ length: info.nLayers }, (_, layer) => ({ ...p, layer, vector: Float32Array.from({ length: info.dModel }, () => rng.next() * 0.01) })));
+    const edits: Edit[] = positions.flatMap((p) =>
+      Array.from({ length: info.nLayers }, (_, layer) => ({
+        ...p,
+        site: 'attn_out' as const,
+        layer,
+        vector: Float32Array.from({ length: info.dModel }, () => rng.next() * 0.01),
+      })),
+    );
     const steered: ForwardRequest = { tokens, logits, edits, taps: positions, tapSites: model.sites };
     log('prefill: edits and taps vs zero edits...');
-    const [instrumentedMs, zeroAgainMs] = await alternate(runs, () => model.forward(steered), () => model.forward({ tokens, logits }));
+    const [instrumentedMs, zeroAgainMs] = await alternate(
+      runs,
+      () => model.forward(steered),
+      () => model.forward({ tokens, logits }),
+    );
 
     log('generation...');
     const newTokens = Math.min(64, info.maxSeqLen - 2);
@@ -69,7 +84,16 @@ export async function runHubBench(model: HubSteerableModel, runs: number, thread
       model: info.name,
       file: basename(model.sourceFile),
       runs,
-      prefill: { batch, length, exportMs, zeroEditMs, instrumentedMs, zeroEditAgainMs: zeroAgainMs, overhead: instrumentedMs / zeroAgainMs - 1, positions: positions.length },
+      prefill: {
+        batch,
+        length,
+        exportMs,
+        zeroEditMs,
+        instrumentedMs,
+        zeroEditAgainMs: zeroAgainMs,
+        overhead: instrumentedMs / zeroAgainMs - 1,
+        positions: positions.length,
+      },
       generation: { newTokens, exportTokensPerSecond: bare, tokensPerSecond: product.timings.decodeTokensPerSecond },
     };
   } finally {

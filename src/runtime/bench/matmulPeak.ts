@@ -28,10 +28,20 @@ export async function matmulPeak(options: ort.InferenceSession.SessionOptions, r
   for (const [m, k, n] of SHAPES) {
     const g = new GraphBuilder('matmul-peak');
     const a = g.input('a', DType.float, [m, k]);
-    const b = g.init('b', Float32Array.from({ length: k * n }, () => rng.next() - 0.5), [k, n]);
+    const b = g.init(
+      'b',
+      Float32Array.from({ length: k * n }, () => rng.next() - 0.5),
+      [k, n],
+    );
     g.output(g.op1('MatMul', [a, b]), 'c', DType.float, [m, n]);
     const session = await ort.InferenceSession.create(g.toBytes(), options);
-    const feeds = { a: new ort.Tensor('float32', Float32Array.from({ length: m * k }, () => rng.next() - 0.5), [m, k]) };
+    const feeds = {
+      a: new ort.Tensor(
+        'float32',
+        Float32Array.from({ length: m * k }, () => rng.next() - 0.5),
+        [m, k],
+      ),
+    };
     const out = { c: new ort.Tensor('float32', new Float32Array(m * n), [m, n]) };
     const candidate = { shape: [m, k, n], flops: 2 * m * k * n, run: () => session.run(feeds, out), release: () => session.release() };
     const gflops = candidate.flops / (await median(runs, candidate.run)) / 1e6;

@@ -38,9 +38,24 @@ export function parseLlama2cCheckpoint(bytes: Uint8Array, file = 'checkpoint'): 
   const [dim, hiddenDim, nLayers, nHeads, nKvHeads, rawVocab, seqLen] = h;
   const config: Llama2cConfig = { dim, hiddenDim, nLayers, nHeads, nKvHeads, vocabSize: Math.abs(rawVocab), seqLen, sharedClassifier: rawVocab > 0 };
   const sane =
-    dim > 0 && dim <= 65536 && hiddenDim > 0 && hiddenDim <= 262144 && nLayers > 0 && nLayers <= 1024 &&
-    nHeads > 0 && dim % nHeads === 0 && nKvHeads > 0 && nHeads % nKvHeads === 0 && config.vocabSize > 0 && seqLen > 0 && seqLen <= 1 << 20;
-  if (!sane) throw new UserError(`not a llama2.c checkpoint: implausible header [${h.join(', ')}] (dim, hidden_dim, n_layers, n_heads, n_kv_heads, vocab_size, seq_len)`, { file });
+    dim > 0 &&
+    dim <= 65536 &&
+    hiddenDim > 0 &&
+    hiddenDim <= 262144 &&
+    nLayers > 0 &&
+    nLayers <= 1024 &&
+    nHeads > 0 &&
+    dim % nHeads === 0 &&
+    nKvHeads > 0 &&
+    nHeads % nKvHeads === 0 &&
+    config.vocabSize > 0 &&
+    seqLen > 0 &&
+    seqLen <= 1 << 20;
+  if (!sane)
+    throw new UserError(
+      `not a llama2.c checkpoint: implausible header [${h.join(', ')}] (dim, hidden_dim, n_layers, n_heads, n_kv_heads, vocab_size, seq_len)`,
+      { file },
+    );
 
   const kvDim = (dim * nKvHeads) / nHeads;
   const headSize = dim / nHeads;
@@ -62,7 +77,9 @@ export function parseLlama2cCheckpoint(bytes: Uint8Array, file = 'checkpoint'): 
   const floats = Object.values(sizes).reduce((a, b) => a + b, 0);
   const expected = 28 + floats * 4;
   if (bytes.byteLength !== expected) {
-    throw new UserError(`truncated or corrupt llama2.c checkpoint: the header [${h.join(', ')}] implies ${expected} bytes, the file has ${bytes.byteLength}`, { file });
+    throw new UserError(`truncated or corrupt llama2.c checkpoint: the header [${h.join(', ')}] implies ${expected} bytes, the file has ${bytes.byteLength}`, {
+      file,
+    });
   }
 
   // Copy once into an aligned buffer: Float32Array views need 4-byte alignment.
@@ -90,7 +107,10 @@ export function parseLlama2cCheckpoint(bytes: Uint8Array, file = 'checkpoint'): 
   };
   take(sizes.freqCis);
   const classifier = config.sharedClassifier ? tokenEmbedding : take(sizes.cls);
-  for (const [name, v] of [['token_embedding', tokenEmbedding], ['rms_final', weights.rmsFinal]] as const) {
+  for (const [name, v] of [
+    ['token_embedding', tokenEmbedding],
+    ['rms_final', weights.rmsFinal],
+  ] as const) {
     if (!v.every(Number.isFinite)) throw new UserError(`corrupt llama2.c checkpoint: ${name} holds NaN or infinite values`, { file });
   }
   return { config, tokenEmbedding, classifier, ...weights };

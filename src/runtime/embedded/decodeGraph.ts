@@ -1,13 +1,19 @@
 import type { Llama2cWeights } from './checkpoint';
 import type { GraphWeights } from './llamaWeights';
 import { feedForward, rmsNorm } from './forwardGraph';
+import type { Site } from '../../core/model';
 import { DType, GraphBuilder } from '../onnx/graphBuilder';
+import { siteNames } from '../onnx/sites';
+
+/** The one site a decode step edits: steering adds at every new token's attention output. */
+const STEP_SITE: Site = 'attn_out';
 
 export const DEC = {
   ids: 'input_ids',
   position: 'position_ids',
   mask: 'cache_mask',
-  stepEdit: 'step_edit',
+  stepSite: STEP_SITE,
+  stepEdit: siteNames(STEP_SITE).step,
   logits: 'logits',
   newKv: 'new_kv',
   keyCache: (l: number) => `key_cache_${l}`,
@@ -21,7 +27,7 @@ export const DEC = {
  * headSize], so attention is two batched MatMuls with no transpose. Slots not yet written are
  * masked by `cache_mask` [capacity] (0 or -inf). The step returns the logits and only the new
  * token's rotated key and value rows `new_kv` [L, 2, kvDim], which the caller writes into the cache.
- * `step_edit` [L, 1, d] is added to every layer's attention output (zeros = no edit).
+ * `edit.attn_out.step` [L, 1, d] is added to every layer's attention output (zeros = no edit).
  */
 export function buildDecodeGraph(w: Llama2cWeights, gw: GraphWeights, capacity: number): Uint8Array {
   const { dim: d, nLayers: L, nHeads: H, nKvHeads: KV, vocabSize: V, seqLen } = w.config;
@@ -63,7 +69,12 @@ export function buildDecodeGraph(w: Llama2cWeights, gw: GraphWeights, capacity: 
     const [pCached, pOwn] = g.op('Split', [probs, g.ints([capacity, 1])], { axis: -1 }, { outputs: 2 });
     const attn = g.op1('Add', [g.op1('MatMul', [pCached, values]), g.op1('Mul', [pOwn, g.op1('Reshape', [v, vRowShape])])]);
     const o = g.op1('MatMul', [g.op1('Reshape', [attn, row]), g.init(`wo_${l}`, gw.wo[l], [d, d])]);
-    const [h2, , , mid] = g.op('SkipSimplifiedLayerNormalization', [x, g.op1('Add', [o, edits[l]]), g.init(`rms_ffn_${l}`, w.rmsFfn[l], [d])], { epsilon: { float: 1e-5 } }, { domain: 'com.microsoft', outputs: 4 });
+    const [h2, , , mid] = g.op(
+      'SkipSimplifiedLayerNormalization',
+      [x, g.op1('Add', [o, edits[l]]), g.init(`rms_ffn_${l}`, w.rmsFfn[l], [d])],
+      { epsilon: { float: 1e-5 } },
+      { domain: 'com.microsoft', outputs: 4 },
+    );
     x = g.op1('Add', [mid, feedForward(g, h2, w, gw, l)]);
   }
   g.output(g.op1('Concat', newKv, { axis: 0 }), DEC.newKv, DType.float, [L, 2, kvDim]);

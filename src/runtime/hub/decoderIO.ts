@@ -54,7 +54,8 @@ export class DecoderIO {
     const nonpadLength = int('nonpad_kv_seqlen', 'nonpad_kv_seqlen', false);
     if (writeIndices && nonpadLength) {
       const capacity = this.cache[0]?.past.shape?.find((d, i) => typeof d === 'number' && i > 0 && d !== summary.kvHeads);
-      if (typeof capacity !== 'number') throw new UserError('the model has a static KV cache whose slot count could not be read from the cache input shape', { file: summary.onnxFile });
+      if (typeof capacity !== 'number')
+        throw new UserError('the model has a static KV cache whose slot count could not be read from the cache input shape', { file: summary.onnxFile });
       this.staticCache = { writeIndices, nonpadLength, capacity };
     }
     const unknown = [...inputs.keys()].filter((n) => !used.has(n));
@@ -96,7 +97,12 @@ export class DecoderIO {
 function cachePairs(kv: KvLayout, summary: ModelSummary): CachePair[] {
   const inputs = new Map(summary.inputs.map((t) => [t.name, t]));
   const outputs = new Set(summary.outputs.map((t) => t.name));
-  const kinds: [string | undefined, string | undefined][] = kv.stacked ? [[kv.past, kv.present]] : [[kv.pastKey, kv.presentKey], [kv.pastValue, kv.presentValue]];
+  const kinds: [string | undefined, string | undefined][] = kv.stacked
+    ? [[kv.past, kv.present]]
+    : [
+        [kv.pastKey, kv.presentKey],
+        [kv.pastValue, kv.presentValue],
+      ];
   const pairs: CachePair[] = [];
   for (let l = 0; l < kv.layers; l++) {
     for (const [past, present] of kinds) {
@@ -104,7 +110,9 @@ function cachePairs(kv: KvLayout, summary: ModelSummary): CachePair[] {
       const presentName = present?.replace('{l}', String(l));
       const info = pastName ? inputs.get(pastName) : undefined;
       if (!info || !presentName || !outputs.has(presentName)) {
-        throw new UserError(`the KV cache of layer ${l} is incomplete: expected input ${pastName ?? '?'} and output ${presentName ?? '?'}`, { file: summary.onnxFile });
+        throw new UserError(`the KV cache of layer ${l} is incomplete: expected input ${pastName ?? '?'} and output ${presentName ?? '?'}`, {
+          file: summary.onnxFile,
+        });
       }
       pairs.push({ past: info, present: presentName });
     }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { UserError } from '../../core/errors';
-import { writeAtomic } from '../../core/fsAtomic';
+import { writeAtomic } from '../../node/files';
 import { INSTRUMENT_VERSION, instrumentDecoder, type InstrumentManifest } from './instrument';
 import { locateModel, readModelFolder, summarize, type ModelSummary } from './modelFolder';
 import { discoverSites, type LayerSites } from './sites';
@@ -40,7 +40,9 @@ export interface InstrumentRequest {
 export function ensureInstrumented(req: InstrumentRequest): InstrumentedModel {
   const probe = locateModel(req.path, req.file);
   const graphBytes = readFileSync(probe.onnxFile);
-  const hash = createHash('sha256').update(graphBytes).update(`\0v${INSTRUMENT_VERSION}\0${req.site ?? ''}`);
+  const hash = createHash('sha256')
+    .update(graphBytes)
+    .update(`\0v${INSTRUMENT_VERSION}\0${req.site ?? ''}`);
   // The configs give the sizes, special ids and input names: an edited config is a different model.
   for (const name of ['config.json', 'genai_config.json']) {
     const file = join(probe.folder, name);
@@ -60,7 +62,10 @@ export function ensureInstrumented(req: InstrumentRequest): InstrumentedModel {
   const summary = summarize(folder);
   const sites = discoverSites(folder.graph, summary.architecture, { layers: summary.layers, override: req.site });
   if (summary.hiddenSize === undefined) {
-    throw new UserError('the model width is unknown: neither config.json (hidden_size, n_embd, d_model) nor genai_config.json (hidden_size, or heads x head_size) gives it', { file: summary.onnxFile });
+    throw new UserError(
+      'the model width is unknown: neither config.json (hidden_size, n_embd, d_model) nor genai_config.json (hidden_size, or heads x head_size) gives it',
+      { file: summary.onnxFile },
+    );
   }
   const logits = logitsName(folder.genaiConfig);
   const { bytes, manifest } = instrumentDecoder(folder.model, sites, { width: summary.hiddenSize, dtype: summary.dtype, logits });
@@ -72,7 +77,8 @@ export function ensureInstrumented(req: InstrumentRequest): InstrumentedModel {
 }
 
 function logitsName(genai: Record<string, unknown> | undefined): string {
-  const outputs = ((genai?.model as Record<string, unknown> | undefined)?.decoder as Record<string, unknown> | undefined)?.outputs as Record<string, unknown> | undefined;
+  const outputs = ((genai?.model as Record<string, unknown> | undefined)?.decoder as Record<string, unknown> | undefined)?.outputs as
+    Record<string, unknown> | undefined;
   return typeof outputs?.logits === 'string' ? outputs.logits : 'logits';
 }
 

@@ -1,8 +1,19 @@
 import type * as ort from 'onnxruntime-node';
 import { UserError } from '../../core/errors';
-import { LayerTaps, SITES, type Site, type DecodeSession, type Edit, type ForwardRequest, type ForwardResult, type ModelInfo, type SteerableModel } from '../../core/model';
-import { indexTensor, packTokens, sparseFeeds } from '../forwardFeeds';
-import { validateRequest } from '../requestValidation';
+import {
+  LayerTaps,
+  SITES,
+  type Site,
+  type DecodeSession,
+  type Edit,
+  type ForwardRequest,
+  type ForwardResult,
+  type ModelInfo,
+  type StepEdit,
+  type SteerableModel,
+} from '../../core/model';
+import { editFeeds, indexTensor, packTokens } from '../forwardFeeds';
+import { validateRequest, validateStep } from '../requestValidation';
 import type { DecoderIO, PastState } from './decoderIO';
 import { IV, type InstrumentManifest } from './instrument';
 
@@ -36,36 +47,35 @@ export class HubSteerableModel implements SteerableModel {
   async run(req: ForwardRequest, past?: PastState, keepCache = false): Promise<{ result: ForwardResult; past?: PastState }> {
     const d = this.info.dModel;
     const taps = req.taps ?? [];
-    const sites = taps.length ? req.tapSites ?? [] : [];
+    const sites = taps.length ? (req.tapSites ?? []) : [];
     this.checkSites(req, sites);
     const { ids, length } = packTokens(req.tokens);
     const feeds: Record<string, ort.Tensor> = {
       ...this.io.feeds(ids.data as BigInt64Array, req.tokens.length, length, past),
       [IV.tapIndex]: indexTensor(taps, length),
       [IV.logitIndex]: indexTensor(req.logits ?? [], length),
-      ...sparseFeeds(IV.edit, req.edits, length, d, 'add'),
-      ...(this.manifest.sites.includes('head_out') ? sparseFeeds(IV.headEdit, req.headEdits, length, d, 'add') : {}),
-      ...(this.manifest.sites.includes('resid_post') ? sparseFeeds(IV.replace, req.replacements, length, d, 'replace') : {}),
+      ...editFeeds(req.edits, this.manifest.sites, IV.site, length, d),
     };
-    const fetches = [IV.logits, ...sites.map((s) => IV.taps[s]), ...(keepCache ? this.io.presents : [])];
+    const fetches = [IV.logits, ...sites.map((s) => IV.site(s).taps), ...(keepCache ? this.io.presents : [])];
     const outputs = await this.session.run(feeds, fetches);
     const V = this.info.vocabSize;
     const logitData = outputs[IV.logits].data as Float32Array;
     const result: ForwardResult = {
       logits: (req.logits ?? []).map((_, i) => logitData.slice(i * V, (i + 1) * V)),
       taps: Object.fromEntries(
-        SITES.filter((s) => sites.includes(s)).map((s) => [s, new LayerTaps(outputs[IV.taps[s]].data as Float32Array, this.info.nLayers, taps.length, d)]),
+        SITES.filter((s) => sites.includes(s)).map((s) => [s, new LayerTaps(outputs[IV.site(s).taps].data as Float32Array, this.info.nLayers, taps.length, d)]),
       ),
     };
     return { result, past: keepCache ? this.io.nextPast(outputs, (past?.length ?? 0) + length) : undefined };
   }
 
-  private checkSites(req: ForwardRequest, tapSites: readonly string[]): void {
-    const missing = (site: string) => !this.manifest.sites.includes(site as never);
-    const need = [...tapSites, ...(req.headEdits?.length ? ['head_out'] : []), ...(req.replacements?.length ? ['resid_post'] : [])];
-    const absent = [...new Set(need.filter(missing))];
+  private checkSites(req: ForwardRequest, tapSites: readonly Site[]): void {
+    const need = [...tapSites, ...(req.edits ?? []).map((e) => e.site)];
+    const absent = [...new Set(need.filter((site) => !this.manifest.sites.includes(site)))];
     if (absent.length) {
-      throw new UserError(`${this.info.name}: the ${absent.join(' and ')} site(s) were not found in every layer of this graph, so they cannot be edited or read (found: ${this.manifest.sites.join(', ')})`);
+      throw new UserError(
+        `${this.info.name}: the ${absent.join(' and ')} site(s) were not found in every layer of this graph, so they cannot be edited or read (found: ${this.manifest.sites.join(', ')})`,
+      );
     }
   }
 
@@ -91,18 +101,18 @@ class HubDecodeSession implements DecodeSession {
   async prefill(tokens: readonly number[], edits: readonly Edit[] = []): Promise<Float32Array> {
     if (this.past) throw new Error('prefill: this decode session already holds a prompt');
     const req = { tokens: [tokens], edits, logits: [{ seq: 0, pos: tokens.length - 1 }] };
-    validateRequest(req, this.model.info);
+    validateRequest(req, this.model.info, 'prefill');
     const { result, past } = await this.model.run(req, undefined, true);
     this.past = past;
     return result.logits[0];
   }
 
-  async step(token: number, edits: readonly Omit<Edit, 'seq' | 'pos'>[] = []): Promise<Float32Array> {
+  async step(token: number, edits: readonly StepEdit[] = []): Promise<Float32Array> {
     const { maxSeqLen, name } = this.model.info;
     if (!this.past) throw new Error('step: call prefill first');
     if (this.past.length >= maxSeqLen) throw new UserError(`generation reached ${name}'s context of ${maxSeqLen} tokens`);
+    validateStep(token, edits, this.model.info);
     const req = { tokens: [[token]], edits: edits.map((e) => ({ ...e, seq: 0, pos: 0 })), logits: [{ seq: 0, pos: 0 }] };
-    validateRequest(req, this.model.info);
     const { result, past } = await this.model.run(req, this.past, true);
     this.past = past;
     return result.logits[0];

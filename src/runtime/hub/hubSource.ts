@@ -40,19 +40,19 @@ import { CancelledError, UserError, throwIfCancelled, type Cancellation } from '
 
 // The hub modules of Transformers.js, from its ESM source (see above). They have no declaration file
 // beside them, hence the ignores; each is given its type from the package's types/ folder just below.
-// @ts-ignore -- untyped .js; typed below
+// @ts-expect-error -- untyped .js; typed below
 import * as tjsEnvModule from '../../../node_modules/@huggingface/transformers/src/env.js';
-// @ts-ignore -- untyped .js; typed below
+// @ts-expect-error -- untyped .js; typed below
 import * as tjsHubModule from '../../../node_modules/@huggingface/transformers/src/utils/hub.js';
-// @ts-ignore -- untyped .js; typed below
+// @ts-expect-error -- untyped .js; typed below
 import * as tjsHubUtilsModule from '../../../node_modules/@huggingface/transformers/src/utils/hub/utils.js';
-// @ts-ignore -- untyped .js; typed below
+// @ts-expect-error -- untyped .js; typed below
 import * as tjsDtypesModule from '../../../node_modules/@huggingface/transformers/src/utils/dtypes.js';
-// @ts-ignore -- untyped .js; typed below
+// @ts-expect-error -- untyped .js; typed below
 import * as tjsLoaderModule from '../../../node_modules/@huggingface/transformers/src/utils/model-loader.js';
-// @ts-ignore -- untyped .js; typed below
+// @ts-expect-error -- untyped .js; typed below
 import * as tjsFileCacheModule from '../../../node_modules/@huggingface/transformers/src/utils/cache/FileCache.js';
-// @ts-ignore -- untyped .js; typed below
+// @ts-expect-error -- untyped .js; typed below
 import * as tjsMetadataModule from '../../../node_modules/@huggingface/transformers/src/utils/model_registry/get_file_metadata.js';
 
 const tjsEnv = (tjsEnvModule as typeof import('../../../node_modules/@huggingface/transformers/types/env.js')).env;
@@ -62,12 +62,13 @@ const tjsDtypes = tjsDtypesModule as typeof import('../../../node_modules/@huggi
 const tjsLoader = tjsLoaderModule as typeof import('../../../node_modules/@huggingface/transformers/types/utils/model-loader.js');
 const tjsMetadata = tjsMetadataModule as typeof import('../../../node_modules/@huggingface/transformers/types/utils/model_registry/get_file_metadata.js');
 /** FileCache, typed loosely: our subclass's `match` answers with a path, which FileCache's declared type does not allow. */
-const TjsFileCache = (tjsFileCacheModule as { FileCache: new (path: string) => { path: string; put(request: string, response: Response, progress?: unknown): Promise<void> } }).FileCache;
+const TjsFileCache = (
+  tjsFileCacheModule as { FileCache: new (path: string) => { path: string; put(request: string, response: Response, progress?: unknown): Promise<void> } }
+).FileCache;
 type TjsEnv = typeof tjsEnv;
 
 /** The dtypes a user can ask for (Transformers.js' names; each maps to one ONNX file suffix). */
-export type HubDType = 'fp32' | 'fp16' | 'q8' | 'q4' | 'q4f16' | 'int8' | 'uint8' | 'bnb4';
-export const HUB_DTYPES: readonly HubDType[] = ['fp32', 'fp16', 'q8', 'q4', 'q4f16', 'int8', 'uint8', 'bnb4'];
+import { HUB_DTYPES, type HubDType } from '../../core/modelSettings';
 
 export interface HubProgress {
   /** Repo-relative file, e.g. `onnx/model.onnx_data`. */
@@ -257,7 +258,9 @@ function planFor(config: Json, dtype: string): Plan {
   const fullName = onnxFileOf(dtype);
   const chunks = tjsLoader.resolveExternalDataFormat(tjsConfig(config).use_external_data_format as never, fullName, SESSION_FILE);
   if (!Number.isInteger(chunks) || chunks < 0 || chunks > tjsHub.MAX_EXTERNAL_DATA_CHUNKS) {
-    throw new UserError(`config.json: transformers.js_config.use_external_data_format gives ${chunks} external data files for ${fullName} (at most ${tjsHub.MAX_EXTERNAL_DATA_CHUNKS})`);
+    throw new UserError(
+      `config.json: transformers.js_config.use_external_data_format gives ${chunks} external data files for ${fullName} (at most ${tjsHub.MAX_EXTERNAL_DATA_CHUNKS})`,
+    );
   }
   return {
     dtype,
@@ -302,7 +305,7 @@ const label = (ctx: Ctx) => (ctx.revision === 'main' ? ctx.id : `${ctx.id}@${ctx
 function resolveOffline(ctx: Ctx): HubModel {
   const missing = REQUIRED_FILES.filter((f) => !isCached(ctx, f));
   let plan: Plan | undefined;
-  let notes: string[] = [];
+  const notes: string[] = [];
   if (isCached(ctx, 'config.json')) {
     const config = readConfig(ctx, cachePath(ctx, 'config.json'));
     const plans = dtypeCandidates(config, ctx.options.dtype).map((d) => planFor(config, d));
@@ -310,7 +313,13 @@ function resolveOffline(ctx: Ctx): HubModel {
     if (!plan) {
       const first = plans[0];
       missing.push(...[first.onnx, ...first.data].filter((f) => !isCached(ctx, f)));
-      if (plans.length > 1) notes.push(`also looked for ${plans.slice(1).map((p) => `${p.onnx} (${p.dtype})`).join(', ')}`);
+      if (plans.length > 1)
+        notes.push(
+          `also looked for ${plans
+            .slice(1)
+            .map((p) => `${p.onnx} (${p.dtype})`)
+            .join(', ')}`,
+        );
       const cachedDtypes = Object.keys(tjsDtypes.DEFAULT_DTYPE_SUFFIX_MAPPING).filter((d) => {
         const p = planFor(config, d);
         return [p.onnx, ...p.data].every((f) => isCached(ctx, f));
@@ -379,7 +388,11 @@ async function resolveOnline(ctx: Ctx): Promise<HubModel> {
 
 /** A repo file answered 401/403/404. */
 class MissingOnHub extends Error {
-  constructor(readonly file: string, readonly status: number, readonly url: string) {
+  constructor(
+    readonly file: string,
+    readonly status: number,
+    readonly url: string,
+  ) {
     super(`${file}: ${status} at ${url}`);
   }
 }
@@ -468,7 +481,9 @@ function translateError(ctx: Ctx, file: string, url: string, e: unknown): Error 
       );
     }
     if (REQUIRED_FILES.includes(file)) {
-      return new UserError(`hub model ${label(ctx)} has no ${file} (${status} at ${url}); a Transformers.js export with ${REQUIRED_FILES.join(', ')} is needed`);
+      return new UserError(
+        `hub model ${label(ctx)} has no ${file} (${status} at ${url}); a Transformers.js export with ${REQUIRED_FILES.join(', ')} is needed`,
+      );
     }
     return new MissingOnHub(file, status, url);
   }

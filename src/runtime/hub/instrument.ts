@@ -1,25 +1,22 @@
 import { toBinary } from '@bufbuild/protobuf';
 import { ModelProtoSchema, type GraphProto, type ModelProto, type NodeProto } from 'onnx-buf';
 import { UserError } from '../../core/errors';
-import type { Site } from '../../core/model';
+import { SITE_OPERATION, SITES, type Site } from '../../core/model';
 import { DType, GraphBuilder, type AttrValue } from '../onnx/graphBuilder';
-import { addRows, declareSparseInputs, gatherRows, replaceRows, stackLayers, type SparseInputs } from '../onnx/sites';
+import { bySite, declareSparseInputs, editRows, gatherRows, replaceRows, siteNames, stackLayers } from '../onnx/sites';
 import { topologicalSort } from '../onnx/topologicalSort';
 import type { ActivationDType } from './modelFolder';
 import type { LayerSites } from './sites';
 
-/** Bump when the instrumentation changes: cached instrumented graphs of another version are rebuilt. */
-export const INSTRUMENT_VERSION = 1;
+/** Bump when the instrumentation changes (2: inputs and taps named by siteNames): cached instrumented graphs of another version are rebuilt. */
+export const INSTRUMENT_VERSION = 2;
 
 /** Names of what instrumentation adds to an exported decoder (prefixed so they cannot collide with the export's). */
 export const IV = {
-  edit: 'iv_edit',
-  headEdit: 'iv_head_edit',
-  replace: 'iv_replace',
   tapIndex: 'iv_tap_index',
   logitIndex: 'iv_logit_index',
   logits: 'iv_logits',
-  taps: { attn_out: 'iv_attn_out_taps', head_out: 'iv_head_out_taps', resid_post: 'iv_resid_post_taps' } as Record<Site, string>,
+  site: (site: Site) => siteNames(site, 'iv_'),
 } as const;
 
 export interface InstrumentOptions {
@@ -54,7 +51,11 @@ const ACT_CODE: Record<ActivationDType, number> = { float32: DType.float, float1
  * row b * length + t of the current call. Every added node uses opset-11 operators; values enter as
  * float32 and are cast to the activations' dtype, taps and logits leave as float32.
  */
-export function instrumentDecoder(model: ModelProto, sites: readonly LayerSites[], options: InstrumentOptions): { bytes: Uint8Array; manifest: InstrumentManifest } {
+export function instrumentDecoder(
+  model: ModelProto,
+  sites: readonly LayerSites[],
+  options: InstrumentOptions,
+): { bytes: Uint8Array; manifest: InstrumentManifest } {
   const graph = model.graph!;
   const opset = Number(model.opsetImport.find((o) => !o.domain || o.domain === 'ai.onnx')?.version ?? 0);
   if (opset < 11) throw new UserError(`the model uses ONNX opset ${opset}; instrumentation needs opset 11 or newer (re-export the model with a newer opset)`);
@@ -65,10 +66,9 @@ export function instrumentDecoder(model: ModelProto, sites: readonly LayerSites[
   for (const n of original) for (const o of n.output) if (o) producer.set(o, n);
   const g = new GraphBuilder(graph.name, { graph, prefix: 'iv/' });
 
-  const has = { head_out: sites.every((s) => s.headOut), resid_post: sites.every((s) => s.residPost) };
-  const edits = declareSparseInputs(g, IV.edit, d, act);
-  const headEdits = has.head_out ? declareSparseInputs(g, IV.headEdit, d, act) : undefined;
-  const replacements = has.resid_post ? declareSparseInputs(g, IV.replace, d, act) : undefined;
+  // A site is offered where every layer has it (attn_out always does).
+  const available = SITES.filter((site) => sites.every((s) => s.tensors[site]));
+  const edits = bySite((site) => (available.includes(site) ? declareSparseInputs(g, site, IV.site(site), d, act) : undefined));
   const tapIndex = g.input(IV.tapIndex, DType.int64, ['tap_count']);
   const logitIndex = g.input(IV.logitIndex, DType.int64, ['logit_count']);
 
@@ -79,31 +79,25 @@ export function instrumentDecoder(model: ModelProto, sites: readonly LayerSites[
     const shaped = g.op1('Reshape', [rows, g.op1('Shape', [tensor])]);
     for (const n of original) n.input.forEach((i, k) => i === tensor && (n.input[k] = shaped));
   };
-  const additive = (tensor: string, s: SparseInputs, layer: number) => {
-    const rows = addRows(g, flat(tensor), s, layer);
-    rewire(tensor, rows);
-    return rows;
-  };
-
-  const taps: Record<Site, string[]> = { attn_out: [], head_out: [], resid_post: [] };
+  const taps = bySite((): string[] => []);
   for (const s of sites) {
-    if (headEdits) taps.head_out.push(gatherRows(g, additive(s.headOut!, headEdits, s.layer), tapIndex));
-    taps.attn_out.push(gatherRows(g, additive(s.attnOut, edits, s.layer), tapIndex));
-    if (replacements) {
-      const resid = s.residPost!;
-      const rows = replaceRows(g, flat(resid), replacements, s.layer);
-      rewire(resid, rows);
-      taps.resid_post.push(gatherRows(g, rows, tapIndex));
+    for (const site of available) {
+      const tensor = s.tensors[site]!;
+      const rows = editRows(g, flat(tensor), edits[site]!, s.layer);
+      rewire(tensor, rows);
+      taps[site].push(gatherRows(g, rows, tapIndex));
       // A fused Skip*LayerNormalization also wrote the normalized sum: renormalize the replaced rows there.
-      const fused = producer.get(resid);
-      if (fused && NORM_OF_SKIP[fused.opType] && fused.output[3] === resid) {
+      const fused = producer.get(tensor);
+      if (SITE_OPERATION[site] === 'replace' && fused && NORM_OF_SKIP[fused.opType] && fused.output[3] === tensor) {
         const normed = fused.output[0];
-        rewire(normed, replaceRows(g, flat(normed), replacements, s.layer, (v) => normalizeLike(g, fused, v)));
+        rewire(
+          normed,
+          replaceRows(g, flat(normed), edits[site]!, s.layer, (v) => normalizeLike(g, fused, v)),
+        );
       }
     }
   }
-  const available = (['attn_out', 'head_out', 'resid_post'] as const).filter((site) => taps[site].length === sites.length);
-  for (const site of available) stackLayers(g, taps[site], IV.taps[site], d, act);
+  for (const site of available) stackLayers(g, taps[site], IV.site(site).taps, d, act);
 
   const logits = selectLogits(g, graph, producer, options.logits, logitIndex, flat);
   // Shapes recorded by the exporter no longer hold where rows were selected; ONNX Runtime infers them again.
@@ -129,7 +123,14 @@ function normalizeLike(g: GraphBuilder, skip: NodeProto, rows: string): string {
  * before it (the head is most of a small model's work); otherwise the full logits are computed and
  * the rows gathered after.
  */
-function selectLogits(g: GraphBuilder, graph: GraphProto, producer: Map<string, NodeProto>, name: string, index: string, flat: (x: string) => string): InstrumentManifest['logits'] {
+function selectLogits(
+  g: GraphBuilder,
+  graph: GraphProto,
+  producer: Map<string, NodeProto>,
+  name: string,
+  index: string,
+  flat: (x: string) => string,
+): InstrumentManifest['logits'] {
   const at = graph.output.findIndex((o) => o.name === name);
   if (at < 0) throw new UserError(`the model has no "${name}" output (outputs: ${graph.output.map((o) => o.name).join(', ')})`);
   const out = graph.output[at];

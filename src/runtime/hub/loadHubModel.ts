@@ -2,7 +2,8 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { UserError } from '../../core/errors';
 import type { ModelInfo } from '../../core/model';
-import { createSession, sessionOptions, type DeviceSetting } from '../executionProvider';
+import type { DeviceSetting } from '../../core/modelSettings';
+import { createSession, sessionOptions } from '../executionProvider';
 import { DecoderIO } from './decoderIO';
 import { ensureInstrumented, modelSha256, type InstrumentedModel } from './hubGraphCache';
 import { HubSteerableModel } from './hubModel';
@@ -30,7 +31,13 @@ export interface LoadedHubModel {
 
 /** Loads an exported decoder folder: instrumented (cached), on the requested execution provider. */
 export async function loadHubModel(options: HubLoadOptions): Promise<LoadedHubModel> {
-  const instrumented = ensureInstrumented({ path: resolve(options.path), file: options.file, site: options.site, cacheDir: options.cacheDir, log: options.log });
+  const instrumented = ensureInstrumented({
+    path: resolve(options.path),
+    file: options.file,
+    site: options.site,
+    cacheDir: options.cacheDir,
+    log: options.log,
+  });
   const { summary } = instrumented;
   const io = new DecoderIO(summary, genaiDecoder(instrumented).inputs as Record<string, unknown> | undefined);
   const dataFiles = summary.externalDataFiles.map((f) => join(dirname(summary.onnxFile), f));
@@ -62,15 +69,23 @@ function modelInfo(m: InstrumentedModel, io: DecoderIO, options: HubLoadOptions,
   const genai = (m.genaiConfig?.model as Record<string, unknown> | undefined) ?? {};
   const logitsDim = summary.outputs.find((o) => o.name === 'logits')?.shape?.at(-1);
   const vocabSize = int(c.vocab_size) ?? int(genai.vocab_size) ?? int(logitsDim);
-  const maxSeqLen = [io.staticCache?.capacity, int(genai.context_length), int(c.max_position_embeddings), int(c.n_positions), int(c.n_ctx)].find((v) => v !== undefined);
+  const maxSeqLen = [io.staticCache?.capacity, int(genai.context_length), int(c.max_position_embeddings), int(c.n_positions), int(c.n_ctx)].find(
+    (v) => v !== undefined,
+  );
   const where = { file: summary.onnxFile };
-  if (vocabSize === undefined) throw new UserError('the vocabulary size is unknown: config.json has no vocab_size and the logits output has no fixed last dimension', where);
-  if (maxSeqLen === undefined) throw new UserError('the context length is unknown: config.json has no max_position_embeddings / n_positions and genai_config.json no context_length', where);
+  if (vocabSize === undefined)
+    throw new UserError('the vocabulary size is unknown: config.json has no vocab_size and the logits output has no fixed last dimension', where);
+  if (maxSeqLen === undefined)
+    throw new UserError(
+      'the context length is unknown: config.json has no max_position_embeddings / n_positions and genai_config.json no context_length',
+      where,
+    );
   const heads = summary.heads ?? 1;
   // The model's config.json first, then the tokenizer (genai_config.json's ids are often the builder's defaults).
   const eos = tokenId(c.eos_token_id) ?? options.special?.eos ?? tokenId(genai.eos_token_id);
   const bos = tokenId(c.bos_token_id) ?? options.special?.bos ?? tokenId(genai.bos_token_id) ?? eos;
-  if (bos === undefined || eos === undefined) throw new UserError('the model names no BOS/EOS token ids (tokenizer_config.json, config.json or genai_config.json)', where);
+  if (bos === undefined || eos === undefined)
+    throw new UserError('the model names no BOS/EOS token ids (tokenizer_config.json, config.json or genai_config.json)', where);
   return {
     name: options.name ?? basename(summary.folder),
     sha256,

@@ -112,7 +112,11 @@ export function locateModel(path: string, file?: string): { folder: string; onnx
     if (!path.endsWith('.onnx')) throw new UserError(`expected a model folder or an .onnx file, got ${path}`);
     const dir = dirname(path);
     const folder = basename(dir) === 'onnx' && existsSync(join(dirname(dir), 'config.json')) ? dirname(dir) : dir;
-    const layout: FolderLayout = existsSync(join(folder, 'genai_config.json')) ? 'onnxruntime-genai' : existsSync(join(folder, 'config.json')) ? 'transformers.js' : 'plain';
+    const layout: FolderLayout = existsSync(join(folder, 'genai_config.json'))
+      ? 'onnxruntime-genai'
+      : existsSync(join(folder, 'config.json'))
+        ? 'transformers.js'
+        : 'plain';
     return { folder, onnxFile: path, layout };
   }
   const folder = path;
@@ -133,9 +137,12 @@ export function locateModel(path: string, file?: string): { folder: string; onnx
   const onnxDir = join(folder, 'onnx');
   for (const dir of [onnxDir, folder]) {
     if (!existsSync(dir) || !statSync(dir).isDirectory()) continue;
-    const files = readdirSync(dir).filter((f) => f.endsWith('.onnx')).sort();
+    const files = readdirSync(dir)
+      .filter((f) => f.endsWith('.onnx'))
+      .sort();
     if (files.length === 0) continue;
-    const pick = OPTIMUM_FILES.find((f) => files.includes(f)) ?? files.find((f) => f.startsWith('model')) ?? files.find((f) => f.startsWith('decoder')) ?? files[0];
+    const pick =
+      OPTIMUM_FILES.find((f) => files.includes(f)) ?? files.find((f) => f.startsWith('model')) ?? files.find((f) => f.startsWith('decoder')) ?? files[0];
     const layout: FolderLayout = existsSync(join(folder, 'config.json')) ? 'transformers.js' : 'plain';
     return { folder, onnxFile: join(dir, pick), layout };
   }

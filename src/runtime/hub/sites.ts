@@ -1,17 +1,18 @@
 import type { GraphProto, NodeProto } from 'onnx-buf';
 import { UserError } from '../../core/errors';
+import type { Site } from '../../core/model';
 
-/** One layer's steering sites, as tensor names of the graph. */
+/**
+ * One layer's steering sites, as tensor names of the graph: attn_out (the attention output
+ * projection's output: o_proj / c_proj / out_proj / dense, before the residual add) always;
+ * head_out (the projection's input: the heads concatenated) and resid_post (the residual stream
+ * after the whole block) where found.
+ */
 export interface LayerSites {
   layer: number;
-  /** The attention output projection's output (o_proj / c_proj / out_proj / dense), before the residual add. */
-  attnOut: string;
-  /** The node that writes `attnOut`. */
+  tensors: Partial<Record<Site, string>> & { attn_out: string };
+  /** The node that writes attn_out. */
   node: string;
-  /** The projection's input: the heads concatenated (per-head outputs), where found. */
-  headOut?: string;
-  /** The residual stream after the whole block (attention and MLP), where found. */
-  residPost?: string;
   /** Which rule found the site. */
   rule: 'override' | 'node-name' | 'weight-name' | 'structural';
 }
@@ -63,7 +64,15 @@ export const ARCH_RULES: Record<string, ArchRule> = {
 };
 
 const PROJECTION_OPS = new Set(['MatMul', 'MatMulNBits', 'Gemm', 'MatMulInteger', 'DynamicQuantizeMatMul', 'FusedMatMul']);
-const ATTENTION_OPS = new Set(['Attention', 'MultiHeadAttention', 'GroupQueryAttention', 'PackedAttention', 'PackedMultiHeadAttention', 'SparseAttention', 'DecoderMaskedMultiHeadAttention']);
+const ATTENTION_OPS = new Set([
+  'Attention',
+  'MultiHeadAttention',
+  'GroupQueryAttention',
+  'PackedAttention',
+  'PackedMultiHeadAttention',
+  'SparseAttention',
+  'DecoderMaskedMultiHeadAttention',
+]);
 const RESIDUAL_OPS = new Set(['Add', 'SkipLayerNormalization', 'SkipSimplifiedLayerNormalization', 'SkipGroupNorm']);
 
 class GraphIndex {
@@ -115,7 +124,7 @@ function soleConsumer(ix: GraphIndex, n: NodeProto, types: readonly string[]): N
  */
 function siteOf(ix: GraphIndex, n: NodeProto): { node: NodeProto; tensor: string } {
   let node = n;
-  if (n.opType === 'MatMulInteger') for (let step: NodeProto | undefined; (step = soleConsumer(ix, node, ['Cast', 'Mul'])); ) node = step;
+  if (n.opType === 'MatMulInteger') for (let step: NodeProto | undefined; (step = soleConsumer(ix, node, ['Cast', 'Mul']));) node = step;
   if (PROJECTION_OPS.has(n.opType)) {
     const next = ix.consumers.get(node.output[0]) ?? [];
     const bias = next.length === 1 && next[0].opType === 'Add' && next[0].input.some((i) => ix.initializers.has(i)) ? next[0] : undefined;
@@ -149,8 +158,8 @@ function residualAfter(ix: GraphIndex, tensor: string): string | undefined {
   return add.opType === 'Add' ? add.output[0] : add.output[3] || undefined;
 }
 
-function residPostOf(ix: GraphIndex, attnOut: string): string | undefined {
-  const mid = residualAfter(ix, attnOut);
+function residPostOf(ix: GraphIndex, attn: string): string | undefined {
+  const mid = residualAfter(ix, attn);
   return mid ? residualAfter(ix, mid) : undefined;
 }
 
@@ -158,10 +167,8 @@ function complete(ix: GraphIndex, layer: number, node: NodeProto, rule: LayerSit
   const site = siteOf(ix, node);
   return {
     layer,
-    attnOut: site.tensor,
+    tensors: { attn_out: site.tensor, head_out: headOutOf(ix, site.node), resid_post: residPostOf(ix, site.tensor) },
     node: site.node.name,
-    headOut: headOutOf(ix, site.node),
-    residPost: residPostOf(ix, site.tensor),
     rule,
   };
 }

@@ -85,8 +85,7 @@ export class GraphBuilder {
     attrs: Record<string, AttrValue> = {},
     options: { outputs?: readonly string[] | number; domain?: string; name?: string } = {},
   ): string[] {
-    const outputNames =
-      typeof options.outputs === 'object' ? [...options.outputs] : Array.from({ length: options.outputs ?? 1 }, () => this.fresh(opType));
+    const outputNames = typeof options.outputs === 'object' ? [...options.outputs] : Array.from({ length: options.outputs ?? 1 }, () => this.fresh(opType));
     this.graph.node.push(
       create(NodeProtoSchema, {
         opType,

@@ -1,3 +1,4 @@
+import { SITE_OPERATION, SITES, type Site } from '../../core/model';
 import type { GraphBuilder } from './graphBuilder';
 import { DType } from './graphBuilder';
 
@@ -8,17 +9,51 @@ import { DType } from './graphBuilder';
  * Only opset-11 operators are used, so the same helpers instrument old third-party exports.
  */
 export interface SparseInputs {
+  site: Site;
   index: string; // int64 [M] flat row index
   layer: string; // int64 [M]
   value: string; // [M, d] in the activation dtype
 }
 
-/** The `<prefix>_index/_layer/_value` inputs; values come in as float32 and are cast to the activations' dtype. */
-export function declareSparseInputs(g: GraphBuilder, prefix: string, d: number, activation: number = DType.float): SparseInputs {
-  const value = g.input(`${prefix}_value`, DType.float, [`${prefix}_count`, d]);
+export interface SiteNames {
+  index: string;
+  layer: string;
+  value: string;
+  count: string;
+  step: string;
+  taps: string;
+}
+
+/**
+ * Graph names of a site's inputs and outputs, the one scheme every graph and feed uses: sparse edits
+ * `<prefix>edit.<site>.index/.layer/.value` (`.count` their symbolic length), a decode step's dense
+ * edit `<prefix>edit.<site>.step`, taps `<prefix>taps.<site>`. `prefix` keeps an instrumented
+ * export's names apart from its own.
+ */
+export function siteNames(site: Site, prefix = ''): SiteNames {
+  const edit = `${prefix}edit.${site}`;
   return {
-    index: g.input(`${prefix}_index`, DType.int64, [`${prefix}_count`]),
-    layer: g.input(`${prefix}_layer`, DType.int64, [`${prefix}_count`]),
+    index: `${edit}.index`,
+    layer: `${edit}.layer`,
+    value: `${edit}.value`,
+    count: `${edit}.count`,
+    step: `${edit}.step`,
+    taps: `${prefix}taps.${site}`,
+  };
+}
+
+/** One value per site. */
+export function bySite<T>(f: (site: Site) => T): Record<Site, T> {
+  return Object.fromEntries(SITES.map((s) => [s, f(s)])) as Record<Site, T>;
+}
+
+/** The site's sparse edit inputs; values come in as float32 and are cast to the activations' dtype. */
+export function declareSparseInputs(g: GraphBuilder, site: Site, names: SiteNames, d: number, activation: number = DType.float): SparseInputs {
+  const value = g.input(names.value, DType.float, [names.count, d]);
+  return {
+    site,
+    index: g.input(names.index, DType.int64, [names.count]),
+    layer: g.input(names.layer, DType.int64, [names.count]),
     value: activation === DType.float ? value : g.op1('Cast', [value], { to: activation }),
   };
 }
@@ -34,8 +69,13 @@ function rowsForLayer(g: GraphBuilder, s: SparseInputs, layer: number): { index:
   };
 }
 
+/** This layer's edits at `s.site` applied to x, adding or replacing as SITE_OPERATION says. */
+export function editRows(g: GraphBuilder, x: string, s: SparseInputs, layer: number): string {
+  return SITE_OPERATION[s.site] === 'add' ? addRows(g, x, s, layer) : replaceRows(g, x, s, layer);
+}
+
 /** x[index] += value for this layer's rows (callers merge duplicate rows beforehand). */
-export function addRows(g: GraphBuilder, x: string, s: SparseInputs, layer: number): string {
+function addRows(g: GraphBuilder, x: string, s: SparseInputs, layer: number): string {
   const { index, indices, updates } = rowsForLayer(g, s, layer);
   return g.op1('ScatterND', [x, indices, g.op1('Add', [gatherRows(g, x, index), updates])]);
 }

@@ -20,7 +20,13 @@ function outerReads(graph: GraphProto): string[] {
 export function topologicalSort(graph: GraphProto): void {
   const producer = new Map<string, number>();
   graph.node.forEach((n, i) => n.output.forEach((o) => o && producer.set(o, i)));
-  const deps = graph.node.map((n) => [...new Set(reads(n).map((name) => producer.get(name)).filter((p): p is number => p !== undefined))]);
+  const deps = graph.node.map((n) => [
+    ...new Set(
+      reads(n)
+        .map((name) => producer.get(name))
+        .filter((p): p is number => p !== undefined),
+    ),
+  ]);
   const state = new Uint8Array(graph.node.length); // 0 new, 1 in progress, 2 placed
   const order: NodeProto[] = [];
   // Depth-first over dependencies, visiting nodes in their current order: an already valid order is kept.

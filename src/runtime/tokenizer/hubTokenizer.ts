@@ -162,6 +162,7 @@ export class HubTokenizer implements Tokenizer {
     if (added) return added.content;
     const name = this.full.id_to_token(id) as string;
     const text = this.surface ? this.surface.decode([name]) : name;
+    // eslint-disable-next-line no-control-regex -- control bytes are what marks a token as undecodable
     return /[\uFFFD\x00-\x08\x0E-\x1F\x7F]/.test(text) && !name.includes('\uFFFD') ? name : text;
   }
 
@@ -172,7 +173,11 @@ export class HubTokenizer implements Tokenizer {
    */
   streamDecoder(prevToken?: number): HubStreamDecoder {
     if (prevToken !== undefined) this.check(prevToken);
-    return new HubStreamDecoder((ids) => this.decode(ids), (id) => this.check(id), prevToken);
+    return new HubStreamDecoder(
+      (ids) => this.decode(ids),
+      (id) => this.check(id),
+      prevToken,
+    );
   }
 
   private check(id: number): void {
@@ -234,7 +239,10 @@ function checkShape(json: HubTokenizerJson, file: string | undefined): void {
   }
   const type = json.model.type;
   if (type !== undefined && !MODEL_TYPES.includes(type)) {
-    throw new UserError(`unsupported tokenizer model type ${JSON.stringify(type)} in tokenizer.json (supported: ${MODEL_TYPES.join(', ')})`, { file, field: 'model.type' });
+    throw new UserError(`unsupported tokenizer model type ${JSON.stringify(type)} in tokenizer.json (supported: ${MODEL_TYPES.join(', ')})`, {
+      file,
+      field: 'model.type',
+    });
   }
 }
 
@@ -253,7 +261,8 @@ function vocabSize(json: HubTokenizerJson, file: string | undefined): number {
     throw new UserError('tokenizer.json has no model.vocab', { file });
   }
   for (const t of json.added_tokens ?? []) {
-    if (!Number.isInteger(t.id) || t.id < 0 || typeof t.content !== 'string') throw new UserError(`tokenizer.json has a malformed added token: ${JSON.stringify(t)}`, { file });
+    if (!Number.isInteger(t.id) || t.id < 0 || typeof t.content !== 'string')
+      throw new UserError(`tokenizer.json has a malformed added token: ${JSON.stringify(t)}`, { file });
     max = Math.max(max, t.id);
   }
   if (max < 0) throw new UserError('tokenizer.json has an empty vocabulary', { file });
@@ -262,7 +271,8 @@ function vocabSize(json: HubTokenizerJson, file: string | undefined): number {
 
 function checkId(id: number | undefined, vocabSize: number, field: string, file: string | undefined): number | undefined {
   if (id === undefined) return undefined;
-  if (!Number.isInteger(id) || id < 0 || id >= vocabSize) throw new UserError(`${field} id ${id} is outside the tokenizer's vocabulary (0..${vocabSize - 1})`, { file, field });
+  if (!Number.isInteger(id) || id < 0 || id >= vocabSize)
+    throw new UserError(`${field} id ${id} is outside the tokenizer's vocabulary (0..${vocabSize - 1})`, { file, field });
   return id;
 }
 
@@ -389,9 +399,12 @@ export async function loadHubTokenizer(folder: string): Promise<HubTokenizer> {
   const file = join(folder, 'tokenizer.json');
   const text = await readOptional(file);
   if (text === undefined) {
-    throw new UserError(`no tokenizer.json in ${folder}: the model's Hugging Face tokenizer is needed to turn text into tokens (save it next to the model, e.g. with tokenizer.save_pretrained)`, {
-      file,
-    });
+    throw new UserError(
+      `no tokenizer.json in ${folder}: the model's Hugging Face tokenizer is needed to turn text into tokens (save it next to the model, e.g. with tokenizer.save_pretrained)`,
+      {
+        file,
+      },
+    );
   }
   const json = parseJsonFile(text, file) as HubTokenizerJson;
   checkShape(json, file);
@@ -434,7 +447,8 @@ export async function loadHubTokenizer(folder: string): Promise<HubTokenizer> {
     for (const s of sources.ids) {
       const id = configId(s.json[`${key}_id`]);
       if (id === undefined) continue;
-      if (id < 0 || id >= size) throw new UserError(`${key}_id ${id} is outside the vocabulary of tokenizer.json (0..${size - 1})`, { file: s.file, field: `${key}_id` });
+      if (id < 0 || id >= size)
+        throw new UserError(`${key}_id ${id} is outside the vocabulary of tokenizer.json (0..${size - 1})`, { file: s.file, field: `${key}_id` });
       return { id, fromConfig: false };
     }
     return { id: kind === 'bos' ? templateBos(json) : undefined, fromConfig: true };

@@ -52,7 +52,9 @@ export class MissingTokenizer implements TextTokenizer {
   readonly sha256 = 'none';
   constructor(private readonly model: string) {}
   private fail(): never {
-    throw new UserError(`${this.model} has no tokenizer.json: run it on token ids (iv generate --ids 1,2,3), or choose the byte tokenizer explicitly (--tokenizer bytes) for a byte-vocabulary model`);
+    throw new UserError(
+      `${this.model} has no tokenizer.json: run it on token ids (iv generate --ids 1,2,3), or choose the byte tokenizer explicitly (--tokenizer bytes) for a byte-vocabulary model`,
+    );
   }
   encode(): number[] {
     return this.fail();

@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
 import { UserError } from '../../core/errors';
-import { writeAtomic } from '../../core/fsAtomic';
+import { writeAtomic } from '../../node/files';
 import type { Tokenizer } from '../../core/model';
 import { BOS_ID, EOS_ID, FIRST_BYTE_ID, SPACE_NORMALIZER, SPIECE_SPACE, tokenizerJsonFromLlama2cBin, type TokenizerJson } from './tokenizerJson';
 

@@ -29,7 +29,10 @@ export interface Llama2cVocab {
 /** Reads tokenizer.bin: int32 max_token_length, then per token float32 score, int32 length, bytes. */
 export function parseLlama2cBin(bytes: Uint8Array, file?: string): Llama2cVocab {
   const fail = (why: string) =>
-    new UserError(`not a valid llama2.c tokenizer.bin (${bytes.length} bytes): ${why}. The file is truncated or corrupt (if it is the embedded model's, delete it to fetch it again).`, { file });
+    new UserError(
+      `not a valid llama2.c tokenizer.bin (${bytes.length} bytes): ${why}. The file is truncated or corrupt (if it is the embedded model's, delete it to fetch it again).`,
+      { file },
+    );
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (bytes.length < 4) throw fail('too short for the header');
   const maxTokenLength = view.getInt32(0, true);
@@ -45,7 +48,8 @@ export function parseLlama2cBin(bytes: Uint8Array, file?: string): Llama2cVocab 
     const len = view.getInt32(at + 4, true);
     at += 8;
     if (!Number.isFinite(score)) throw fail(`token ${id} has score ${score}`);
-    if (len < 0 || len > maxTokenLength || at + len > bytes.length) throw fail(`token ${id} has length ${len} (max ${maxTokenLength}, ${bytes.length - at} bytes left)`);
+    if (len < 0 || len > maxTokenLength || at + len > bytes.length)
+      throw fail(`token ${id} has length ${len} (max ${maxTokenLength}, ${bytes.length - at} bytes left)`);
     try {
       pieces.push(utf8.decode(bytes.subarray(at, at + len)));
     } catch {
@@ -69,7 +73,10 @@ export function hfTokenNames(vocab: Llama2cVocab, file?: string): string[] {
     const byte = id - FIRST_BYTE_ID;
     if (byte < 256) {
       if (piece !== byteTokenName(byte) && piece !== String.fromCharCode(byte)) {
-        throw new UserError(`token ${id} is ${JSON.stringify(piece)}, expected the byte-fallback token ${byteTokenName(byte)}; only SentencePiece vocabularies with byte fallback are supported.`, { file });
+        throw new UserError(
+          `token ${id} is ${JSON.stringify(piece)}, expected the byte-fallback token ${byteTokenName(byte)}; only SentencePiece vocabularies with byte fallback are supported.`,
+          { file },
+        );
       }
       return byteTokenName(byte);
     }

@@ -1,16 +1,7 @@
-import type { Edit, ForwardRequest, ModelInfo, Site } from '../../core/model';
+import { CancelledError, UserError, type Location } from '../../core/errors';
+import type { Edit, ForwardRequest, ModelInfo, Site, StepEdit } from '../../core/model';
 import type { LoadOptions } from '../loadModel';
 import type { TokenizerSource } from '../tokenizer/loadTokenizer';
-
-/** Main thread -> model worker. Every request carries an id that its reply repeats. */
-export type WorkerRequest =
-  | { id: number; type: 'load'; options: Omit<LoadOptions, 'log' | 'cancel'> }
-  | { id: number; type: 'forward'; request: ForwardRequest }
-  | { id: number; type: 'startDecoding' }
-  | { id: number; type: 'prefill'; session: number; tokens: readonly number[]; edits?: readonly Edit[] }
-  | { id: number; type: 'step'; session: number; token: number; edits?: readonly Omit<Edit, 'seq' | 'pos'>[] }
-  | { id: number; type: 'endDecoding'; session: number }
-  | { id: number; type: 'dispose' };
 
 export interface LoadedReply {
   info: ModelInfo;
@@ -25,8 +16,47 @@ export interface ForwardReply {
   taps: Partial<Record<Site, { data: Float32Array; layers: number; positions: number; width: number }>>;
 }
 
-/** Model worker -> main thread: a result, an error (rebuilt as the same class), or a log line. */
-export type WorkerReply =
-  | { id: number; ok: true; value: unknown }
-  | { id: number; ok: false; error: { name: string; message: string; location?: Record<string, unknown> } }
-  | { id: -1; log: string };
+type None = Record<string, never>;
+
+/** Every call the model worker answers: its parameters and its reply, declared once for both sides. */
+export interface WorkerCalls {
+  load: { params: { options: Omit<LoadOptions, 'log' | 'cancel'> }; reply: LoadedReply };
+  forward: { params: { request: ForwardRequest }; reply: ForwardReply };
+  startDecoding: { params: None; reply: { session: number } };
+  prefill: { params: { session: number; tokens: readonly number[]; edits?: readonly Edit[] }; reply: Float32Array };
+  step: { params: { session: number; token: number; edits?: readonly StepEdit[] }; reply: Float32Array };
+  endDecoding: { params: { session: number }; reply: null };
+  dispose: { params: None; reply: null };
+}
+
+export type Call = keyof WorkerCalls;
+export type Params<K extends Call> = WorkerCalls[K]['params'];
+export type Reply<K extends Call> = WorkerCalls[K]['reply'];
+
+/** Main thread -> model worker: a call with an id that its answer repeats. */
+export type WorkerRequest<K extends Call = Call> = { [P in K]: { id: number; type: P; params: Params<P> } }[K];
+
+/** An error as a value that survives structured cloning (class and location would not). */
+export interface WireError {
+  kind: 'user' | 'cancelled' | 'internal';
+  message: string;
+  location?: Location;
+  stack?: string;
+}
+
+/** Model worker -> main thread: a reply, an error, or a log line. */
+export type WorkerMessage = { id: number; ok: true; value: Reply<Call> } | { id: number; ok: false; error: WireError } | { log: string };
+
+export function toWireError(e: unknown): WireError {
+  if (e instanceof UserError) return { kind: 'user', message: e.message, location: { ...e.location }, stack: e.stack };
+  if (e instanceof CancelledError) return { kind: 'cancelled', message: e.message };
+  return e instanceof Error ? { kind: 'internal', message: e.message, stack: e.stack } : { kind: 'internal', message: String(e) };
+}
+
+/** The error a WireError stands for, as the class the worker threw (its message already names the location). */
+export function fromWireError(w: WireError): Error {
+  if (w.kind === 'cancelled') return new CancelledError();
+  const e = w.kind === 'user' ? Object.assign(new UserError(w.message), { location: w.location ?? {} }) : new Error(w.message);
+  if (w.stack) e.stack = w.stack;
+  return e;
+}

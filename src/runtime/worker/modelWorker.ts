@@ -2,9 +2,8 @@
 // host that must stay responsive (the VS Code extension host) runs the model here instead.
 import { parentPort } from 'node:worker_threads';
 import type { DecodeSession } from '../../core/model';
-import { UserError } from '../../core/errors';
 import { loadModel, type LoadedModel } from '../loadModel';
-import type { ForwardReply, LoadedReply, WorkerReply, WorkerRequest } from './messages';
+import { toWireError, type Call, type Params, type Reply, type WorkerMessage, type WorkerRequest } from './messages';
 
 const port = parentPort!;
 let loaded: LoadedModel | undefined;
@@ -22,45 +21,53 @@ function session(id: number): DecodeSession {
   return s;
 }
 
-async function handle(msg: WorkerRequest): Promise<{ value: unknown; transfer: ArrayBuffer[] }> {
-  switch (msg.type) {
-    case 'load': {
-      loaded = await loadModel({ ...msg.options, log: (line) => port.postMessage({ id: -1, log: line } satisfies WorkerReply) });
-      const value: LoadedReply = { info: loaded.model.info, executionProvider: loaded.model.executionProvider, fallbacks: loaded.fallbacks, checkpoint: loaded.checkpoint, tokenizerSource: loaded.tokenizerSource };
-      return { value, transfer: [] };
-    }
-    case 'forward': {
-      const r = await model().forward(msg.request);
-      const value: ForwardReply = { logits: r.logits, taps: Object.fromEntries(Object.entries(r.taps).map(([site, t]) => [site, { data: t.data, layers: t.layers, positions: t.positions, width: t.width }])) };
-      return { value, transfer: [...r.logits.map((l) => l.buffer as ArrayBuffer), ...Object.values(r.taps).map((t) => t.data.buffer as ArrayBuffer)] };
-    }
-    case 'startDecoding': {
-      const id = nextSession++;
-      sessions.set(id, await model().startDecoding());
-      return { value: id, transfer: [] };
-    }
-    case 'prefill': {
-      const logits = await session(msg.session).prefill(msg.tokens, msg.edits);
-      return { value: logits, transfer: [logits.buffer as ArrayBuffer] };
-    }
-    case 'step': {
-      const logits = await session(msg.session).step(msg.token, msg.edits);
-      return { value: logits, transfer: [logits.buffer as ArrayBuffer] };
-    }
-    case 'endDecoding':
-      sessions.get(msg.session)?.dispose();
-      sessions.delete(msg.session);
-      return { value: null, transfer: [] };
-    case 'dispose':
-      await loaded?.model.dispose();
-      loaded = undefined;
-      return { value: null, transfer: [] };
-  }
+/** A reply and the buffers to move (not copy) to the main thread; each is owned by the reply alone. */
+type Answer<T> = { value: T; transfer?: ArrayBuffer[] };
+const logits = (value: Float32Array): Answer<Float32Array> => ({ value, transfer: [value.buffer as ArrayBuffer] });
+
+const handlers: { [K in Call]: (params: Params<K>) => Promise<Answer<Reply<K>>> } = {
+  async load({ options }) {
+    loaded = await loadModel({ ...options, log: (line) => port.postMessage({ log: line } satisfies WorkerMessage) });
+    const { model: m, fallbacks, checkpoint, tokenizerSource } = loaded;
+    return { value: { info: m.info, executionProvider: m.executionProvider, fallbacks, checkpoint, tokenizerSource } };
+  },
+  async forward({ request }) {
+    const r = await model().forward(request);
+    const taps = Object.fromEntries(
+      Object.entries(r.taps).map(([site, t]) => [site, { data: t.data, layers: t.layers, positions: t.positions, width: t.width }]),
+    );
+    return {
+      value: { logits: r.logits, taps },
+      transfer: [...r.logits.map((l) => l.buffer as ArrayBuffer), ...Object.values(r.taps).map((t) => t.data.buffer as ArrayBuffer)],
+    };
+  },
+  async startDecoding() {
+    const id = nextSession++;
+    sessions.set(id, await model().startDecoding());
+    return { value: { session: id } };
+  },
+  prefill: async ({ session: id, tokens, edits }) => logits(await session(id).prefill(tokens, edits)),
+  step: async ({ session: id, token, edits }) => logits(await session(id).step(token, edits)),
+  async endDecoding({ session: id }) {
+    sessions.get(id)?.dispose();
+    sessions.delete(id);
+    return { value: null };
+  },
+  async dispose() {
+    await loaded?.model.dispose();
+    loaded = undefined;
+    return { value: null };
+  },
+};
+
+/** Runs one request through its handler (generic in K so that the handler and its params match). */
+function handle<K extends Call>(msg: WorkerRequest<K>): Promise<Answer<Reply<K>>> {
+  return handlers[msg.type](msg.params);
 }
 
 port.on('message', (msg: WorkerRequest) => {
   handle(msg).then(
-    ({ value, transfer }) => port.postMessage({ id: msg.id, ok: true, value } satisfies WorkerReply, transfer),
-    (e: Error) => port.postMessage({ id: msg.id, ok: false, error: { name: e.name, message: e.message, location: e instanceof UserError ? { ...e.location } : undefined } } satisfies WorkerReply),
+    ({ value, transfer }) => port.postMessage({ id: msg.id, ok: true, value } satisfies WorkerMessage, transfer),
+    (e: unknown) => port.postMessage({ id: msg.id, ok: false, error: toWireError(e) } satisfies WorkerMessage),
   );
 });

@@ -1,12 +1,18 @@
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { UserError } from '../../core/errors';
-import { LayerTaps, type DecodeSession, type Edit, type ForwardRequest, type ForwardResult, type ModelInfo, type SteerableModel } from '../../core/model';
+import {
+  LayerTaps,
+  type DecodeSession,
+  type Edit,
+  type ForwardRequest,
+  type ForwardResult,
+  type ModelInfo,
+  type StepEdit,
+  type SteerableModel,
+} from '../../core/model';
 import type { LoadedModel, LoadOptions } from '../loadModel';
 import { loadTokenizer } from '../tokenizer/loadTokenizer';
-import type { ForwardReply, LoadedReply, WorkerReply, WorkerRequest } from './messages';
-
-type Body<T> = T extends unknown ? Omit<T, 'id'> : never;
+import { fromWireError, type Call, type Params, type Reply, type WorkerMessage, type WorkerRequest } from './messages';
 
 /**
  * A SteerableModel whose ONNX Runtime sessions run in a worker thread (dist/modelWorker.js), so
@@ -18,7 +24,7 @@ export async function loadModelInWorker(options: LoadOptions, workerFile = join(
   try {
     // A cancellation flag cannot cross to the worker live (a message is a copy): a load there runs to its end.
     const { log: _log, cancel: _cancel, ...rest } = options;
-    const reply = (await channel.call({ type: 'load', options: rest })) as LoadedReply;
+    const reply = await channel.call('load', { options: rest });
     const tokenizer = await loadTokenizer(reply.tokenizerSource);
     const model = new WorkerModel(channel, reply.info, reply.executionProvider);
     return { model, tokenizer, fallbacks: reply.fallbacks, checkpoint: reply.checkpoint, tokenizerSource: reply.tokenizerSource };
@@ -30,29 +36,29 @@ export async function loadModelInWorker(options: LoadOptions, workerFile = join(
 
 class WorkerChannel {
   private nextId = 1;
-  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  private readonly pending = new Map<number, { resolve: (value: Reply<Call>) => void; reject: (e: Error) => void }>();
 
   constructor(
     private readonly worker: Worker,
     log: (line: string) => void,
   ) {
-    worker.on('message', (reply: WorkerReply) => {
-      if ('log' in reply) return log(reply.log);
-      const p = this.pending.get(reply.id);
-      this.pending.delete(reply.id);
-      if (!p) return;
-      if (reply.ok) p.resolve(reply.value);
-      else if (!reply.ok) p.reject(reply.error.name === 'UserError' ? Object.assign(new UserError(''), { message: reply.error.message, location: reply.error.location ?? {} }) : Object.assign(new Error(reply.error.message), { name: reply.error.name }));
+    worker.on('message', (msg: WorkerMessage) => {
+      if ('log' in msg) return log(msg.log);
+      const p = this.pending.get(msg.id);
+      this.pending.delete(msg.id);
+      if (msg.ok) p?.resolve(msg.value);
+      else p?.reject(fromWireError(msg.error));
     });
     worker.on('error', (e) => this.failAll(e));
     worker.on('exit', (code) => this.failAll(new Error(`the model worker exited (code ${code})`)));
   }
 
-  call(body: Body<WorkerRequest>): Promise<unknown> {
+  call<K extends Call>(type: K, params: Params<K>): Promise<Reply<K>> {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ ...body, id });
+      // The worker answers id with handlers[type]'s reply (WorkerCalls types both sides): the one place a reply is typed.
+      this.pending.set(id, { resolve: resolve as (value: Reply<Call>) => void, reject });
+      this.worker.postMessage({ id, type, params } satisfies WorkerRequest<K>);
     });
   }
 
@@ -74,12 +80,15 @@ class WorkerModel implements SteerableModel {
   ) {}
 
   async forward(request: ForwardRequest): Promise<ForwardResult> {
-    const r = (await this.channel.call({ type: 'forward', request })) as ForwardReply;
-    return { logits: r.logits, taps: Object.fromEntries(Object.entries(r.taps).map(([site, t]) => [site, new LayerTaps(t!.data, t!.layers, t!.positions, t!.width)])) };
+    const r = await this.channel.call('forward', { request });
+    return {
+      logits: r.logits,
+      taps: Object.fromEntries(Object.entries(r.taps).map(([site, t]) => [site, new LayerTaps(t.data, t.layers, t.positions, t.width)])),
+    };
   }
 
   async startDecoding(): Promise<DecodeSession> {
-    const session = (await this.channel.call({ type: 'startDecoding' })) as number;
+    const { session } = await this.channel.call('startDecoding', {});
     const channel = this.channel;
     let length = 0;
     return {
@@ -87,23 +96,23 @@ class WorkerModel implements SteerableModel {
         return length;
       },
       async prefill(tokens: readonly number[], edits?: readonly Edit[]) {
-        const logits = (await channel.call({ type: 'prefill', session, tokens, edits })) as Float32Array;
+        const logits = await channel.call('prefill', { session, tokens, edits });
         length = tokens.length;
         return logits;
       },
-      async step(token: number, edits?: readonly Omit<Edit, 'seq' | 'pos'>[]) {
-        const logits = (await channel.call({ type: 'step', session, token, edits })) as Float32Array;
+      async step(token: number, edits?: readonly StepEdit[]) {
+        const logits = await channel.call('step', { session, token, edits });
         length++;
         return logits;
       },
       dispose() {
-        void channel.call({ type: 'endDecoding', session });
+        void channel.call('endDecoding', { session });
       },
     };
   }
 
   async dispose(): Promise<void> {
-    await this.channel.call({ type: 'dispose' }).catch(() => undefined);
+    await this.channel.call('dispose', {}).catch(() => undefined);
     await this.channel.terminate();
   }
 }

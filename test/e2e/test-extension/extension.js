@@ -101,14 +101,23 @@ function makeResults(file) {
   fs.writeFileSync(file, '');
   const append = (line) => fs.appendFileSync(file, line + '\n');
   return {
-    comment: (text) => append(String(text).split('\n').map((l) => `# ${l}`).join('\n')),
+    comment: (text) =>
+      append(
+        String(text)
+          .split('\n')
+          .map((l) => `# ${l}`)
+          .join('\n'),
+      ),
     append,
   };
 }
 
 function loadTests(testsDir, filter) {
   const tests = [];
-  for (const file of fs.readdirSync(testsDir).filter((f) => f.endsWith('.js')).sort()) {
+  for (const file of fs
+    .readdirSync(testsDir)
+    .filter((f) => f.endsWith('.js'))
+    .sort()) {
     const mod = require(path.join(testsDir, file));
     const timeout = typeof mod.timeout === 'number' ? mod.timeout : DEFAULT_TIMEOUT_MS;
     for (const [name, fn] of Object.entries(mod)) {

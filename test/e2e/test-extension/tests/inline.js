@@ -8,7 +8,10 @@ const PROMPT = 'Review: The soundtrack was lovely but the story never came toget
 async function openPrompt(vscode, options = {}) {
   const uri = vscode.Uri.joinPath(h.folder(), 'notes/prompt.md');
   const editor = await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(uri), options);
-  const line = editor.document.getText().split('\n').findIndex((l) => l.startsWith('Review:'));
+  const line = editor.document
+    .getText()
+    .split('\n')
+    .findIndex((l) => l.startsWith('Review:'));
   return { uri, editor, line };
 }
 
@@ -26,14 +29,20 @@ module.exports = {
     await h.closeAllEditors();
     const { uri, line } = await openPrompt(vscode);
     t.assert.ok(line > 0, 'no Review: line in notes/prompt.md');
-    const lenses = await t.waitFor(async () => {
-      const l = await vscode.commands.executeCommand('vscode.executeCodeLensProvider', uri);
-      return l && l.some((x) => x.command?.title.includes('Run steered')) ? l : undefined;
-    }, { timeout: 20_000, message: 'no Run steered lens' });
+    const lenses = await t.waitFor(
+      async () => {
+        const l = await vscode.commands.executeCommand('vscode.executeCodeLensProvider', uri);
+        return l && l.some((x) => x.command?.title.includes('Run steered')) ? l : undefined;
+      },
+      { timeout: 20_000, message: 'no Run steered lens' },
+    );
     const atPrompt = lenses.filter((l) => l.range.start.line === line);
     const titles = atPrompt.map((l) => l.command.title);
     t.log('lenses above the prompt:', titles);
-    t.assert.ok(titles.some((x) => /^\$\(play\) Run steered \(a=0\.3\)$/.test(x)), titles.join(' | '));
+    t.assert.ok(
+      titles.some((x) => /^\$\(play\) Run steered \(a=0\.3\)$/.test(x)),
+      titles.join(' | '),
+    );
     t.assert.ok(titles.includes('Compare'), titles.join(' | '));
     t.assert.ok(titles.includes('Show layers'), titles.join(' | '));
     const compare = atPrompt.find((l) => l.command.title === 'Compare').command;
@@ -50,7 +59,14 @@ module.exports = {
     const { uri, line } = await openPrompt(vscode);
     const range = { start: { line, character: 0 }, end: { line: line + 1, character: 'Sentiment:'.length } };
     const r = await vscode.commands.executeCommand('iterativeVectors.compare', { uri: uri.toString(), range, vector, strength: 0.3 });
-    t.log('compare:', { unsteered: r?.unsteered, steered: r?.steered, firstDifference: r?.firstDifference, meanKl: r?.effects?.meanKl, ms: r?.ms, diff: r?.diff });
+    t.log('compare:', {
+      unsteered: r?.unsteered,
+      steered: r?.steered,
+      firstDifference: r?.firstDifference,
+      meanKl: r?.effects?.meanKl,
+      ms: r?.ms,
+      diff: r?.diff,
+    });
     t.assert.equal(r.prompt, PROMPT);
     t.assert.equal(r.vector, vector);
     t.assert.equal(r.strength, 0.3);
@@ -61,7 +77,10 @@ module.exports = {
     t.assert.ok(r.firstDifference >= 0);
     t.assert.ok(r.effects.perToken.length > 10, 'no per-token effects');
     // The diff: iv-steer:/<id>/unsteered.txt <-> iv-steer:/<id>/steered.txt, prompt + completion each.
-    const tab = await t.waitFor(() => steerDiffTabs(vscode).find((x) => x.input.modified.toString() === r.diff.right), { timeout: 15_000, message: 'no iv-steer diff tab' });
+    const tab = await t.waitFor(() => steerDiffTabs(vscode).find((x) => x.input.modified.toString() === r.diff.right), {
+      timeout: 15_000,
+      message: 'no iv-steer diff tab',
+    });
     t.assert.equal(tab.input.original.toString(), r.diff.left);
     t.assert.equal(tab.input.original.scheme, 'iv-steer');
     t.assert.equal(tab.label, r.diff.title);
@@ -97,16 +116,22 @@ module.exports = {
     await t.ui.waitForSelector(lens, { timeout: 20_000 });
     await t.ui.click(lens);
     // Several vectors in the workspace and none chosen yet: a QuickPick asks which (unless one was remembered).
-    const vectorName = vector.split('/').pop().replace(/\.ivec\.safetensors$/, '');
-    const picked = await t.waitFor(async () => {
-      if (steerDiffTabs(vscode).length) return 'remembered';
-      try {
-        await t.ui.waitForSelector(h.quickInput('Pick a .ivec.safetensors'), { timeout: 1000 });
-        return 'asked';
-      } catch {
-        return undefined;
-      }
-    }, { timeout: 20_000, message: 'neither a vector QuickPick nor a diff' });
+    const vectorName = vector
+      .split('/')
+      .pop()
+      .replace(/\.ivec\.safetensors$/, '');
+    const picked = await t.waitFor(
+      async () => {
+        if (steerDiffTabs(vscode).length) return 'remembered';
+        try {
+          await t.ui.waitForSelector(h.quickInput('Pick a .ivec.safetensors'), { timeout: 1000 });
+          return 'asked';
+        } catch {
+          return undefined;
+        }
+      },
+      { timeout: 20_000, message: 'neither a vector QuickPick nor a diff' },
+    );
     if (picked === 'asked') {
       await t.ui.type(vectorName);
       await t.ui.waitForSelector(`.quick-input-list .monaco-list-row:has-text(".iv/${vectorName}.ivec.safetensors")`);
@@ -127,60 +152,71 @@ module.exports = {
     await h.closeAllEditors();
   },
 
-  'run steered from the lens on the selected prompt (real UI): the token hover shows per-layer bars; Set Strength re-runs the prompt at the new strength': async (vscode, t) => {
-    const vector = await h.ensureVector(t);
-    await h.closeAllEditors();
-    await h.clearNotifications();
-    const { uri, editor, line } = await openPrompt(vscode);
-    const position = new vscode.Position(line, 1);
-    const hoverText = async () => {
-      const hovers = (await vscode.commands.executeCommand('vscode.executeHoverProvider', uri, position)) ?? [];
-      return hovers.flatMap((hv) => hv.contents.map((c) => (typeof c === 'string' ? c : c.value))).join('\n');
-    };
-    // No heatmap left from earlier runs: the hover below comes from this run.
-    await vscode.commands.executeCommand('iterativeVectors.inline.clear', uri);
-    t.assert.equal(await hoverText(), '');
-    editor.selection = new vscode.Selection(line, 0, line + 1, 'Sentiment:'.length);
-    const lens = '.monaco-editor .codelens-decoration a:has-text("Run steered (selection)")';
-    await t.ui.waitForSelector(lens, { timeout: 20_000 });
-    await t.ui.click(lens);
-    const vectorName = vector.split('/').pop().replace(/\.ivec\.safetensors$/, '');
-    // The vector may be remembered from an earlier test; otherwise a QuickPick asks.
-    await t.waitFor(async () => {
-      if ((await hoverText()).includes('Strength')) return true;
+  'run steered from the lens on the selected prompt (real UI): the token hover shows per-layer bars; Set Strength re-runs the prompt at the new strength':
+    async (vscode, t) => {
+      const vector = await h.ensureVector(t);
+      await h.closeAllEditors();
+      await h.clearNotifications();
+      const { uri, editor, line } = await openPrompt(vscode);
+      const position = new vscode.Position(line, 1);
+      const hoverText = async () => {
+        const hovers = (await vscode.commands.executeCommand('vscode.executeHoverProvider', uri, position)) ?? [];
+        return hovers.flatMap((hv) => hv.contents.map((c) => (typeof c === 'string' ? c : c.value))).join('\n');
+      };
+      // No heatmap left from earlier runs: the hover below comes from this run.
+      await vscode.commands.executeCommand('iterativeVectors.inline.clear', uri);
+      t.assert.equal(await hoverText(), '');
+      editor.selection = new vscode.Selection(line, 0, line + 1, 'Sentiment:'.length);
+      const lens = '.monaco-editor .codelens-decoration a:has-text("Run steered (selection)")';
+      await t.ui.waitForSelector(lens, { timeout: 20_000 });
+      await t.ui.click(lens);
+      const vectorName = vector
+        .split('/')
+        .pop()
+        .replace(/\.ivec\.safetensors$/, '');
+      // The vector may be remembered from an earlier test; otherwise a QuickPick asks.
+      await t.waitFor(
+        async () => {
+          if ((await hoverText()).includes('Strength')) return true;
+          try {
+            await t.ui.waitForSelector(h.quickInput('Pick a .ivec.safetensors'), { timeout: 500 });
+            await t.ui.type(vectorName);
+            await t.ui.waitForSelector(`.quick-input-list .monaco-list-row:has-text(".iv/${vectorName}.ivec.safetensors")`);
+            await t.ui.press('Enter');
+          } catch {
+            // no QuickPick: still running
+          }
+          return undefined;
+        },
+        { timeout: 90_000, interval: 500, message: 'no token hover after Run steered' },
+      );
+      const first = await hoverText();
+      t.log('hover:', first.slice(0, 300));
+      t.assert.match(first, /‖Δ resid_post‖ per layer:/);
+      t.assert.match(first, /L0 /);
+      t.assert.match(first, /· a=0\.3 · \[Compare\]/);
+
+      // The same hover in the editor, shown at the cursor.
+      editor.selection = new vscode.Selection(position, position);
+      await vscode.commands.executeCommand('editor.action.showHover');
+      await t.ui.waitForSelector('.monaco-hover:has-text("per layer")', { timeout: 10_000 });
+      await t.ui.screenshot('inline-hover');
+      await t.ui.press('Escape');
+
+      // Set Strength: the status bar follows at once, and the last prompt re-runs (debounced) at a=0.6.
       try {
-        await t.ui.waitForSelector(h.quickInput('Pick a .ivec.safetensors'), { timeout: 500 });
-        await t.ui.type(vectorName);
-        await t.ui.waitForSelector(`.quick-input-list .monaco-list-row:has-text(".iv/${vectorName}.ivec.safetensors")`);
-        await t.ui.press('Enter');
-      } catch {
-        // no QuickPick: still running
+        t.assert.deepEqual(await vscode.commands.executeCommand('iterativeVectors.setStrength', { strength: 0.6 }), { strength: 0.6 });
+        await t.ui.waitForSelector('.statusbar-item:has-text("IV a=0.6")', { timeout: 10_000 });
+        await t.waitFor(async () => ((await hoverText()).includes('· a=0.6 ·') ? true : undefined), {
+          timeout: 60_000,
+          interval: 500,
+          message: 'the prompt did not re-run at a=0.6',
+        });
+      } finally {
+        await vscode.commands.executeCommand('iterativeVectors.setStrength', { strength: 0.3 });
       }
-      return undefined;
-    }, { timeout: 90_000, interval: 500, message: 'no token hover after Run steered' });
-    const first = await hoverText();
-    t.log('hover:', first.slice(0, 300));
-    t.assert.match(first, /‖Δ resid_post‖ per layer:/);
-    t.assert.match(first, /L0 /);
-    t.assert.match(first, /· a=0\.3 · \[Compare\]/);
-
-    // The same hover in the editor, shown at the cursor.
-    editor.selection = new vscode.Selection(position, position);
-    await vscode.commands.executeCommand('editor.action.showHover');
-    await t.ui.waitForSelector('.monaco-hover:has-text("per layer")', { timeout: 10_000 });
-    await t.ui.screenshot('inline-hover');
-    await t.ui.press('Escape');
-
-    // Set Strength: the status bar follows at once, and the last prompt re-runs (debounced) at a=0.6.
-    try {
-      t.assert.deepEqual(await vscode.commands.executeCommand('iterativeVectors.setStrength', { strength: 0.6 }), { strength: 0.6 });
-      await t.ui.waitForSelector('.statusbar-item:has-text("IV a=0.6")', { timeout: 10_000 });
-      await t.waitFor(async () => ((await hoverText()).includes('· a=0.6 ·') ? true : undefined), { timeout: 60_000, interval: 500, message: 'the prompt did not re-run at a=0.6' });
-    } finally {
-      await vscode.commands.executeCommand('iterativeVectors.setStrength', { strength: 0.3 });
-    }
-    await h.clearNotifications();
-    await h.closeAllEditors();
-  },
+      await h.clearNotifications();
+      await h.closeAllEditors();
+    },
 };
 module.exports.timeout = 150_000;

@@ -27,7 +27,11 @@ module.exports = {
     await t.ui.waitForSelector(`${toast} .monaco-button:has-text("Show Log")`);
     await t.ui.screenshot('malformed-error');
     const after = await h.listIv();
-    t.assert.deepEqual(after.filter((n) => !before.includes(n)), [], 'files written by a failed run');
+    t.assert.deepEqual(
+      after.filter((n) => !before.includes(n)),
+      [],
+      'files written by a failed run',
+    );
     await h.clearNotifications();
   },
 };

@@ -19,7 +19,12 @@ module.exports = {
     t.assert.ok(r && r.panelId, `showLayers returned ${JSON.stringify(r)}`);
     t.assert.equal(r.file, file);
     t.assert.equal(typeof r.runId, 'number');
-    const rep = await vscode.commands.executeCommand('iterativeVectors.internal.lastPanelReport', { panelId: r.panelId, status: ['done', 'failed'], runId: r.runId, timeoutMs: 150_000 });
+    const rep = await vscode.commands.executeCommand('iterativeVectors.internal.lastPanelReport', {
+      panelId: r.panelId,
+      status: ['done', 'failed'],
+      runId: r.runId,
+      timeoutMs: 150_000,
+    });
     t.log(`report after ${Date.now() - started} ms:`, { status: rep?.status, error: rep?.error, charts: rep && chartSummary(rep.charts) });
     t.assert.ok(rep && !rep.timedOut, 'no report from the panel');
     t.assert.equal(rep.status, 'done', rep.error ?? undefined);
@@ -77,45 +82,87 @@ module.exports = {
       const r = await vscode.commands.executeCommand('iterativeVectors.showLayers', { vector: file, episodes: 12 });
       t.log('show result', r);
       t.assert.ok(r && r.panelId && r.runId !== null);
-      const rep = await vscode.commands.executeCommand('iterativeVectors.internal.lastPanelReport', { panelId: r.panelId, status: ['done', 'failed'], timeoutMs: 180000 });
-      t.log('report after', Date.now() - started, 'ms:', JSON.stringify({ status: rep.status, runId: rep.runId, error: rep.error, charts: chartSummary(rep.charts) }));
+      const rep = await vscode.commands.executeCommand('iterativeVectors.internal.lastPanelReport', {
+        panelId: r.panelId,
+        status: ['done', 'failed'],
+        timeoutMs: 180000,
+      });
+      t.log(
+        'report after',
+        Date.now() - started,
+        'ms:',
+        JSON.stringify({ status: rep.status, runId: rep.runId, error: rep.error, charts: chartSummary(rep.charts) }),
+      );
       await t.ui.screenshot('panel-done');
       t.assert.equal(rep.status, 'done', rep.error);
       const ids = rep.charts.map((c) => c.id);
-      for (const id of ['effect-accuracy', 'effect-macroF1', 'effect-margin', 'norms', 'convergence', 'confusion-icl', 'confusion-iv', 'heatmap-k1-b10']) t.assert.ok(ids.includes(id), id);
+      for (const id of ['effect-accuracy', 'effect-macroF1', 'effect-margin', 'norms', 'convergence', 'confusion-icl', 'confusion-iv', 'heatmap-k1-b10'])
+        t.assert.ok(ids.includes(id), id);
       // A second call with an envelope reruns (the first run is done; a new run id).
       const r2 = await vscode.commands.executeCommand('iterativeVectors.showLayers', { vector: file, envelope: [1, 0, 1, 1, 0.5, 1] });
       t.assert.equal(r2.panelId, r.panelId);
-      const rep2 = await vscode.commands.executeCommand('iterativeVectors.internal.lastPanelReport', { panelId: r.panelId, status: 'done', runId: r2.runId, timeoutMs: 180000 });
+      const rep2 = await vscode.commands.executeCommand('iterativeVectors.internal.lastPanelReport', {
+        panelId: r.panelId,
+        status: 'done',
+        runId: r2.runId,
+        timeoutMs: 180000,
+      });
       t.log('rerun', JSON.stringify({ status: rep2.status, runId: rep2.runId, envelope: rep2.envelope }));
       t.assert.deepEqual(rep2.envelope, [1, 0, 1, 1, 0.5, 1]);
       // Save from the webview.
       await t.ui.click('#save-envelope', { webview: true });
-      await t.waitFor(() => {
-        const side = JSON.parse(fs.readFileSync(path.join(t.workspace, 'vec/names.ivec.json'), 'utf8'));
-        return JSON.stringify(side.layerStrengths) === JSON.stringify([1, 0, 1, 1, 0.5, 1]);
-      }, { timeout: 20000, message: 'layerStrengths saved in the sidecar' });
-      await t.waitFor(() => {
-        const bytes = fs.readFileSync(file);
-        const headerLen = Number(bytes.readBigUInt64LE(0));
-        const header = JSON.parse(bytes.subarray(8, 8 + headerLen).toString('utf8'));
-        return JSON.stringify(JSON.parse(header.__metadata__.iv).layerStrengths) === JSON.stringify([1, 0, 1, 1, 0.5, 1]);
-      }, { timeout: 20000, message: 'layerStrengths saved in the artifact' });
-      t.assert.deepEqual(fs.readdirSync(path.join(t.workspace, 'vec')).filter((f) => f.includes('.tmp')), []);
+      await t.waitFor(
+        () => {
+          const side = JSON.parse(fs.readFileSync(path.join(t.workspace, 'vec/names.ivec.json'), 'utf8'));
+          return JSON.stringify(side.layerStrengths) === JSON.stringify([1, 0, 1, 1, 0.5, 1]);
+        },
+        { timeout: 20000, message: 'layerStrengths saved in the sidecar' },
+      );
+      await t.waitFor(
+        () => {
+          const bytes = fs.readFileSync(file);
+          const headerLen = Number(bytes.readBigUInt64LE(0));
+          const header = JSON.parse(bytes.subarray(8, 8 + headerLen).toString('utf8'));
+          return JSON.stringify(JSON.parse(header.__metadata__.iv).layerStrengths) === JSON.stringify([1, 0, 1, 1, 0.5, 1]);
+        },
+        { timeout: 20000, message: 'layerStrengths saved in the artifact' },
+      );
+      t.assert.deepEqual(
+        fs.readdirSync(path.join(t.workspace, 'vec')).filter((f) => f.includes('.tmp')),
+        [],
+      );
       // A long run, cancelled from the webview.
       const r3 = await vscode.commands.executeCommand('iterativeVectors.showLayers', { vector: file, episodes: 400 });
-      await vscode.commands.executeCommand('iterativeVectors.internal.lastPanelReport', { panelId: r.panelId, status: 'running', runId: r3.runId, timeoutMs: 30000 });
+      await vscode.commands.executeCommand('iterativeVectors.internal.lastPanelReport', {
+        panelId: r.panelId,
+        status: 'running',
+        runId: r3.runId,
+        timeoutMs: 30000,
+      });
       await t.sleep(1500);
       await t.ui.screenshot('panel-running');
       await t.ui.click('#cancel', { webview: true });
-      const rep3 = await vscode.commands.executeCommand('iterativeVectors.internal.lastPanelReport', { panelId: r.panelId, status: ['cancelled', 'done', 'failed'], runId: r3.runId, timeoutMs: 60000 });
-      t.log('after cancel', JSON.stringify({ status: rep3.status, runId: rep3.runId, charts: rep3.charts.map((c) => [c.id, c.datasets.map((d) => d.points).join('/')]) }));
+      const rep3 = await vscode.commands.executeCommand('iterativeVectors.internal.lastPanelReport', {
+        panelId: r.panelId,
+        status: ['cancelled', 'done', 'failed'],
+        runId: r3.runId,
+        timeoutMs: 60000,
+      });
+      t.log(
+        'after cancel',
+        JSON.stringify({ status: rep3.status, runId: rep3.runId, charts: rep3.charts.map((c) => [c.id, c.datasets.map((d) => d.points).join('/')]) }),
+      );
       t.assert.equal(rep3.status, 'cancelled');
       // A long run superseded by a new one: only the new one finishes.
       const r4 = await vscode.commands.executeCommand('iterativeVectors.showLayers', { vector: file, episodes: 400 });
       await t.sleep(800);
       const r5 = await vscode.commands.executeCommand('iterativeVectors.showLayers', { vector: file, episodes: 12, envelope: [1, 1, 1, 1, 1, 1] });
-      const rep5 = await vscode.commands.executeCommand('iterativeVectors.internal.lastPanelReport', { panelId: r.panelId, status: ['done', 'failed'], runId: r5.runId, timeoutMs: 120000 });
+      const rep5 = await vscode.commands.executeCommand('iterativeVectors.internal.lastPanelReport', {
+        panelId: r.panelId,
+        status: ['done', 'failed'],
+        runId: r5.runId,
+        timeoutMs: 120000,
+      });
       t.log('superseded', r4.runId, '->', JSON.stringify({ status: rep5.status, runId: rep5.runId, error: rep5.error }));
       t.assert.equal(rep5.runId, r5.runId);
       t.assert.equal(rep5.status, 'done');
@@ -125,10 +172,13 @@ module.exports = {
       await t.sleep(500);
       await vscode.commands.executeCommand('workbench.action.navigateBack');
       await vscode.commands.executeCommand('iterativeVectors.showLayers', { vector: file, run: false });
-      const rep4 = await t.waitFor(async () => {
-        const x = await vscode.commands.executeCommand('iterativeVectors.internal.lastPanelReport', { panelId: r.panelId });
-        return x && x.sequence <= 3 && x.charts.length >= 8 ? x : undefined;
-      }, { timeout: 20000, message: 'a rebuilt webview reports its charts' });
+      const rep4 = await t.waitFor(
+        async () => {
+          const x = await vscode.commands.executeCommand('iterativeVectors.internal.lastPanelReport', { panelId: r.panelId });
+          return x && x.sequence <= 3 && x.charts.length >= 8 ? x : undefined;
+        },
+        { timeout: 20000, message: 'a rebuilt webview reports its charts' },
+      );
       t.log('after re-show', JSON.stringify({ status: rep4.status, seq: rep4.sequence, n: rep4.charts.length }));
     } finally {
       fs.rmSync(sweep, { force: true });

@@ -35,7 +35,10 @@ async function resetModelSettings(vscode) {
 module.exports = {
   'an exported model folder (tiny GPT-2): selectModel checks and stores it; evaluate, extract and steerPrompt run on it; settings reset': async (vscode, t) => {
     const folder = t.sharedDir && path.join(t.sharedDir, 'fixtures', 'third-party-onnx', GPT2);
-    t.assert.ok(folder && fs.existsSync(path.join(folder, 'genai_config.json')), `the third-party fixture ${folder} is missing (set IV_SHARED_DIR for run.mjs)`);
+    t.assert.ok(
+      folder && fs.existsSync(path.join(folder, 'genai_config.json')),
+      `the third-party fixture ${folder} is missing (set IV_SHARED_DIR for run.mjs)`,
+    );
     await h.activate();
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'iv-e2e-gpt2-'));
     const dataset = path.join(tmp, 'tiny.jsonl');
@@ -50,7 +53,10 @@ module.exports = {
       t.assert.ok(bad instanceof Error, 'selectModel accepted a folder without a model');
       t.assert.match(bad.message, /field "model": no exported model in .*notes: looked for genai_config\.json .*onnx\/\*\.onnx .*\*\.onnx/);
       t.assert.equal(vscode.workspace.getConfiguration('iterativeVectors').get('model'), 'default');
-      const unknown = await vscode.commands.executeCommand('iterativeVectors.selectModel', { model: folder, precision: 'fp16' }).then(() => undefined, (e) => e);
+      const unknown = await vscode.commands.executeCommand('iterativeVectors.selectModel', { model: folder, precision: 'fp16' }).then(
+        () => undefined,
+        (e) => e,
+      );
       t.assert.match(String(unknown && unknown.message), /unknown option "precision"/);
 
       // The folder, with the loading options given explicitly.
@@ -84,13 +90,30 @@ module.exports = {
 
       // Extract a small vector on it and steer a prompt with it (generation with the model's own KV cache).
       started = Date.now();
-      const ex = await vscode.commands.executeCommand('iterativeVectors.extract', { dataset, method: 'iv', episodes: 4, shots: 1, batch: 2, out: path.join(tmp, 'tiny.iv.ivec.safetensors') });
+      const ex = await vscode.commands.executeCommand('iterativeVectors.extract', {
+        dataset,
+        method: 'iv',
+        episodes: 4,
+        shots: 1,
+        batch: 2,
+        out: path.join(tmp, 'tiny.iv.ivec.safetensors'),
+      });
       t.log(`extract in ${Date.now() - started} ms:`, { model: ex && ex.model, artifact: ex && ex.artifactPath });
       t.assert.ok(ex && ex.artifactPath && fs.existsSync(ex.artifactPath), `extract returned ${JSON.stringify(ex)}`);
       t.assert.equal(JSON.parse(fs.readFileSync(ex.artifactPath.replace(/\.safetensors$/, '.json'), 'utf8')).model.name, GPT2);
       started = Date.now();
-      const steer = await vscode.commands.executeCommand('iterativeVectors.steerPrompt', { text: 'it was in the', vector: ex.artifactPath, strength: 1, maxNewTokens: 4, temperature: 0 });
-      t.log(`steerPrompt in ${Date.now() - started} ms:`, { steered: steer && steer.steered, unsteered: steer && steer.unsteered, promptTokens: steer && steer.promptTokens });
+      const steer = await vscode.commands.executeCommand('iterativeVectors.steerPrompt', {
+        text: 'it was in the',
+        vector: ex.artifactPath,
+        strength: 1,
+        maxNewTokens: 4,
+        temperature: 0,
+      });
+      t.log(`steerPrompt in ${Date.now() - started} ms:`, {
+        steered: steer && steer.steered,
+        unsteered: steer && steer.unsteered,
+        promptTokens: steer && steer.promptTokens,
+      });
       t.assert.equal(steer.prompt, 'it was in the');
       t.assert.equal(steer.promptTokens, 4, 'GPT-2 tokens of "it was in the" (no BOS)');
       t.assert.equal(steer.effects.perToken.length, 4);
@@ -122,7 +145,8 @@ module.exports = {
       const file = m && files[m[1]];
       if (!file) return void res.writeHead(404).end('{"error":"Entry not found"}');
       const body = fs.readFileSync(file);
-      if (req.headers.range === 'bytes=0-0') return void res.writeHead(206, { 'content-length': '1', 'content-range': `bytes 0-0/${body.length}` }).end(body.subarray(0, 1));
+      if (req.headers.range === 'bytes=0-0')
+        return void res.writeHead(206, { 'content-length': '1', 'content-range': `bytes 0-0/${body.length}` }).end(body.subarray(0, 1));
       res.writeHead(200, { 'content-length': String(body.length) }).end(body);
     });
     await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
@@ -152,15 +176,28 @@ module.exports = {
       for (let i = 0; i < 'not a hub id'.length; i++) await t.ui.press('Backspace');
       await t.ui.type('tiny/gpt2');
       await t.ui.press('Enter');
-      await t.waitFor(() => vscode.workspace.getConfiguration('iterativeVectors').get('model') === 'tiny/gpt2', { timeout: 20_000, message: 'the hub id was not stored in iterativeVectors.model' });
+      await t.waitFor(() => vscode.workspace.getConfiguration('iterativeVectors').get('model') === 'tiny/gpt2', {
+        timeout: 20_000,
+        message: 'the hub id was not stored in iterativeVectors.model',
+      });
 
       // The next run downloads the repo through Transformers.js' hub code, instruments the graph and runs it.
-      const ev = await vscode.commands.executeCommand('iterativeVectors.evaluate', { dataset, method: 'icl', shots: 1, episodes: 8, resamples: 0, results: path.join(tmp, 'hub.icl.eval.json') });
+      const ev = await vscode.commands.executeCommand('iterativeVectors.evaluate', {
+        dataset,
+        method: 'icl',
+        shots: 1,
+        episodes: 8,
+        resamples: 0,
+        results: path.join(tmp, 'hub.icl.eval.json'),
+      });
       t.log('evaluate on the hub id:', { model: ev && ev.model, requests });
       t.assert.equal(ev.model.name, 'tiny/gpt2');
       t.assert.equal(ev.model.nLayers, 5);
       t.assert.equal(ev.n, 8);
-      t.assert.ok(requests.some((r) => r.includes('/onnx/model.onnx')), 'the graph was downloaded from the hub');
+      t.assert.ok(
+        requests.some((r) => r.includes('/onnx/model.onnx')),
+        'the graph was downloaded from the hub',
+      );
     } finally {
       server.close();
       if (savedEndpoint === undefined) delete process.env.HF_ENDPOINT;

@@ -13,7 +13,10 @@ module.exports = {
   'the Markdown prompt opens in an editor': async (vscode, t) => {
     const uri = vscode.Uri.joinPath(vscode.workspace.workspaceFolders[0].uri, 'notes/prompt.md');
     const editor = await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(uri));
-    const line = editor.document.getText().split('\n').findIndex((l) => l.startsWith('Review:'));
+    const line = editor.document
+      .getText()
+      .split('\n')
+      .findIndex((l) => l.startsWith('Review:'));
     t.assert.ok(line > 0, 'prompt paragraph not found');
     editor.selection = new vscode.Selection(line, 0, line + 1, editor.document.lineAt(line + 1).text.length);
     t.assert.equal(editor.document.getText(editor.selection), 'Review: The soundtrack was lovely but the story never came together.\nSentiment:');

@@ -1,0 +1,34 @@
+/** Flags of the CLI commands outside the experiment spec (generate, bench, inspect, ...): the spec's model flags plus their own. */
+import { parseArgs } from 'node:util';
+import { UserError } from '../core/errors';
+import { cliFields, cliParseOptions, optionsFromFlags, specFor } from '../core/experiment/spec';
+import type { LoadOptions } from '../runtime/loadModel';
+import { loadOptionsOf } from './options';
+
+/** The model flags, from the spec's table. */
+// `json` named again only so that TypeScript types it as a boolean in these commands' values.
+export const MODEL_OPTIONS = { ...cliParseOptions('model'), json: { type: 'boolean' } } as const;
+const MODEL_FLAGS = new Set(cliFields('model').map((f) => specFor('model', f).flag!));
+
+type OptionSpec = NonNullable<Parameters<typeof parseArgs>[0]>['options'];
+
+export function parse<T extends OptionSpec>(argv: string[], options: T, allowPositionals = false) {
+  return parseArgs({ args: argv, options, allowPositionals, strict: true });
+}
+
+/** The model flags among parsed values, checked by the spec, as load options. */
+export function loadOptions(values: Record<string, unknown>, log: (m: string) => void): LoadOptions {
+  const model = Object.fromEntries(Object.entries(values).filter(([k]) => MODEL_FLAGS.has(k)));
+  return loadOptionsOf(optionsFromFlags('model', model), log);
+}
+
+/** A numeric flag of these commands: a clear error names the flag when the value is not a number in range. */
+export function num(values: Record<string, unknown>, flag: string, fallback: number, { min = -Infinity, max = Infinity, integer = false } = {}): number {
+  const raw = values[flag];
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
+    throw new UserError(`--${flag} must be ${integer ? 'an integer' : 'a number'} in [${min}, ${max}], got "${raw}"`);
+  }
+  return n;
+}
