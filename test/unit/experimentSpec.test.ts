@@ -154,3 +154,30 @@ describe('extension: command ids', () => {
     assert.deepEqual(ids, contributed);
   });
 });
+
+describe('experiment spec: no silent coercion of numbers', () => {
+  test('empty, hexadecimal and underflowing numbers are refused, by flag and by field', () => {
+    for (const [flag, raw] of [
+      ['seed', ''],
+      ['shots', ' '],
+      ['strength', ''],
+      ['seed', '0x10'],
+      ['episodes', '0b11'],
+      ['strength', '2e-324'],
+      ['seed', '4294967296'],
+    ] as const) {
+      userError(() => optionsFromFlags('evaluate', { [flag]: raw }), new RegExp(`^--${flag} must be (an integer|a number) in \\[`));
+    }
+    assert.equal(optionsFromFlags('evaluate', { strength: '-0.5e0' }).strength, -0.5);
+    assert.equal(optionsFromFlags('evaluate', { strength: '.25' }).strength, 0.25);
+    assert.equal(optionsFromFlags('evaluate', { seed: '0' }).seed, 0);
+  });
+
+  test('grid values are range-checked like the single values they stand for', () => {
+    userError(() => optionsFromFlags('sweep', { 'shots-grid': '-1,2' }), /^--shots-grid takes whole numbers from 1 to 64, got "-1,2"$/);
+    userError(() => optionsFromFlags('sweep', { 'eval-grid': '0.5,1e300' }), /^--eval-grid takes numbers from -100 to 100/);
+    userError(() => optionsFromFlags('sweep', { 'ext-grid': '0x1' }), /^--ext-grid must be a list of numbers/);
+    userError(() => checkOptions('sweep', { noIterGrid: [0.5, 500] }), /^field "noIterGrid": takes numbers from -100 to 100/);
+    assert.deepEqual(optionsFromFlags('sweep', { 'no-iter-grid': '' }).noIterGrid, []);
+  });
+});

@@ -35,7 +35,7 @@ export type Kind =
   | { kind: 'enum'; values: readonly string[] }
   | { kind: 'mapping' }
   | { kind: 'list' }
-  | { kind: 'numbers'; allowEmpty?: boolean; integer?: { min: number; max: number } }
+  | { kind: 'numbers'; allowEmpty?: boolean; range: { min: number; max: number; integer?: boolean } }
   | { kind: 'path' }
   | { kind: 'row' }
   /** A site pattern: a regex with {l} for the layer index, or "" for the runtime's site table. */
@@ -55,7 +55,7 @@ export type FieldSpec = Kind & {
 const int = (min: number, max: number, rest: Omit<FieldSpec, 'kind' | 'min' | 'max'>): FieldSpec => ({ kind: 'int', min, max, ...rest });
 const num = (min: number, max: number, rest: Omit<FieldSpec, 'kind' | 'min' | 'max'>): FieldSpec => ({ kind: 'number', min, max, ...rest });
 const oneOf = (values: readonly string[], rest: Omit<FieldSpec, 'kind' | 'values'>): FieldSpec => ({ kind: 'enum', values, ...rest });
-const shotsList = { kind: 'numbers', integer: { min: 1, max: 64 } } as const;
+const shotsList = { kind: 'numbers', range: { min: 1, max: 64, integer: true } } as const;
 
 const TABLE = {
   // model (the machine settings, overridden for one run)
@@ -147,10 +147,17 @@ const TABLE = {
   resamples: int(0, 1e6, { flag: 'resamples', default: 1000, title: 'bootstrap resamples for the confidence intervals' }),
   // sweep and compare
   shotsGrid: { ...shotsList, flag: 'shots-grid', default: PAPER_GRID.shots, title: 'grid of extraction shots (k)' },
-  extGrid: { kind: 'numbers', flag: 'ext-grid', default: PAPER_GRID.extStrengths, title: 'grid of extraction strengths (a1)' },
-  evalGrid: { kind: 'numbers', flag: 'eval-grid', default: PAPER_GRID.evalStrengths, title: 'grid of evaluation strengths (a2)' },
+  extGrid: { kind: 'numbers', range: { min: 0, max: 100 }, flag: 'ext-grid', default: PAPER_GRID.extStrengths, title: 'grid of extraction strengths (a1)' },
+  evalGrid: {
+    kind: 'numbers',
+    range: { min: -100, max: 100 },
+    flag: 'eval-grid',
+    default: PAPER_GRID.evalStrengths,
+    title: 'grid of evaluation strengths (a2)',
+  },
   noIterGrid: {
     kind: 'numbers',
+    range: { min: -100, max: 100 },
     allowEmpty: true,
     flag: 'no-iter-grid',
     default: PAPER_GRID.noIterationStrengths,

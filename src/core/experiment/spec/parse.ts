@@ -109,8 +109,19 @@ function fieldError(command: CommandName, field: FieldName, naming: Naming, mess
   return new UserError(message, { field: `${field}${subfield}` });
 }
 
+/** Plain decimal notation only: no hex, binary or octal forms, no empty strings. */
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
+
+/** A number written as text, or NaN: `0x10`, `""` and values too small to represent (`2e-324`, not 0) are refused. */
+function textNumber(text: string): number {
+  const t = text.trim();
+  if (!DECIMAL.test(t)) return NaN;
+  const n = Number(t);
+  return n === 0 && /[1-9]/.test(t.replace(/e.*$/i, '')) ? NaN : n;
+}
+
 function parseNumber(raw: unknown, spec: { min: number; max: number }, integer: boolean): number | string {
-  const n = typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw.trim()) : NaN;
+  const n = typeof raw === 'number' ? raw : typeof raw === 'string' ? textNumber(raw) : NaN;
   if (!Number.isFinite(n) || n < spec.min || n > spec.max || (integer && !Number.isInteger(n))) {
     return `must be ${integer ? 'an integer' : 'a number'} in [${spec.min}, ${spec.max}], got ${JSON.stringify(raw)}`;
   }
@@ -146,12 +157,12 @@ function parseList(raw: unknown): string[] | string {
 function parseNumbers(raw: unknown, spec: Extract<FieldSpec, { kind: 'numbers' }>): number[] | string {
   const list = typeof raw === 'string' ? (raw.trim() === '' ? [] : raw.split(',').map((s) => s.trim())) : raw;
   if (!Array.isArray(list)) return `must be a list of numbers (or one string separated by commas), got ${JSON.stringify(raw)}`;
-  const values = list.map((x) => (typeof x === 'number' ? x : typeof x === 'string' && x !== '' ? Number(x) : NaN));
+  const values = list.map((x) => (typeof x === 'number' ? x : typeof x === 'string' ? textNumber(x) : NaN));
   if (values.some((v) => !Number.isFinite(v))) return `must be a list of numbers separated by commas, got ${JSON.stringify(raw)}`;
   if (values.length === 0 && !spec.allowEmpty) return 'needs at least one value';
-  const r = spec.integer;
-  if (r && values.some((v) => !Number.isInteger(v) || v < r.min || v > r.max))
-    return `takes whole numbers from ${r.min} to ${r.max}, got ${JSON.stringify(raw)}`;
+  const r = spec.range;
+  if (values.some((v) => v < r.min || v > r.max || (r.integer && !Number.isInteger(v))))
+    return `takes ${r.integer ? 'whole numbers' : 'numbers'} from ${r.min} to ${r.max}, got ${JSON.stringify(raw)}`;
   return values;
 }
 
