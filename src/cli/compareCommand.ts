@@ -8,9 +8,8 @@ import { writeArtifact } from '../node/artifactFiles';
 import { writeAtomic } from '../node/files';
 import { resultsFile } from '../node/sweepResults';
 import { runEngineBaseline } from '../runtime/bench/engineBench';
-import { loadModel } from '../runtime/loadModel';
 import { cliPorts, loadOptionsOf, parseCommand, pathOf, stderrLog } from './options';
-import { handleOf, loadTask } from './task';
+import { handleOf, runOnTask } from './task';
 
 export async function compareCommand(argv: string[]): Promise<void> {
   const { options: given } = parseCommand(
@@ -24,9 +23,7 @@ export async function compareCommand(argv: string[]): Promise<void> {
   const results = pathOf(given.results, 'results');
   const sweepRows = pathOf(given.sweepResults, 'sweep-results');
   const ports = cliPorts('compare');
-  const loaded = await loadModel(loadOptionsOf(given, stderrLog));
-  try {
-    const task = await loadTask(resolveOptions('compare', given), loaded, ports);
+  await runOnTask(resolveOptions('compare', given), loadOptionsOf(given, stderrLog), ports, undefined, async (loaded, task) => {
     const c = await compareUseCase(handleOf(loaded), task, given, BUILTIN_DEFAULTS, ports, {
       engine: () => runEngineBaseline(loaded.model),
       sweepResults: sweepRows ? resultsFile(sweepRows) : undefined,
@@ -40,7 +37,5 @@ export async function compareCommand(argv: string[]): Promise<void> {
       write(file);
     }
     process.stdout.write(given.json ? `${JSON.stringify(c.report)}\n` : `${c.table}\n`);
-  } finally {
-    await loaded.model.dispose();
-  }
+  });
 }

@@ -6,10 +6,9 @@ import { compareUseCase } from '../core/experiment/useCases';
 import { writeArtifact } from '../node/artifactFiles';
 import { writeAtomic } from '../node/files';
 import { runEngineBaseline } from '../runtime/bench/engineBench';
-import { loadModel } from '../runtime/loadModel';
 import { MODEL_OPTIONS, loadOptions, num, parse } from './modelFlags';
 import { cliPorts, stderrLog } from './options';
-import { handleOf, loadTask } from './task';
+import { handleOf, runOnTask } from './task';
 
 /**
  * The demo task: first-name gender with the label words "she" / "he", prompts starting with BOS.
@@ -24,11 +23,9 @@ export async function demoCommand(argv: string[]): Promise<void> {
   const outDir = values['out-dir'] as string;
   // 1000 test episodes: the 95% interval of an accuracy near 0.5 is then about +-0.035 (resampled by name).
   const episodes = num(values, 'episodes', 1000, { min: 10, max: 1e6, integer: true });
-  const loaded = await loadModel(loadOptions(values, stderrLog));
-  try {
-    const given = { dataset: DEMO_TASK.dataset, labelWords: { ...DEMO_TASK.labelWords }, bos: DEMO_TASK.bos, episodes };
-    const ports = cliPorts('demo');
-    const task = await loadTask(resolveOptions('compare', given), loaded, ports);
+  const given = { dataset: DEMO_TASK.dataset, labelWords: { ...DEMO_TASK.labelWords }, bos: DEMO_TASK.bos, episodes };
+  const ports = cliPorts('demo');
+  await runOnTask(resolveOptions('compare', given), loadOptions(values, stderrLog), ports, undefined, async (loaded, task) => {
     const { dataset } = task;
     stderrLog(
       `demo: ${loaded.model.info.name} on ${dataset.id} (${dataset.labels.join(' / ')}): ${dataset.counts.train?.rows} train, ${dataset.counts.validation?.rows} validation, ${dataset.counts.test?.rows} test names`,
@@ -44,7 +41,5 @@ export async function demoCommand(argv: string[]): Promise<void> {
     process.stdout.write(
       `${c.table}\n\nIV extraction (paper defaults: E=${iv.episodes}, k=${iv.shots}, b=${iv.refreshEvery}, a1=${iv.strength}): ${perf.extraction.forwardPasses} forward passes in ${(perf.extraction.ms / 1000).toFixed(1)} s.\nWrote ${artifact} and ${results}.\n`,
     );
-  } finally {
-    await loaded.model.dispose();
-  }
+  });
 }

@@ -6,9 +6,8 @@ import { evaluateUseCase } from '../core/experiment/useCases';
 import { formatMetricsTable } from '../core/metrics';
 import { readArtifact } from '../node/artifactFiles';
 import { writeAtomic } from '../node/files';
-import { loadModel } from '../runtime/loadModel';
 import { cliPorts, loadOptionsOf, parseCommand, pathOf, stderrLog } from './options';
-import { handleOf, loadTask, seededByArtifact } from './task';
+import { handleOf, runOnTask, seededByArtifact } from './task';
 
 export async function evalCommand(argv: string[]): Promise<void> {
   const { options: flags } = parseCommand('eval', 'evaluate', 'Algorithm 2 for one method on a split, with item-resampled intervals', argv);
@@ -20,9 +19,7 @@ export async function evalCommand(argv: string[]): Promise<void> {
   const given = seededByArtifact(flags, artifact);
   const r = resolveOptions('evaluate', given);
   const ports = cliPorts(`eval ${method}`);
-  const loaded = await loadModel(loadOptionsOf(given, stderrLog));
-  try {
-    const task = await loadTask(r, loaded, ports, artifact);
+  await runOnTask(r, loadOptionsOf(given, stderrLog), ports, artifact, async (loaded, task) => {
     const e = await evaluateUseCase(handleOf(loaded), task, method, given, BUILTIN_DEFAULTS, ports, artifact && { artifact, name: vectorPath! });
     const episodesOut = pathOf(given.episodesOut, 'episodes-out');
     if (episodesOut) {
@@ -49,7 +46,5 @@ export async function evalCommand(argv: string[]): Promise<void> {
       process.stdout.write(
         `${formatMetricsTable([{ name: `${method} (${e.options.shots}-shot, ${e.options.split})`, metrics: e.result.metrics }], task.labels)}\n`,
       );
-  } finally {
-    await loaded.model.dispose();
-  }
+  });
 }

@@ -4,10 +4,9 @@ import { BUILTIN_DEFAULTS, extractRequestOf, resolveOptions } from '../core/expe
 import { extractUseCase, timingsOf } from '../core/experiment/useCases';
 import { writeArtifact } from '../node/artifactFiles';
 import { writeAtomic } from '../node/files';
-import { loadModel } from '../runtime/loadModel';
 import { UserError } from '../core/errors';
 import { cliPorts, loadOptionsOf, parseCommand, pathOf, stderrLog } from './options';
-import { handleOf, loadTask } from './task';
+import { handleOf, runOnTask } from './task';
 
 export async function extractCommand(argv: string[]): Promise<void> {
   const { options: given } = parseCommand('extract', 'extract', 'vectors of one method from the train split into an artifact with its recipe', argv);
@@ -16,9 +15,7 @@ export async function extractCommand(argv: string[]): Promise<void> {
   checkArtifactName(out, 'flag');
   const r = resolveOptions('extract', given);
   const ports = cliPorts(`extract ${r.method ?? 'iv'}`);
-  const loaded = await loadModel(loadOptionsOf(given, stderrLog));
-  try {
-    const task = await loadTask(r, loaded, ports);
+  await runOnTask(r, loadOptionsOf(given, stderrLog), ports, undefined, async (loaded, task) => {
     const x = await extractUseCase(handleOf(loaded), task, given, BUILTIN_DEFAULTS, ports);
     writeArtifact(out, x.artifact);
     const episodesOut = pathOf(given.episodesOut, 'episodes-out');
@@ -27,7 +24,5 @@ export async function extractCommand(argv: string[]): Promise<void> {
     const summary = { artifact: out, method: m.method, labels: m.labels, options: m.options, cut: m.options.cut, timings: timingsOf(x.stats, x.ms) };
     if (given.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
     else stderrLog(`wrote ${out} (${m.method}, ${x.stats.forwardPasses} forward passes, ${(x.ms / 1000).toFixed(1)} s)`);
-  } finally {
-    await loaded.model.dispose();
-  }
+  });
 }

@@ -4,9 +4,8 @@ import { recipeOf } from '../core/experiment/recipe';
 import { BUILTIN_DEFAULTS, resolveOptions } from '../core/experiment/spec';
 import { rerunUseCase } from '../core/experiment/useCases';
 import { readArtifact, writeArtifact } from '../node/artifactFiles';
-import { loadModel } from '../runtime/loadModel';
 import { cliPorts, loadOptionsOf, parseCommand, pathOf, stderrLog } from './options';
-import { handleOf, loadTask } from './task';
+import { handleOf, runOnTask } from './task';
 
 /**
  * `iv rerun <file>.ivec.safetensors`: the extraction rebuilt from the artifact's recipe (its data,
@@ -27,11 +26,9 @@ export async function rerunCommand(argv: string[]): Promise<void> {
   // The data may have moved: --dataset points at it (its sha256 must still match).
   const dataset = pathOf(given.dataset, 'dataset') ?? (recipe.dataset as string);
   const ports = cliPorts('rerun');
-  const loaded = await loadModel(loadOptionsOf(given, stderrLog));
-  try {
-    const r = resolveOptions('extract', { ...recipe, dataset });
-    const task = await loadTask(r, loaded, ports, stored);
-    const x = await rerunUseCase(handleOf(loaded), { ...task }, stored, file, BUILTIN_DEFAULTS, ports);
+  const r = resolveOptions('extract', { ...recipe, dataset });
+  await runOnTask(r, loadOptionsOf(given, stderrLog), ports, stored, async (loaded, task) => {
+    const x = await rerunUseCase(handleOf(loaded), task, stored, file, BUILTIN_DEFAULTS, ports);
     const out = pathOf(given.out, 'out');
     if (out) writeArtifact(out, x.artifact);
     const summary = {
@@ -50,7 +47,5 @@ export async function rerunCommand(argv: string[]): Promise<void> {
           : `${file}: re-run from its recipe, the tensors differ: ${x.difference}`,
       );
     if (!x.identical) process.exitCode = 1;
-  } finally {
-    await loaded.model.dispose();
-  }
+  });
 }

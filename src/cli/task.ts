@@ -5,7 +5,7 @@ import type { Task } from '../core/experiment/task';
 import { taskOf, type ModelHandle, type RunPorts } from '../core/experiment/useCases';
 import type { VectorArtifact } from '../core/vectors/artifact';
 import { loadDataset } from '../node/datasets';
-import type { LoadedModel } from '../runtime/loadModel';
+import { loadModel, type LoadedModel, type LoadOptions } from '../runtime/loadModel';
 
 /** The use cases' model handle of a loaded model. */
 export const handleOf = (loaded: LoadedModel): ModelHandle => ({ model: loaded.model, tokenizerSha256: loaded.tokenizer.sha256 });
@@ -15,10 +15,26 @@ export function seededByArtifact(given: CheckedOptions, artifact: VectorArtifact
   return artifact ? optionsFromArtifact(artifact.metadata, given, existsSync) : given;
 }
 
-/** The resolved options' dataset, loaded and made ready for the model (a vector file's per-sample cap kept). */
-export async function loadTask(r: CheckedOptions, loaded: LoadedModel, ports: RunPorts, artifact?: VectorArtifact): Promise<Task> {
+/**
+ * Loads the resolved options' dataset first (data problems are reported before any model work), then
+ * the model; runs `work` on the task made ready for it (a vector file's per-sample cap kept) and
+ * disposes of the model whatever happens.
+ */
+export async function runOnTask<T>(
+  r: CheckedOptions,
+  load: LoadOptions,
+  ports: RunPorts,
+  artifact: VectorArtifact | undefined,
+  work: (loaded: LoadedModel, task: Task) => Promise<T>,
+): Promise<T> {
   const req = datasetRequest(r);
   const dataset = await loadDataset(req.source as string, req.load);
-  const maxSampleTokens = artifact && promptOptionsOf(artifact.metadata.options).maxSampleTokens;
-  return taskOf(dataset, loaded.tokenizer, loaded.model.info, { bos: req.bos, tokenization: req.tokenization, maxSampleTokens }, ports);
+  const loaded = await loadModel(load);
+  try {
+    const maxSampleTokens = artifact && promptOptionsOf(artifact.metadata.options).maxSampleTokens;
+    const task = taskOf(dataset, loaded.tokenizer, loaded.model.info, { bos: req.bos, tokenization: req.tokenization, maxSampleTokens }, ports);
+    return await work(loaded, task);
+  } finally {
+    await loaded.model.dispose();
+  }
 }

@@ -294,6 +294,18 @@ describe('iv extract / eval / sweep', () => {
     assert.match(changed.stderr, /cannot be re-run: the dataset .*pets-edited\.jsonl changed since the extraction/);
   });
 
+  test('data problems are reported before any model work', async () => {
+    const bad = join(dir, 'broken.jsonl');
+    writeFileSync(bad, '{"text": "fine", "label": "a"}\n{"text": broken\n');
+    const missingModel = join(dir, 'no-such-model.bin');
+    for (const args of [['extract', '--out', join(dir, 'never.ivec.safetensors')], ['eval', '--method', 'icl'], ['sweep']]) {
+      const r = await iv(...args, '--dataset', bad, '--model', missingModel);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /broken\.jsonl, line 2: malformed JSON/, args[0]);
+      assert.doesNotMatch(r.stderr, /no-such-model/, args[0]);
+    }
+  });
+
   test('export-gguf writes a llama.cpp control vector and says it is approximate', async () => {
     const out = join(dir, 'pets.gguf');
     const r = await iv('export-gguf', '--vector', join(dir, 'pets.ivec.safetensors'), '--out', out, '--row', 'happy', '--json');
