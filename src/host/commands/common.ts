@@ -52,7 +52,7 @@ export function hostPorts(deps: CommandDeps, ctx: RunContext): RunPorts {
 export const handleOf = (loaded: LoadedModel): ModelHandle => ({ model: loaded.model, tokenizerSha256: loaded.tokenizer.sha256 });
 
 /** The model overrides of a run (relative model paths resolved against the workspace folder; hub ids as given). */
-export function modelOverrides(o: CheckedOptions): ModelOverrides {
+function modelOverrides(o: CheckedOptions): ModelOverrides {
   let model = o.model;
   if (model && modelKind(model) === 'path' && !isAbsolutePath(model)) {
     const folder = vscode.workspace.workspaceFolders?.[0];
@@ -82,8 +82,19 @@ export function hintUri(value: PathValue | undefined): vscode.Uri | undefined {
   }
 }
 
-/** Loads the resolved options' dataset and prepares it for the model (a vector file's per-sample cap kept); notes and warnings go to the log. */
-export async function loadTask(deps: CommandDeps, r: CheckedOptions, loaded: LoadedModel, ports: RunPorts, artifact?: VectorArtifact): Promise<Task> {
+/**
+ * Loads the resolved options' dataset first (data problems are reported before any model work),
+ * then runs `work` on the engine's model with the task made ready for it (a vector file's per-sample
+ * cap kept); notes and warnings go to the log.
+ */
+export async function runOnTask<T>(
+  deps: CommandDeps,
+  o: CheckedOptions,
+  r: CheckedOptions,
+  ports: RunPorts,
+  artifact: VectorArtifact | undefined,
+  work: (loaded: LoadedModel, task: Task) => Promise<T>,
+): Promise<T> {
   const req = datasetRequest(r);
   const { source } = datasetSource(req.source);
   const folder = workspaceFolderFor(hintUri(req.source));
@@ -93,8 +104,10 @@ export async function loadTask(deps: CommandDeps, r: CheckedOptions, loaded: Loa
     // The built-ins' data packages ship with the extension.
     stdlibSearchPaths: [deps.context.extensionPath],
   });
-  const maxSampleTokens = artifact && promptOptionsOf(artifact.metadata.options).maxSampleTokens;
-  return taskOf(dataset, loaded.tokenizer, loaded.model.info, { bos: req.bos, tokenization: req.tokenization, maxSampleTokens }, ports);
+  return deps.engine.use(modelOverrides(o), (loaded) => {
+    const maxSampleTokens = artifact && promptOptionsOf(artifact.metadata.options).maxSampleTokens;
+    return work(loaded, taskOf(dataset, loaded.tokenizer, loaded.model.info, { bos: req.bos, tokenization: req.tokenization, maxSampleTokens }, ports));
+  });
 }
 
 /** The model identity in results. */

@@ -10,18 +10,7 @@ import { displayPath, fileName, freeUri, outputFolder, parentOf, toUri, writeArt
 import { workspaceResults } from '../resultsStore';
 import { notify, runCommand, withRunProgress, type Cancelled } from '../run';
 import { readDefaults } from '../settings';
-import {
-  classifyArg,
-  datasetCommandOptions,
-  handleOf,
-  hintUri,
-  hostPorts,
-  loadTask,
-  modelJson,
-  modelOverrides,
-  requireFolderOrAbsolute,
-  type CommandDeps,
-} from './common';
+import { classifyArg, datasetCommandOptions, handleOf, hintUri, hostPorts, runOnTask, modelJson, requireFolderOrAbsolute, type CommandDeps } from './common';
 
 /** What `iterativeVectors.compareMethods` returns: the CLI's `iv compare --json` report plus the files. */
 export type CompareCommandResult = Record<string, unknown> & { command: 'compareMethods'; table: string; results: string; artifact: string };
@@ -54,11 +43,10 @@ async function runCompare(deps: CommandDeps, o: CheckedOptions): Promise<Compare
   if (out) checkArtifactName(fileName(out));
   const resultsUri = o.results !== undefined ? toUri(o.results, base, 'results') : undefined;
   const sweepUri = o.sweepResults !== undefined ? toUri(o.sweepResults, base, 'sweepResults') : undefined;
-  return withRunProgress('Iterative Vectors: comparing every method', (ctx) =>
-    deps.engine.use(modelOverrides(o), async (loaded) => {
-      const ports = hostPorts(deps, ctx);
-      ctx.phase('loading the dataset');
-      const task = await loadTask(deps, r, loaded, ports);
+  return withRunProgress('Iterative Vectors: comparing every method', (ctx) => {
+    const ports = hostPorts(deps, ctx);
+    ctx.phase('loading the dataset');
+    return runOnTask(deps, o, r, ports, undefined, async (loaded, task) => {
       throwIfCancelled(ctx.cancellation);
       const dir = base ?? parentOf((resultsUri ?? out)!);
       const stem = safeStem(task.dataset.id);
@@ -84,6 +72,6 @@ async function runCompare(deps: CommandDeps, o: CheckedOptions): Promise<Compare
       await writeFileAtomic(target, toJsonText({ ...json, createdAt: new Date().toISOString() }));
       deps.log.info(`Wrote ${displayPath(target)} and ${displayPath(written.artifact)}`);
       return JSON.parse(toJsonText(json)) as CompareCommandResult;
-    }),
-  );
+    });
+  });
 }

@@ -13,18 +13,7 @@ import { displayPath, fileName, freeUri, outputFolder, parentOf, readArtifactUri
 import { notify, runCommand, withRunProgress, type Cancelled } from '../run';
 import { runWizard } from '../quickPick';
 import { readDefaults } from '../settings';
-import {
-  checkCommandOptions,
-  classifyArg,
-  handleOf,
-  hintUri,
-  hostPorts,
-  loadTask,
-  modelJson,
-  modelOverrides,
-  requireFolderOrAbsolute,
-  type CommandDeps,
-} from './common';
+import { checkCommandOptions, classifyArg, handleOf, hintUri, hostPorts, runOnTask, modelJson, requireFolderOrAbsolute, type CommandDeps } from './common';
 
 /** What `iterativeVectors.evaluate` returns: the CLI's `iv eval --json` object plus the files. */
 export type EvaluateCommandResult = EvalResultJson & {
@@ -91,11 +80,10 @@ async function runEvaluate(deps: CommandDeps, o: CheckedOptions): Promise<Evalua
   const base = vector ? parentOf(vector.uri) : vscode.workspace.workspaceFolders?.length ? await outputFolder(hint) : undefined;
   const resultsUri = o.results !== undefined ? toUri(o.results, base, 'results') : undefined;
   const episodesOut = o.episodesOut !== undefined ? toUri(o.episodesOut, base, 'episodesOut') : undefined;
-  return withRunProgress(`Iterative Vectors: evaluating ${method}${vector ? ` (${fileName(vector.uri)})` : ''}`, (ctx) =>
-    deps.engine.use(modelOverrides(o), async (loaded) => {
-      const ports = hostPorts(deps, ctx);
-      ctx.phase('loading the dataset');
-      const task = await loadTask(deps, r, loaded, ports, vector?.artifact);
+  return withRunProgress(`Iterative Vectors: evaluating ${method}${vector ? ` (${fileName(vector.uri)})` : ''}`, (ctx) => {
+    const ports = hostPorts(deps, ctx);
+    ctx.phase('loading the dataset');
+    return runOnTask(deps, o, r, ports, vector?.artifact, async (loaded, task) => {
       throwIfCancelled(ctx.cancellation);
       const e = await evaluateUseCase(handleOf(loaded), task, method, o, d, ports, vector && { artifact: vector.artifact, name: displayPath(vector.uri) });
       throwIfCancelled(ctx.cancellation);
@@ -134,8 +122,8 @@ async function runEvaluate(deps: CommandDeps, o: CheckedOptions): Promise<Evalua
       }
       deps.log.info(`Wrote ${displayPath(target)}`);
       return JSON.parse(toJsonText(json)) as EvaluateCommandResult;
-    }),
-  );
+    });
+  });
 }
 
 async function offerNext(deps: CommandDeps, r: EvaluateCommandResult): Promise<void> {

@@ -9,18 +9,7 @@ import { displayPath, fileName, freeUri, outputFolder, toUri, writeArtifactUri, 
 import { notify, runCommand, withRunProgress, type Cancelled } from '../run';
 import { readDefaults } from '../settings';
 import { VECTOR_EDITOR_VIEW_TYPE } from '../vectorEditorHtml';
-import {
-  classifyArg,
-  datasetCommandOptions,
-  handleOf,
-  hintUri,
-  hostPorts,
-  loadTask,
-  modelJson,
-  modelOverrides,
-  requireFolderOrAbsolute,
-  type CommandDeps,
-} from './common';
+import { classifyArg, datasetCommandOptions, handleOf, hintUri, hostPorts, runOnTask, modelJson, requireFolderOrAbsolute, type CommandDeps } from './common';
 import { COMMAND_IDS } from '../commandIds';
 
 /** What `iterativeVectors.extract` returns (plain JSON). */
@@ -70,11 +59,10 @@ async function runExtract(deps: CommandDeps, o: CheckedOptions): Promise<Extract
   }
   const episodesOut = o.episodesOut !== undefined ? toUri(o.episodesOut, base, 'episodesOut') : undefined;
   const datasetName = typeof o.dataset === 'string' ? o.dataset : o.dataset ? fileName(toUri(o.dataset, undefined, 'dataset')) : '';
-  return withRunProgress(`Iterative Vectors: extracting ${method} on ${datasetName}`, (ctx) =>
-    deps.engine.use(modelOverrides(o), async (loaded) => {
-      const ports = hostPorts(deps, ctx);
-      ctx.phase('loading the dataset');
-      const task = await loadTask(deps, r, loaded, ports);
+  return withRunProgress(`Iterative Vectors: extracting ${method} on ${datasetName}`, (ctx) => {
+    const ports = hostPorts(deps, ctx);
+    ctx.phase('loading the dataset');
+    return runOnTask(deps, o, r, ports, undefined, async (loaded, task) => {
       throwIfCancelled(ctx.cancellation);
       const x = await extractUseCase(handleOf(loaded), task, o, d, ports);
       throwIfCancelled(ctx.cancellation);
@@ -99,8 +87,8 @@ async function runExtract(deps: CommandDeps, o: CheckedOptions): Promise<Extract
         model: modelJson(loaded),
         timings: timingsOf(x.stats, x.ms),
       };
-    }),
-  );
+    });
+  });
 }
 
 async function offerNext(deps: CommandDeps, r: ExtractCommandResult): Promise<void> {

@@ -6,7 +6,7 @@ import { rerunUseCase } from '../../core/experiment/useCases';
 import { displayPath, readArtifactUri, toUri } from '../artifacts';
 import { notify, runCommand, withRunProgress, type Cancelled } from '../run';
 import { readDefaults } from '../settings';
-import { checkCommandOptions, classifyArg, handleOf, hostPorts, loadTask, modelOverrides, type CommandDeps } from './common';
+import { checkCommandOptions, classifyArg, handleOf, hostPorts, runOnTask, type CommandDeps } from './common';
 
 /** What `iterativeVectors.rerun` returns. */
 export interface RerunCommandResult {
@@ -31,10 +31,9 @@ export function rerunCommand(deps: CommandDeps, arg?: unknown): Promise<RerunCom
     const recipe = recipeOf(stored.metadata, displayPath(uri));
     const d = readDefaults(uri, deps.log);
     const r = resolveOptions('extract', { ...recipe, dataset: o.dataset ?? recipe.dataset }, d);
-    const result = await withRunProgress(`Iterative Vectors: re-running ${displayPath(uri)} from its recipe`, (ctx) =>
-      deps.engine.use(modelOverrides(o), async (loaded) => {
-        const ports = hostPorts(deps, ctx);
-        const task = await loadTask(deps, r, loaded, ports, stored);
+    const result = await withRunProgress(`Iterative Vectors: re-running ${displayPath(uri)} from its recipe`, (ctx) => {
+      const ports = hostPorts(deps, ctx);
+      return runOnTask(deps, o, r, ports, stored, async (loaded, task) => {
         const x = await rerunUseCase(handleOf(loaded), task, stored, displayPath(uri), d, ports);
         deps.log.info(
           x.identical
@@ -42,8 +41,8 @@ export function rerunCommand(deps: CommandDeps, arg?: unknown): Promise<RerunCom
             : `${displayPath(uri)}: re-run from its recipe, the tensors differ: ${x.difference}`,
         );
         return { command: 'rerun' as const, vector: uri.toString(), identical: x.identical, difference: x.difference, ms: x.ms };
-      }),
-    );
+      });
+    });
     if (a.kind !== 'options')
       void notify(
         deps.log,

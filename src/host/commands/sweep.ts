@@ -13,18 +13,7 @@ import { workspaceResults } from '../resultsStore';
 import { notify, runCommand, withRunProgress, type Cancelled } from '../run';
 import { readDefaults } from '../settings';
 import { VECTOR_EDITOR_VIEW_TYPE } from '../vectorEditorHtml';
-import {
-  classifyArg,
-  datasetCommandOptions,
-  handleOf,
-  hintUri,
-  hostPorts,
-  loadTask,
-  modelJson,
-  modelOverrides,
-  requireFolderOrAbsolute,
-  type CommandDeps,
-} from './common';
+import { classifyArg, datasetCommandOptions, handleOf, hintUri, hostPorts, runOnTask, modelJson, requireFolderOrAbsolute, type CommandDeps } from './common';
 
 /** What `iterativeVectors.sweep` returns: the CLI's `iv sweep --json` object plus the files. */
 export interface SweepCommandResult {
@@ -74,11 +63,10 @@ async function runSweepCommand(deps: CommandDeps, o: CheckedOptions): Promise<Sw
   }
   let rowsUri = o.results !== undefined ? toUri(o.results, base, 'results') : undefined;
   const datasetName = typeof o.dataset === 'string' ? o.dataset : o.dataset ? fileName(toUri(o.dataset, undefined, 'dataset')) : '';
-  return withRunProgress(`Iterative Vectors: sweeping on ${datasetName}`, (ctx) =>
-    deps.engine.use(modelOverrides(o), async (loaded) => {
-      const ports = hostPorts(deps, ctx);
-      ctx.phase('loading the dataset');
-      const task = await loadTask(deps, r, loaded, ports);
+  return withRunProgress(`Iterative Vectors: sweeping on ${datasetName}`, (ctx) => {
+    const ports = hostPorts(deps, ctx);
+    ctx.phase('loading the dataset');
+    return runOnTask(deps, o, r, ports, undefined, async (loaded, task) => {
       throwIfCancelled(ctx.cancellation);
       const stem = safeStem(task.dataset.id);
       const dir = base ?? parentOf((out ?? rowsUri)!);
@@ -111,8 +99,8 @@ async function runSweepCommand(deps: CommandDeps, o: CheckedOptions): Promise<Sw
       await writeFileAtomic(summaryUri, toJsonText({ ...result, createdAt: new Date().toISOString() }));
       deps.log.info(`Wrote ${displayPath(artifactUri)}, ${displayPath(summaryUri)} and ${displayPath(csvUri)}`);
       return JSON.parse(toJsonText(result)) as SweepCommandResult;
-    }),
-  );
+    });
+  });
 }
 
 async function offerNext(deps: CommandDeps, r: SweepCommandResult): Promise<void> {
