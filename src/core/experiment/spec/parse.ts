@@ -264,6 +264,8 @@ export function parseFieldText(command: CommandName, field: FieldName, text: str
 
 /** The field's settings value (any JSON a user typed), or the reason it is refused. */
 export function parseSetting(field: FieldName, raw: unknown): { value: unknown } | { error: string } {
+  // The built-in default is always a valid setting (inline.vector's "" means "pick one"; VS Code returns it for an unset setting).
+  if (raw === FIELDS[field].default) return { value: raw };
   const r = parseValue(FIELDS[field], raw);
   return 'error' in r ? { error: r.error } : r;
 }
