@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { UserError } from '../../src/core/errors';
+import { userError } from './assertions';
 import { recipeOf, tensorDifference } from '../../src/core/experiment/recipe';
 import {
   BUILTIN_DEFAULTS,
@@ -25,17 +25,6 @@ const pkg = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'),
   contributes: { configuration: { properties: Record<string, Record<string, unknown>> } };
 };
 const settings = pkg.contributes.configuration.properties;
-
-function userError(fn: () => unknown, pattern: RegExp): UserError {
-  try {
-    fn();
-  } catch (e) {
-    assert.ok(e instanceof UserError, `expected a UserError, got ${String(e)}`);
-    assert.match(e.message, pattern);
-    return e;
-  }
-  assert.fail('expected a UserError');
-}
 
 describe('experiment spec: one table', () => {
   test("package.json's settings are the table's: same defaults, ranges and values, and nothing the table does not know", () => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, test } from 'node:test';
-import { UserError } from '../../src/core/errors';
+import { userError } from './assertions';
 import { PAPER_GRID } from '../../src/core/experiment/sweep';
 import type { ArtifactMetadata, VectorArtifact } from '../../src/core/vectors/artifact';
 import { DEVICE_SETTINGS, DTYPE_SETTINGS, HUB_DTYPES, TOKENIZER_SETTINGS } from '../../src/core/modelSettings';
@@ -25,10 +25,20 @@ import {
   type CommandName,
   type Defaults,
 } from '../../src/core/experiment/spec';
-import { defaultArtifactName, numberedName, safeStem } from '../../src/core/experiment/fileNames';
+import { artifactBase, checkArtifactName, defaultArtifactName, numberedName, safeStem } from '../../src/core/experiment/fileNames';
 import { resolveRow, rowChoices } from '../../src/core/vectors/rows';
 import { checkCommandOptions } from '../../src/host/commands/checkOptions';
-import { reviewFieldNames, reviewFields, stepApplies, wizardSteps } from '../../src/host/commands/wizardPlan';
+import {
+  builtinDatasetItems,
+  fieldChoices,
+  fieldTitle,
+  formatValue,
+  reviewFieldNames,
+  reviewFields,
+  stepApplies,
+  wizardSteps,
+  type WizardCommand,
+} from '../../src/host/commands/wizardPlan';
 import {
   DEFAULT_MODEL_SETTINGS,
   hubIdProblem,
@@ -43,22 +53,9 @@ import {
   type ModelSettings,
 } from '../../src/host/commands/modelSpec';
 import { evalResultJson } from '../../src/core/experiment/resultJson';
-import { sweepCsv, toJsonText } from '../../src/core/experiment/sweepReport';
+import { describeRow, sweepCsv, sweepTable, toJsonText } from '../../src/core/experiment/sweepReport';
 import { actionOfMessage, escapeHtml, renderErrorPage, renderVectorPage } from '../../src/host/vectorEditorHtml';
 import { cutStats } from '../../src/core/icl/prompt';
-
-/** The UserError `fn` throws, with its message checked against `pattern` and its field. */
-function userError(fn: () => unknown, pattern: RegExp, field?: string): UserError {
-  try {
-    fn();
-  } catch (e) {
-    assert.ok(e instanceof UserError, `expected a UserError, got ${String(e)}`);
-    assert.match(e.message, pattern);
-    if (field !== undefined) assert.equal(e.location.field, field);
-    return e;
-  }
-  assert.fail('expected a UserError');
-}
 
 /** The options check as the extension calls it: errors name the command by its id. */
 const checkOptions = checkCommandOptions;
@@ -242,13 +239,15 @@ describe('host options: requests', () => {
 
 describe('host options: the QuickPick plan', () => {
   test('steps per command; preset fields are not asked; a vector file makes the method step go away', () => {
-    const fields = (c: 'extract' | 'evaluate' | 'sweep', state = {}, preset: string[] = []) =>
+    const fields = (c: WizardCommand, state = {}, preset: string[] = []) =>
       wizardSteps(c)
         .filter((s) => stepApplies(c, s, state, new Set(preset)))
         .map((s) => s.field);
     assert.deepEqual(fields('extract'), ['dataset', 'method']);
     assert.deepEqual(fields('extract', {}, ['dataset']), ['method']);
     assert.deepEqual(fields('sweep'), ['dataset']);
+    assert.deepEqual(fields('compare'), ['dataset']);
+    assert.deepEqual(fields('compare', {}, ['dataset']), []);
     assert.deepEqual(fields('evaluate'), ['vector', 'method', 'dataset']);
     assert.deepEqual(fields('evaluate', { vector: 'a.ivec.safetensors' }), ['vector', 'dataset']);
     assert.deepEqual(fields('evaluate', { vector: 'a.ivec.safetensors', method: 'iv' }, ['vector', 'method']), ['dataset']);
@@ -299,10 +298,51 @@ describe('host options: the QuickPick plan', () => {
     const extractNow = reviewFieldNames('evaluate', { method: 'iv', dataset: 'stdlib:spam' });
     assert.ok(extractNow.includes('extEpisodes') && extractNow.includes('extStrength'));
     assert.ok(!reviewFieldNames('evaluate', { method: 'icl', dataset: 'stdlib:spam' }).includes('strength'));
-    for (const c of ['extract', 'evaluate', 'sweep'] as const) {
-      for (const f of reviewFieldNames(c, { method: 'iv' }))
-        assert.ok((COMMAND_FIELDS[c] as readonly string[]).includes(f), `${c} reviews ${f} but does not take it`);
+    for (const c of ['extract', 'evaluate', 'sweep', 'compare'] as const) {
+      for (const state of [{ method: 'iv' }, { method: 'fv' }, { method: 'tv', dataset: 'a.csv' }, { sweep: true }] as CheckedOptions[]) {
+        const names = c === 'compare' || c === 'sweep' ? reviewFieldNames(c, { ...state, method: undefined }) : reviewFieldNames(c, state);
+        for (const f of names) assert.ok((COMMAND_FIELDS[c] as readonly string[]).includes(f), `${c} reviews ${f} but does not take it`);
+        assert.equal(new Set(names).size, names.length, `${c} lists a field twice: ${names.join(', ')}`);
+      }
     }
+  });
+
+  test('compare: the grids are listed only when a sweep chooses the IV configuration', () => {
+    const plain = reviewFieldNames('compare', { dataset: 'stdlib:spam' });
+    assert.ok(plain.includes('strength') && plain.includes('sweep') && plain.includes('extEpisodes'));
+    assert.ok(!plain.includes('shotsGrid') && !plain.includes('injectAt') && !plain.includes('textField'));
+    const swept = reviewFieldNames('compare', { dataset: 'a.jsonl', sweep: true });
+    assert.deepEqual(
+      swept.filter((f) => f.endsWith('Grid')),
+      ['shotsGrid', 'extGrid', 'evalGrid', 'noIterGrid'],
+    );
+    assert.ok(swept.includes('textField') && swept.includes('labelNames'), 'a file dataset lists its columns');
+    const r = reviewFields('compare', { dataset: 'stdlib:spam', sweep: true }, BUILTIN_DEFAULTS);
+    assert.equal(r.find((f) => f.field === 'sweep')?.value, 'true');
+    assert.equal(r.find((f) => f.field === 'evalGrid')?.value, PAPER_GRID.evalStrengths.join(','));
+    assert.equal(r.find((f) => f.field === 'strength')?.value, '0.5');
+  });
+
+  test('review rows: choices of enum and boolean fields, titles from the table, values as typed back', () => {
+    assert.deepEqual(fieldChoices('extract', 'method'), ['iv', 'tv', 'fv']);
+    assert.deepEqual(fieldChoices('evaluate', 'method'), ['icl', 'icl-calibrated', 'iv', 'tv', 'fv']);
+    assert.deepEqual(fieldChoices('extract', 'bos'), ['true', 'false']);
+    assert.deepEqual(fieldChoices('evaluate', 'split'), ['train', 'validation', 'test']);
+    assert.equal(fieldChoices('extract', 'episodes'), undefined);
+    assert.equal(fieldTitle('extract', 'episodes'), 'extraction episodes (E)');
+    assert.equal(fieldTitle('evaluate', 'episodes'), 'evaluation episodes (the paper uses 10,000 on test)');
+    assert.equal(formatValue(undefined), '');
+    assert.equal(formatValue([1, 2, 4]), '1,2,4');
+    assert.equal(formatValue({ female: 'she', male: 'he' }), 'female=she,male=he');
+    assert.equal(formatValue({ scheme: 'file', path: '/d/x.jsonl', fsPath: '/d/x.jsonl' }), '/d/x.jsonl');
+    assert.equal(formatValue({ scheme: 'vscode-vfs', path: '/r/x.jsonl' }), '/r/x.jsonl');
+    assert.equal(formatValue(0.3), '0.3');
+    // What formatValue writes, parseFieldText reads back.
+    assert.deepEqual(parseFieldText('extract', 'labelWords', formatValue({ female: 'she', male: 'he' })), { female: 'she', male: 'he' });
+    assert.deepEqual(parseFieldText('sweep', 'extGrid', formatValue(PAPER_GRID.extStrengths)), PAPER_GRID.extStrengths);
+    const items = builtinDatasetItems();
+    assert.ok(items.some((i) => i.value === 'stdlib:first-names' && i.label === 'stdlib:first-names'));
+    for (const i of items) assert.deepEqual(checkOptions('extract', { dataset: i.value }), { dataset: i.value });
   });
 
   test('review values come from the settings until changed', () => {
@@ -413,6 +453,13 @@ describe('host options: artifacts', () => {
     assert.equal(numberedName('sst2.iv.ivec.safetensors', 2), 'sst2.iv-2.ivec.safetensors');
     assert.equal(numberedName('a.eval-test.json', 3), 'a.eval-test-3.json');
     assert.equal(numberedName('noext', 2), 'noext-2');
+    assert.equal(artifactBase('sst2.iv.ivec.safetensors'), 'sst2.iv');
+    assert.equal(artifactBase('a.jsonl'), 'a');
+    checkArtifactName('x.ivec.safetensors');
+    userError(() => checkArtifactName('x.safetensors'), /^field "out": must end with \.ivec\.safetensors, got "x\.safetensors"$/, 'out');
+    const cli = userError(() => checkArtifactName('x.bin', 'flag'), /--out must end with \.ivec\.safetensors, got "x\.bin"$/);
+    assert.equal(cli.location.field, undefined, 'the CLI names the flag, not a field');
+    assert.equal(cli.location.file, 'x.bin');
   });
 
   test('GGUF rows: query first, differences, classes; by label, index or difference', () => {
@@ -482,6 +529,15 @@ describe('host: results and the vector editor page', () => {
       evalMs: 2,
     };
     assert.equal(sweepCsv([row], row).split('\n')[1], '1,10,0.3,0.5,0.55,0.6,,0.5/0.5,10,2,1');
+    const noIter = { ...row, refreshEvery: 0, evalStrength: 1, macroF1: 0.4, auc: 0.75 };
+    assert.equal(describeRow(row), 'k=1 b=10 a1=0.3 a2=0.5');
+    assert.equal(describeRow(noIter), 'k=1 b=0 a2=1');
+    const table = sweepTable([row, noIter], row).split('\n');
+    assert.equal(table.length, 3);
+    assert.match(table[0], /^config +macro-F1 +accuracy +AUC +shares *$/);
+    assert.match(table[1], /^\* k=1 b=10 a1=0\.3 a2=0\.5 +0\.550 +0\.600 +n\/a +0\.50\/0\.50 *$/);
+    assert.match(table[2], /^ {2}k=1 b=0 a2=1 +0\.400 +0\.600 +0\.750 +0\.50\/0\.50 *$/);
+    assert.equal(sweepCsv([row, noIter], noIter).split('\n')[2].endsWith(',1'), true, 'the best row is marked');
   });
 
   test('the page escapes the metadata, carries the nonce CSP, and lists norms and cosines per layer', () => {
