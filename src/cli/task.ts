@@ -1,5 +1,4 @@
 import { existsSync } from 'node:fs';
-import { promptOptionsOf } from '../core/experiment/artifacts';
 import { datasetRequest, optionsFromArtifact, type CheckedOptions } from '../core/experiment/spec';
 import type { Task } from '../core/experiment/task';
 import { taskOf, type ModelHandle, type RunPorts } from '../core/experiment/useCases';
@@ -31,9 +30,7 @@ export async function runOnTask<T>(
   const dataset = await loadDataset(req.source as string, req.load);
   const loaded = await loadModel(load);
   try {
-    const maxSampleTokens = artifact && promptOptionsOf(artifact.metadata.options).maxSampleTokens;
-    const task = taskOf(dataset, loaded.tokenizer, loaded.model.info, { bos: req.bos, tokenization: req.tokenization, maxSampleTokens }, ports);
-    return await work(loaded, task);
+    return await work(loaded, taskOf(dataset, loaded.tokenizer, loaded.model.info, req, ports, artifact));
   } finally {
     await loaded.model.dispose();
   }

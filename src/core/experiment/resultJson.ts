@@ -1,3 +1,4 @@
+import type { RunStats } from '../icl/scoring';
 import type { StrengthSource } from './artifacts';
 import type { EvalOptions, EvalResult, MethodSpec } from './methods';
 
@@ -41,13 +42,19 @@ export function evalResultJson(
       confidence: m.ci.confidence,
     },
     cut: r.cut,
-    timings: {
-      forwardMs: stats.ms,
-      forwardPasses: stats.forwardPasses,
-      tokens: stats.tokens,
-      forwardPassesPerSecond: stats.ms > 0 ? (stats.forwardPasses / stats.ms) * 1000 : 0,
-      tokensPerSecond: stats.ms > 0 ? (stats.tokens / stats.ms) * 1000 : 0,
-    },
+    timings: forwardRates(stats),
+  };
+}
+
+/** The speed of a run, per second of forward time (the one definition every face reports). */
+export function forwardRates(stats: RunStats) {
+  const rate = (n: number) => (stats.ms > 0 ? (n / stats.ms) * 1000 : 0);
+  return {
+    forwardMs: stats.ms,
+    forwardPasses: stats.forwardPasses,
+    tokens: stats.tokens,
+    forwardPassesPerSecond: rate(stats.forwardPasses),
+    tokensPerSecond: rate(stats.tokens),
   };
 }
 

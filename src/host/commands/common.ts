@@ -1,7 +1,6 @@
 import * as vscode from 'vscode';
 import { loadDataset } from '../../node/datasets';
 import { UserError } from '../../core/errors';
-import { promptOptionsOf } from '../../core/experiment/artifacts';
 import { datasetRequest, isUriLike, type CheckedOptions, type PathValue } from '../../core/experiment/spec';
 import { checkCommandOptions } from './checkOptions';
 
@@ -104,10 +103,7 @@ export async function runOnTask<T>(
     // The built-ins' data packages ship with the extension.
     stdlibSearchPaths: [deps.context.extensionPath],
   });
-  return deps.engine.use(modelOverrides(o), (loaded) => {
-    const maxSampleTokens = artifact && promptOptionsOf(artifact.metadata.options).maxSampleTokens;
-    return work(loaded, taskOf(dataset, loaded.tokenizer, loaded.model.info, { bos: req.bos, tokenization: req.tokenization, maxSampleTokens }, ports));
-  });
+  return deps.engine.use(modelOverrides(o), (loaded) => work(loaded, taskOf(dataset, loaded.tokenizer, loaded.model.info, req, ports, artifact)));
 }
 
 /** The model identity in results. */

@@ -57,12 +57,13 @@ const FV_FIELDS: FieldName[] = ['fvVariant', 'fvShots', 'effectEpisodes', 'topHe
 /** The fields listed for review and editing, for what the state says (method, file or built-in dataset, vector or not). */
 export function reviewFieldNames(command: WizardCommand, state: CheckedOptions): FieldName[] {
   const fileData = typeof state.dataset !== 'string' || !state.dataset.startsWith('stdlib:');
-  const columns: FieldName[] = fileData ? ['textField', 'labelField', 'labelNames'] : [];
+  // The data and prompt fields every review lists, after the command's own.
+  const data: FieldName[] = ['seed', 'bos', 'tokenization', 'labelWords', ...(fileData ? (['textField', 'labelField', 'labelNames'] as FieldName[]) : [])];
   if (command === 'extract') {
     const method = state.method ?? 'iv';
     const ivOnly: FieldName[] = method === 'iv' ? ['shots', 'batch', 'extStrength', 'zeroShotPosition'] : [];
     const tvOnly: FieldName[] = method === 'tv' ? ['tvShotsGrid', 'valEpisodes', 'valShots', 'demoOrder'] : [];
-    return ['episodes', ...ivOnly, ...tvOnly, ...(method === 'fv' ? FV_FIELDS : []), 'seed', 'bos', 'tokenization', 'labelWords', ...columns, 'out'];
+    return ['episodes', ...ivOnly, ...tvOnly, ...(method === 'fv' ? FV_FIELDS : []), ...data, 'out'];
   }
   if (command === 'evaluate') {
     const method = state.method ?? 'icl';
@@ -76,21 +77,7 @@ export function reviewFieldNames(command: WizardCommand, state: CheckedOptions):
             ...(method === 'fv' ? FV_FIELDS : []),
           ]
         : [];
-    return [
-      'split',
-      'shots',
-      'episodes',
-      ...steered,
-      'demoOrder',
-      'resamples',
-      'seed',
-      'bos',
-      'tokenization',
-      'labelWords',
-      ...columns,
-      ...extractNow,
-      'results',
-    ];
+    return ['split', 'shots', 'episodes', ...steered, 'demoOrder', 'resamples', ...data, ...extractNow, 'results'];
   }
   if (command === 'compare') {
     const grid: FieldName[] = state.sweep ? ['shotsGrid', 'extGrid', 'evalGrid', 'noIterGrid'] : [];
@@ -106,11 +93,7 @@ export function reviewFieldNames(command: WizardCommand, state: CheckedOptions):
       'batch',
       'extStrength',
       'resamples',
-      'seed',
-      'bos',
-      'tokenization',
-      'labelWords',
-      ...columns,
+      ...data,
       'results',
       'out',
     ];
@@ -129,11 +112,7 @@ export function reviewFieldNames(command: WizardCommand, state: CheckedOptions):
     'episodes',
     'injectAt',
     'resamples',
-    'seed',
-    'bos',
-    'tokenization',
-    'labelWords',
-    ...columns,
+    ...data,
     'results',
     'out',
   ];

@@ -1,6 +1,8 @@
 /** What a use case reports through and is stopped by; each face supplies its own (stderr, a progress notification, a panel). */
 import type { Cancellation } from '../../errors';
+import type { RunStats } from '../../icl/scoring';
 import type { SteerableModel } from '../../model';
+import { forwardRates } from '../resultJson';
 
 export interface RunPorts {
   /** A line for the log (progress lines aside). */
@@ -18,15 +20,7 @@ export interface ModelHandle {
   tokenizerSha256: string;
 }
 
-/** The speed figures of a run: forward passes and tokens per second of forward time. */
-export function timingsOf(stats: { forwardPasses: number; tokens: number; ms: number }, ms: number) {
-  const rate = (n: number) => (stats.ms > 0 ? (n / stats.ms) * 1000 : 0);
-  return {
-    ms,
-    forwardMs: stats.ms,
-    forwardPasses: stats.forwardPasses,
-    tokens: stats.tokens,
-    forwardPassesPerSecond: rate(stats.forwardPasses),
-    tokensPerSecond: rate(stats.tokens),
-  };
+/** The speed figures of a run: its wall time and the forward-time rates of evalResultJson. */
+export function timingsOf(stats: RunStats, ms: number) {
+  return { ms, ...forwardRates(stats) };
 }
