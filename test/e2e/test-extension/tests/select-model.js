@@ -145,9 +145,11 @@ module.exports = {
       const file = m && files[m[1]];
       if (!file) return void res.writeHead(404).end('{"error":"Entry not found"}');
       const body = fs.readFileSync(file);
+      // @huggingface/hub reads the size and the ETag of every file from a `Range: bytes=0-0` answer.
+      const etag = `"${body.length}"`;
       if (req.headers.range === 'bytes=0-0')
-        return void res.writeHead(206, { 'content-length': '1', 'content-range': `bytes 0-0/${body.length}` }).end(body.subarray(0, 1));
-      res.writeHead(200, { 'content-length': String(body.length) }).end(body);
+        return void res.writeHead(206, { 'content-length': '1', 'content-range': `bytes 0-0/${body.length}`, etag }).end(body.subarray(0, 1));
+      res.writeHead(200, { 'content-length': String(body.length), etag }).end(body);
     });
     await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
     // The model worker is created on the next load and copies this process's environment then.
@@ -181,7 +183,7 @@ module.exports = {
         message: 'the hub id was not stored in iterativeVectors.model',
       });
 
-      // The next run downloads the repo through Transformers.js' hub code, instruments the graph and runs it.
+      // The next run downloads the repo through @huggingface/hub, instruments the graph and runs it.
       const ev = await vscode.commands.executeCommand('iterativeVectors.evaluate', {
         dataset,
         method: 'icl',
