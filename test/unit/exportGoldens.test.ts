@@ -1,61 +1,93 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { Position } from '../../src/core/model';
+import * as ort from 'onnxruntime-node';
+import { generate } from '../../src/core/generate';
+import { SITES, type Position, type Site } from '../../src/core/model';
+import { argmax } from '../../src/core/sampling';
+import { DecoderIO } from '../../src/runtime/hub/decoderIO';
 import { loadHubModel, type LoadedHubModel } from '../../src/runtime/hub/loadHubModel';
+import { loadTokenizer } from '../../src/runtime/tokenizer/loadTokenizer';
 import { maxAbsDiff } from './fixtures';
 
 /**
- * Our runtime on folders written by the real exporter (optimum-onnx, text-generation-with-past, fp32)
- * against goldens from PyTorch transformers with forward hooks at the attention output projection
- * (`self_attn.o_proj`; `attention.dense` for GPT-NeoX). Both come from `bash scripts/fixtures/regenerate.sh`
- * (see scripts/fixtures/README.md); this test needs no Python.
+ * Our runtime on folders written by the real exporters (test/fixtures/exports/<folder>/, each with a
+ * fixture.json naming its model, exporter and dtype) against goldens from PyTorch transformers
+ * (test/goldens/exports/<model>.json) read by forward hooks at the attention output projection
+ * (`self_attn.o_proj`, `attn.c_proj`, `attn.out_proj`, `attention.dense`): its output (attn_out), its
+ * input (head_out, the heads concatenated) and the decoder block's output (resid_post). Both come from
+ * `bash scripts/fixtures/regenerate.sh` (scripts/fixtures/README.md); this test needs no Python.
  *
- * Tolerance: fp32 throughout, so a value may differ only by rounding: ONNX Runtime's kernels (MLAS GEMMs,
- * its own softmax, exp and rsqrt) sum in other orders than PyTorch's. With widths of 64 to 128 and two
- * layers that is ~1e-6 of a tensor's largest magnitude (measured: see the diagnostics); REL = 1e-4 of
- * the golden row's largest |value| leaves a factor of ~100 for other CPUs and kernels, while a wrong
- * site, a wrong edit position or a missed edit moves values by O(1) of that magnitude (the test
- * checks that the edit moves the logits by more than 100x the tolerance).
+ * Tolerances, relative to the golden row's largest |value|, per dtype:
+ * - fp32: REL 1e-4. Only rounding differs (ONNX Runtime's MLAS GEMMs, softmax, exp and rsqrt sum in other
+ *   orders than PyTorch's): measured ~1e-6 at widths 8 to 128 and two layers, so a factor of ~100 is
+ *   left for other CPUs, while a wrong site, position or missed edit moves values by O(1) of the
+ *   magnitude (the test checks the edit moves the logits by more than 100x the tolerance).
+ * - fp16 and 4-bit: the export's own weights differ from the PyTorch model's (rounded, quantized), so
+ *   the comparison with the goldens only bounds that rounding (DTYPE_REL); what pins our runtime down
+ *   for them is the comparison with plain ONNX Runtime on the unmodified export (EXPORT_REL), which is
+ *   as strict as fp32's.
  */
 const REL = 1e-4;
+const DTYPE_REL: Record<string, number> = { fp32: REL, fp16: 2e-2, q4: 0.3, int4: 0.3 };
+/** Our instrumented graph against the unmodified export, any dtype: the same kernels on the same weights. */
+const EXPORT_REL = 1e-5;
 /**
- * Known deviations of the export itself from transformers' eager model (not of our runtime: plain
- * ONNX Runtime on the unmodified export differs by the same amount). Gemma 2: optimum-onnx traces
- * transformers' SDPA attention, which skips Gemma 2's attention soft-capping (attn_logit_softcapping),
- * so the export differs from the eager model by 2.5e-4 of the logits' max here; PyTorch's own SDPA
- * model differs from eager by the same 2.5e-4. Remove the entry once the export soft-caps.
+ * Known deviations of an export from transformers' eager model (plain ONNX Runtime on the unmodified
+ * export differs by the same amount; not our runtime). Gemma 2: optimum-onnx traces transformers' SDPA
+ * attention, which skips Gemma 2's attention soft-capping (attn_logit_softcapping); measured 2.5e-4 of
+ * the logits' max here, the same as PyTorch's own SDPA model against eager. Remove once the export soft-caps.
  */
 const EXPORT_DEVIATION: Record<string, number> = { gemma2: 1e-3 };
 const EXPORTS = join(__dirname, '..', 'fixtures', 'exports');
 const GOLDENS = join(__dirname, '..', 'goldens', 'exports');
 
+interface Fixture {
+  model: string;
+  exporter: string;
+  dtype: string;
+}
+
+interface Generation {
+  tokens: number[];
+  /** Smallest top-1 minus top-2 logit over the steps: how much error the greedy choice tolerates. */
+  minGap: number;
+}
+
 interface Golden {
-  family: string;
+  model: string;
   modelType: string;
   layers: number;
   width: number;
   vocab: number;
+  texts: string[] | null;
   tokens: number[][];
   logitPositions: number[][];
-  /** [seq][k][vocab] at logitPositions[seq][k]. */
+  /** The vocabulary ids the logit rows hold: start, start + step, ... (count of them). */
+  logitIds: { start: number; step: number; count: number };
+  /** [seq][k][logitIds] at logitPositions[seq][k]. */
   logits: number[][][];
   tapPositions: Position[];
   /** [layer][k][width] at tapPositions[k]. */
   attnOut: number[][][];
+  headOut: number[][][];
+  blockOut: number[][][];
   edit: Position & { layer: number; vector: number[] };
   editedLogits: number[][][];
+  editedBlockOut: number[][][];
+  generation: { prompt: number; newTokens: number; plain: Generation; steered: Generation };
 }
 
-const FAMILIES = existsSync(EXPORTS)
+const FOLDERS = existsSync(EXPORTS)
   ? readdirSync(EXPORTS)
-      .filter((f) => existsSync(join(EXPORTS, f, 'config.json')))
+      .filter((f) => existsSync(join(EXPORTS, f, 'fixture.json')))
       .sort()
   : [];
 
 const maxAbs = (a: ArrayLike<number>) => Array.from(a).reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+const readJson = <T>(file: string) => JSON.parse(readFileSync(file, 'utf8')) as T;
 
 /** Largest difference relative to the golden row's largest magnitude, over pairs of rows. */
 class Worst {
@@ -71,71 +103,177 @@ class Worst {
   }
 }
 
+/** The golden's vocabulary columns of a full logit row. */
+function columns(row: Float32Array, ids: Golden['logitIds']): Float32Array {
+  return Float32Array.from({ length: ids.count }, (_, i) => row[ids.start + i * ids.step]);
+}
+
+/** Plain ONNX Runtime on the unmodified export: logits [T, V] of one sequence. */
+async function exportLogits(loaded: LoadedHubModel, folder: string, tokens: number[]): Promise<Float32Array[]> {
+  const { summary } = loaded.instrumented;
+  const genai = existsSync(join(folder, 'genai_config.json'))
+    ? (readJson<{ model?: { decoder?: { inputs?: Record<string, unknown> } } }>(join(folder, 'genai_config.json')).model?.decoder?.inputs ?? {})
+    : {};
+  const session = await ort.InferenceSession.create(summary.onnxFile, {
+    intraOpNumThreads: 2,
+    extra: { session: { model_external_initializers_file_folder_path: dirname(summary.onnxFile) } },
+  });
+  try {
+    const out = await session.run(new DecoderIO(summary, genai).feeds(BigInt64Array.from(tokens, BigInt), 1, tokens.length));
+    const V = out.logits.dims.at(-1)!;
+    const data = out.logits.type === 'float16' ? Float32Array.from(out.logits.data as Uint16Array, f16) : (out.logits.data as Float32Array);
+    return tokens.map((_, p) => data.slice(p * V, (p + 1) * V));
+  } finally {
+    await session.release();
+  }
+}
+
+function f16(h: number): number {
+  const s = h & 0x8000 ? -1 : 1;
+  const e = (h >> 10) & 0x1f;
+  const m = h & 0x3ff;
+  if (e === 0) return s * m * 2 ** -24;
+  if (e === 31) return m ? NaN : s * Infinity;
+  return s * (1 + m / 1024) * 2 ** (e - 15);
+}
+
 let cacheDir: string;
 before(() => {
   cacheDir = mkdtempSync(join(tmpdir(), 'iv-export-goldens-'));
 });
 after(() => rmSync(cacheDir, { recursive: true, force: true }));
 
-test('every exported fixture has its goldens', () => {
-  assert.ok(FAMILIES.length > 0, `no fixtures in ${EXPORTS} (bash scripts/fixtures/regenerate.sh)`);
-  for (const f of FAMILIES) assert.ok(existsSync(join(GOLDENS, `${f}.json`)), `${f}: no goldens at ${join(GOLDENS, `${f}.json`)}`);
+test('every exported fixture names its goldens, and they exist', () => {
+  assert.ok(FOLDERS.length > 0, `no fixtures in ${EXPORTS} (bash scripts/fixtures/regenerate.sh)`);
+  for (const f of FOLDERS) {
+    const fx = readJson<Fixture>(join(EXPORTS, f, 'fixture.json'));
+    assert.ok(fx.model && fx.exporter && fx.dtype in DTYPE_REL, `${f}/fixture.json: model, exporter and a dtype of ${Object.keys(DTYPE_REL).join(', ')}`);
+    assert.ok(existsSync(join(GOLDENS, `${fx.model}.json`)), `${f}: no goldens at ${join(GOLDENS, `${fx.model}.json`)}`);
+  }
 });
 
-for (const family of FAMILIES) {
-  describe(`optimum-onnx fp32 export of ${family} against transformers`, () => {
-    const tol = EXPORT_DEVIATION[family] ?? REL;
+for (const name of FOLDERS) {
+  const folder = join(EXPORTS, name);
+  const fx = readJson<Fixture>(join(folder, 'fixture.json'));
+  describe(`${name}: ${fx.exporter}, ${fx.dtype}, against transformers`, () => {
+    const tol = Math.max(DTYPE_REL[fx.dtype] ?? REL, EXPORT_DEVIATION[fx.model] ?? 0);
     let golden: Golden;
     let loaded: LoadedHubModel;
+    /** Largest |logit difference| against the goldens (zero edits), for the generation check. */
+    let logitError = Infinity;
     const logitRows = () => golden.logitPositions.flatMap((ps, seq) => ps.map((pos) => ({ seq, pos })));
+    const edit = () => ({
+      site: 'attn_out' as const,
+      layer: golden.edit.layer,
+      seq: golden.edit.seq,
+      pos: golden.edit.pos,
+      vector: Float32Array.from(golden.edit.vector),
+    });
     before(async () => {
-      golden = JSON.parse(readFileSync(join(GOLDENS, `${family}.json`), 'utf8')) as Golden;
-      loaded = await loadHubModel({ path: join(EXPORTS, family), cacheDir, device: 'cpu', threads: 2, log: () => {} });
+      golden = readJson<Golden>(join(GOLDENS, `${fx.model}.json`));
+      loaded = await loadHubModel({ path: folder, cacheDir, device: 'cpu', threads: 2, log: () => {} });
     });
     after(() => loaded?.model.dispose());
 
-    test('the attention output is found in every layer, by the module path', () => {
+    test('every site is found in every layer', () => {
       const { sites, summary, manifest } = loaded.instrumented;
       assert.equal(summary.architecture, golden.modelType);
       assert.equal(sites.length, golden.layers);
       sites.forEach((s, l) => {
         assert.equal(s.layer, l);
-        assert.equal(s.rule, 'node-name', `layer ${l} found by ${s.rule}`);
-        assert.ok(s.tensors.attn_out, `layer ${l} has an attn_out tensor`);
+        for (const site of SITES) assert.ok(s.tensors[site], `layer ${l} has a ${site} tensor (found by ${s.rule})`);
       });
-      assert.ok(manifest.sites.includes('attn_out'));
+      assert.deepEqual([...manifest.sites].sort(), [...SITES].sort());
       assert.equal(loaded.model.info.dModel, golden.width);
       assert.equal(loaded.model.info.vocabSize, golden.vocab);
     });
 
-    test('zero edits: the logits and the attn_out taps equal the PyTorch model', async (t) => {
-      const r = await loaded.model.forward({ tokens: golden.tokens, logits: logitRows(), taps: golden.tapPositions, tapSites: ['attn_out'] });
-      const logits = new Worst();
-      const expected = golden.logits.flat();
-      r.logits.forEach((row, k) => logits.add(row, expected[k]));
-      const taps = new Worst();
-      for (let l = 0; l < golden.layers; l++) golden.tapPositions.forEach((_, k) => taps.add(r.taps.attn_out!.at(l, k), golden.attnOut[l][k]));
-      t.diagnostic(`${family} logits: ${logits}`);
-      t.diagnostic(`${family} attn_out: ${taps}`);
-      assert.ok(logits.rel <= tol, `${family} logits: ${logits}`);
-      assert.ok(taps.rel <= tol, `${family} attn_out taps: ${taps}`);
+    test('zero edits: logits equal the unmodified export run by plain ONNX Runtime', async (t) => {
+      const worst = new Worst();
+      for (const tokens of golden.tokens) {
+        const expected = await exportLogits(loaded, folder, tokens);
+        const r = await loaded.model.forward({ tokens: [tokens], logits: tokens.map((_, pos) => ({ seq: 0, pos })) });
+        r.logits.forEach((row, p) => worst.add(row, expected[p]));
+      }
+      t.diagnostic(`${name} against the export: ${worst}`);
+      assert.ok(worst.rel <= EXPORT_REL, `${name}: ${worst}`);
     });
 
-    test("an attn_out edit equals the same vector added by a forward hook at o_proj's output", async (t) => {
-      const { layer, seq, pos, vector } = golden.edit;
-      const edit = { site: 'attn_out' as const, layer, seq, pos, vector: Float32Array.from(vector) };
-      const r = await loaded.model.forward({ tokens: golden.tokens, logits: logitRows(), edits: [edit] });
+    test('zero edits: logits and the attn_out, head_out and resid_post taps equal the PyTorch model', async (t) => {
+      const r = await loaded.model.forward({ tokens: golden.tokens, logits: logitRows(), taps: golden.tapPositions, tapSites: [...SITES] });
+      const logits = new Worst();
+      golden.logits.flat().forEach((row, k) => logits.add(columns(r.logits[k], golden.logitIds), row));
+      logitError = logits.abs;
+      t.diagnostic(`${name} logits: ${logits}`);
+      const expected: Record<Site, number[][][]> = { attn_out: golden.attnOut, head_out: golden.headOut, resid_post: golden.blockOut };
+      const failures: string[] = [];
+      for (const site of SITES) {
+        const taps = new Worst();
+        for (let l = 0; l < golden.layers; l++) golden.tapPositions.forEach((_, k) => taps.add(r.taps[site]!.at(l, k), expected[site][l][k]));
+        t.diagnostic(`${name} ${site}: ${taps}`);
+        if (!(taps.rel <= tol)) failures.push(`${site}: ${taps}`);
+      }
+      assert.ok(logits.rel <= tol, `${name} logits: ${logits}`);
+      assert.deepEqual(failures, [], `${name} taps beyond ${tol}`);
+    });
+
+    test("an attn_out edit equals the same vector added by a forward hook at the projection's output", async (t) => {
+      const r = await loaded.model.forward({
+        tokens: golden.tokens,
+        logits: logitRows(),
+        edits: [edit()],
+        taps: golden.tapPositions,
+        tapSites: ['resid_post'],
+      });
       const edited = new Worst();
-      const expected = golden.editedLogits.flat();
       const plain = golden.logits.flat();
       let moved = 0;
-      r.logits.forEach((row, k) => {
-        edited.add(row, expected[k]);
-        moved = Math.max(moved, maxAbsDiff(expected[k], plain[k]) / maxAbs(expected[k]));
+      golden.editedLogits.flat().forEach((row, k) => {
+        edited.add(columns(r.logits[k], golden.logitIds), row);
+        moved = Math.max(moved, maxAbsDiff(row, plain[k]) / maxAbs(row));
       });
-      t.diagnostic(`${family} edited logits: ${edited}; the edit moves the golden logits by ${moved.toExponential(2)} of their max`);
-      assert.ok(moved > 100 * tol, 'the golden edit is large enough for the test to see a misplaced one');
-      assert.ok(edited.rel <= tol, `${family} edited logits: ${edited}`);
+      const block = new Worst();
+      for (let l = 0; l < golden.layers; l++) golden.tapPositions.forEach((_, k) => block.add(r.taps.resid_post!.at(l, k), golden.editedBlockOut[l][k]));
+      t.diagnostic(`${name} edited logits: ${edited}; edited resid_post: ${block}; the edit moves the golden logits by ${moved.toExponential(2)} of their max`);
+      assert.ok(moved > 100 * REL, 'the golden edit is large enough for the test to see a misplaced one');
+      assert.ok(edited.rel <= tol, `${name} edited logits: ${edited}`);
+      assert.ok(block.rel <= tol, `${name} edited resid_post: ${block}`);
+    });
+
+    test('greedy generation (KV cache), plain and steered, equals transformers where the logit error cannot flip a choice', async (t) => {
+      const prompt = golden.tokens[golden.generation.prompt];
+      const { layer, vector } = golden.edit;
+      const steer = {
+        prompt: [{ site: 'attn_out' as const, layer, seq: 0, pos: prompt.length - 1, vector: Float32Array.from(vector) }],
+        everyNewToken: [{ site: 'attn_out' as const, layer, vector: Float32Array.from(vector) }],
+      };
+      for (const [kind, edits] of [['plain', undefined] as const, ['steered', steer] as const]) {
+        const ours = await generate(loaded.model, prompt, { maxNewTokens: golden.generation.newTokens, temperature: 0, stopAtEos: false, edits });
+        const expected = golden.generation[kind];
+        // The same greedy choices without the KV cache: a full forward per step, by our runtime.
+        const ids = [...prompt];
+        for (let i = 0; i < golden.generation.newTokens; i++) {
+          const edits = kind === 'plain' ? [] : ids.slice(prompt.length - 1).map((_, k) => ({ ...steer.prompt[0], pos: prompt.length - 1 + k }));
+          const r = await loaded.model.forward({ tokens: [ids], logits: [{ seq: 0, pos: ids.length - 1 }], edits });
+          ids.push(argmax(r.logits[0]));
+        }
+        assert.deepEqual(ours.tokens, ids.slice(prompt.length), `${name} ${kind}: the KV-cached generation equals full forwards`);
+        const comparable = expected.minGap > 4 * logitError;
+        t.diagnostic(
+          `${name} ${kind}: smallest top-2 gap ${expected.minGap} vs logit error ${logitError.toExponential(2)}: ${comparable ? 'compared' : 'too close to compare'}`,
+        );
+        if (comparable) assert.deepEqual(ours.tokens, expected.tokens, `${name} ${kind} generation`);
+        else assert.ok(fx.dtype !== 'fp32', `${name}: fp32 generation must be comparable (gap ${expected.minGap}, error ${logitError})`);
+      }
+    });
+
+    // Variant folders (fp16, 4-bit, other exporters) leave the tokenizer out; the base export keeps it.
+    const hasTokenizer = existsSync(join(folder, 'tokenizer.json'));
+    test(`the tokenizer ${hasTokenizer ? 'gives transformers’ ids for the golden texts' : 'is left out of this variant folder'}`, async () => {
+      if (!hasTokenizer) return assert.ok(!golden.texts || name !== fx.model, `${name}: the base export of a real vocabulary keeps its tokenizer`);
+      assert.ok(golden.texts, `${name}: a synthetic vocabulary has no tokenizer`);
+      const tok = await loadTokenizer({ kind: 'hub', folder });
+      golden.texts.forEach((text, i) => assert.deepEqual(tok.encode(text, { bos: tok.addBosToken ?? false }), golden.tokens[i], `"${text}"`));
     });
   });
 }

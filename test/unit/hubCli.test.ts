@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { readArtifact } from '../../src/node/artifactFiles';
 import { loadHubTokenizer } from '../../src/runtime/tokenizer/hubTokenizer';
-import { FIXTURES, REPO } from './fixtures';
+import { FIXTURES, REPO, SHARED } from './fixtures';
 
 // Every CLI command on exported decoders: the three third-party fixtures (read in place) and the
 // built-in model exported by `iv export-onnx` in the Transformers.js layout.
@@ -62,6 +62,37 @@ before(() => {
   cacheDir = join(dir, 'cache');
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
+
+/** The real exporters' fixtures (scripts/fixtures) that carry a real tokenizer. */
+const EXPORTS = join(REPO, 'test', 'fixtures', 'exports');
+const WITH_TOKENIZER = readdirSync(EXPORTS)
+  .filter((f) => existsSync(join(EXPORTS, f, 'fixture.json')) && existsSync(join(EXPORTS, f, 'tokenizer.json')))
+  .sort();
+
+describe("IV extract + eval through the CLI on the real exporters' fixtures, on SST-2 with the real tokenizers", () => {
+  test('there are such fixtures', () => assert.ok(WITH_TOKENIZER.length >= 3, `fixtures with tokenizers: ${WITH_TOKENIZER.join(', ')}`));
+  for (const name of WITH_TOKENIZER) {
+    test(name, async () => {
+      const folder = join(EXPORTS, name);
+      const config = JSON.parse(readFileSync(join(folder, 'config.json'), 'utf8')) as {
+        hidden_size?: number;
+        n_embd?: number;
+        num_hidden_layers?: number;
+        n_layer?: number;
+      };
+      const { metrics, artifact } = await extractAndEval(folder, join(SHARED, 'datasets', 'sst2'));
+      assert.equal(metrics.n, 12);
+      assert.equal(artifact.metadata.model.name, name);
+      const layers = config.num_hidden_layers ?? config.n_layer!;
+      for (let l = 0; l < layers; l++)
+        assert.deepEqual(
+          artifact.tensors.get(`blocks.${l}.attn_out`)?.shape,
+          [3, config.hidden_size ?? config.n_embd],
+          `layer ${l}: one row per class and the query row`,
+        );
+    });
+  }
+});
 
 describe('CLI on exported decoders', () => {
   test('Llama fp16 (onnxruntime-genai builder): generate, extract, eval', async () => {

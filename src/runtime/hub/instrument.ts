@@ -8,8 +8,12 @@ import { topologicalSort } from '../onnx/topologicalSort';
 import type { ActivationDType } from './modelFolder';
 import type { LayerSites } from './sites';
 
-/** Bump when the instrumentation changes (2: inputs and taps named by siteNames): cached instrumented graphs of another version are rebuilt. */
-export const INSTRUMENT_VERSION = 2;
+/**
+ * Bump when the instrumentation changes (2: inputs and taps named by siteNames; 3: resid_post found
+ * through casts and post-attention norms, attn_out after a bias fed by an Identity): cached
+ * instrumented graphs of another version are rebuilt.
+ */
+export const INSTRUMENT_VERSION = 3;
 
 /** Names of what instrumentation adds to an exported decoder (prefixed so they cannot collide with the export's). */
 export const IV = {

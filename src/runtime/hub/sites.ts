@@ -56,8 +56,11 @@ export const ARCH_RULES: Record<string, ArchRule> = {
   phi3: LLAMA_LIKE,
   gemma: LLAMA_LIKE,
   gemma2: LLAMA_LIKE,
+  gemma3: LLAMA_LIKE,
+  gemma3_text: LLAMA_LIKE,
   granite: LLAMA_LIKE,
   olmo: LLAMA_LIKE,
+  olmo2: LLAMA_LIKE,
   gpt2: GPT2,
   gptj: GPTJ,
   gpt_neox: NEOX,
@@ -73,6 +76,7 @@ const ATTENTION_OPS = new Set([
   'SparseAttention',
   'DecoderMaskedMultiHeadAttention',
 ]);
+const CONSTANT_PRESERVING = new Set(['Identity', 'Cast', 'Transpose', 'Reshape', 'Unsqueeze', 'Squeeze', 'DequantizeLinear']);
 const RESIDUAL_OPS = new Set(['Add', 'SkipLayerNormalization', 'SkipSimplifiedLayerNormalization', 'SkipGroupNorm']);
 
 class GraphIndex {
@@ -85,6 +89,14 @@ class GraphIndex {
       for (const o of n.output) if (o) this.producer.set(o, n);
       for (const i of n.input) if (i) this.consumers.set(i, [...(this.consumers.get(i) ?? []), n]);
     }
+  }
+  /** Whether a tensor is fixed: an initializer, a Constant, or a Cast / Identity / Transpose / ... of fixed tensors (optimum's deduplicated weights are Identity nodes). */
+  isConstant(tensor: string, depth = 0): boolean {
+    if (this.initializers.has(tensor)) return true;
+    const p = this.producer.get(tensor);
+    if (!p || depth > 4) return false;
+    if (p.opType === 'Constant') return true;
+    return CONSTANT_PRESERVING.has(p.opType) && p.input.every((i) => !i || this.isConstant(i, depth + 1));
   }
   /** Initializer names a node reads, directly or through a Transpose / Cast / DequantizeLinear of one. */
   weightsOf(n: NodeProto): string[] {
@@ -127,7 +139,7 @@ function siteOf(ix: GraphIndex, n: NodeProto): { node: NodeProto; tensor: string
   if (n.opType === 'MatMulInteger') for (let step: NodeProto | undefined; (step = soleConsumer(ix, node, ['Cast', 'Mul']));) node = step;
   if (PROJECTION_OPS.has(n.opType)) {
     const next = ix.consumers.get(node.output[0]) ?? [];
-    const bias = next.length === 1 && next[0].opType === 'Add' && next[0].input.some((i) => ix.initializers.has(i)) ? next[0] : undefined;
+    const bias = next.length === 1 && next[0].opType === 'Add' && next[0].input.some((i) => ix.isConstant(i)) ? next[0] : undefined;
     if (bias) node = bias;
   }
   return { node, tensor: node.output[0] };
@@ -150,16 +162,64 @@ function headOutOf(ix: GraphIndex, node: NodeProto): string | undefined {
   return quantizer?.opType === 'DynamicQuantizeLinear' ? quantizer.input[0] : data;
 }
 
-/** The residual stream after the block: the residual add after attention, then the one after the MLP. */
-function residualAfter(ix: GraphIndex, tensor: string): string | undefined {
-  const add = (ix.consumers.get(tensor) ?? []).find((c) => RESIDUAL_OPS.has(c.opType));
-  if (!add) return undefined;
-  // Add writes the sum; the Skip*LayerNormalization ops write it as their 4th output (when requested).
-  return add.opType === 'Add' ? add.output[0] : add.output[3] || undefined;
+/** Ops that keep the residual stream's values (optimum writes a same-dtype Cast before each RMSNorm; GPT-2 a Reshape after c_proj). */
+const STREAM_PASS = new Set(['Cast', 'Identity', 'Reshape']);
+/** A budget for the forward search from the attention output to its residual add (a post-attention norm is ~10 nodes). */
+const POST_NORM_NODES = 48;
+
+/** A tensor and the same values under other names: its Cast / Identity / Reshape successors. */
+function streamAliases(ix: GraphIndex, tensor: string): string[] {
+  const out = [tensor];
+  for (const c of ix.consumers.get(tensor) ?? []) if (STREAM_PASS.has(c.opType) && c.input[0] === tensor) out.push(...streamAliases(ix, c.output[0]));
+  return out;
 }
 
+/** A residual add: two streams summed (not a bias or epsilon add); Skip*LayerNormalization write the sum as their 4th output. */
+function residualSum(ix: GraphIndex, n: NodeProto): string | undefined {
+  // The two summed operands: an Add's inputs, a Skip*LayerNormalization's input and skip (then gamma, beta, bias).
+  if (!RESIDUAL_OPS.has(n.opType) || n.input.slice(0, 2).some((i) => !i || ix.isConstant(i))) return undefined;
+  return n.opType === 'Add' ? n.output[0] : n.output[3] || undefined;
+}
+
+/** The residual add that reads `tensor` (or an alias of it) directly. */
+function residualAfter(ix: GraphIndex, tensor: string): string | undefined {
+  for (const a of streamAliases(ix, tensor)) {
+    for (const c of ix.consumers.get(a) ?? []) {
+      const sum = residualSum(ix, c);
+      if (sum) return sum;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The residual add after attention. Usually it reads the attention output directly; after a
+ * post-attention norm (Gemma 2/3, OLMo 2) or a scale (Granite's residual_multiplier) it is the nearest
+ * add downstream whose other operand does not come from the attention output (the block's input).
+ */
+function attentionResidual(ix: GraphIndex, attn: string): string | undefined {
+  const direct = residualAfter(ix, attn);
+  if (direct) return direct;
+  const seen = new Set([attn]);
+  const queue = [attn];
+  for (let visited = 0; queue.length && visited < POST_NORM_NODES;) {
+    for (const n of ix.consumers.get(queue.shift()!) ?? []) {
+      visited++;
+      const sum = residualSum(ix, n);
+      if (sum && n.input.some((i) => i && !seen.has(i))) return sum;
+      for (const o of n.output) {
+        if (!o || seen.has(o)) continue;
+        seen.add(o);
+        queue.push(o);
+      }
+    }
+  }
+  return undefined;
+}
+
+/** The residual stream after the block: the residual add after attention, then the one after the MLP. */
 function residPostOf(ix: GraphIndex, attn: string): string | undefined {
-  const mid = residualAfter(ix, attn);
+  const mid = attentionResidual(ix, attn);
   return mid ? residualAfter(ix, mid) : undefined;
 }
 
@@ -209,7 +269,7 @@ function structural(ix: GraphIndex): NodeProto[] {
     const proj = (ix.consumers.get(n.output[0]) ?? []).find((c) => PROJECTION_OPS.has(c.opType));
     if (!proj) continue;
     const site = siteOf(ix, proj);
-    if ((ix.consumers.get(site.tensor) ?? []).some((c) => RESIDUAL_OPS.has(c.opType))) found.push(proj);
+    if (residualAfter(ix, site.tensor)) found.push(proj);
   }
   return found;
 }
