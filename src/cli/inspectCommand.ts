@@ -52,6 +52,10 @@ export function formatReport(r: InspectReport): string {
       : `${r.kv.pastKey ?? '?'} / ${r.kv.pastValue ?? '?'} -> ${r.kv.presentKey ?? '?'} / ${r.kv.presentValue ?? '?'}`;
     lines.push(`kv cache     ${names}, ${r.kv.layers} layers, ${r.kv.dtype ?? '?'}${r.kv.shape ? `[${r.kv.shape.join(',')}]` : ''}`);
   } else lines.push('kv cache     none');
+  if (r.merged) {
+    const m = r.merged;
+    lines.push(`merged       If "${m.node}" on ${m.condition}: both branches instrumented (then: with past, else: without); sites below are the else branch's`);
+  }
   lines.push(`sites        (found by ${r.sites[0]?.rule ?? '-'})`);
   for (const s of r.sites) {
     lines.push(`  layer ${s.layer}: attn_out ${s.tensors.attn_out}`);

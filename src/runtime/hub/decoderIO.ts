@@ -18,10 +18,14 @@ type CachePair = { past: TensorInfo; present: string };
 /** The KV cache carried from one call to the next: past input name -> tensor. */
 export type PastState = { length: number; tensors: Record<string, ort.Tensor> };
 
+/** Optimum's merged decoders pick their branch by this input: true runs the branch that reads the past. */
+const CACHE_BRANCH = 'use_cache_branch';
+
 /**
  * How to feed an exported decoder: its token, mask and position inputs (named as genai_config.json
- * says, else by the Optimum names), and its KV cache (per-layer key/value, stacked K/V, or a static
- * cache with write indices). Inputs it does not know are an error, not a silent zero.
+ * says, else by the Optimum names), its KV cache (per-layer key/value, stacked K/V, or a static
+ * cache with write indices) and a merged decoder's branch input. Inputs it does not know are an
+ * error, not a silent zero.
  */
 export class DecoderIO {
   readonly ids: IntTensor;
@@ -29,6 +33,7 @@ export class DecoderIO {
   readonly positions?: IntTensor;
   readonly cache: CachePair[];
   readonly staticCache?: StaticCache;
+  readonly cacheBranch?: string;
 
   constructor(summary: ModelSummary, genaiInputs: Record<string, unknown> = {}) {
     const inputs = new Map(summary.inputs.map((t) => [t.name, t]));
@@ -58,6 +63,12 @@ export class DecoderIO {
         throw new UserError('the model has a static KV cache whose slot count could not be read from the cache input shape', { file: summary.onnxFile });
       this.staticCache = { writeIndices, nonpadLength, capacity };
     }
+    const branch = inputs.get(CACHE_BRANCH);
+    if (branch) {
+      if (branch.dtype !== 'bool') throw new UserError(`input "${CACHE_BRANCH}" is ${branch.dtype}; expected bool`, { file: summary.onnxFile });
+      used.add(CACHE_BRANCH);
+      this.cacheBranch = CACHE_BRANCH;
+    }
     const unknown = [...inputs.keys()].filter((n) => !used.has(n));
     if (unknown.length) throw new UserError(`the model has inputs this runtime does not know how to feed: ${unknown.join(', ')}`, { file: summary.onnxFile });
   }
@@ -80,6 +91,8 @@ export class DecoderIO {
       feeds[nonpadLength.name] = intTensor(nonpadLength.type, new BigInt64Array(batch).fill(BigInt(total)), [batch]);
     }
     for (const c of this.cache) feeds[c.past.name] = past?.tensors[c.past.name] ?? emptyPast(c.past, batch, !!this.staticCache);
+    // A fresh batch runs the branch without past (the one exported for prompts; its past inputs, empty, go unread).
+    if (this.cacheBranch) feeds[this.cacheBranch] = new ort.Tensor('bool', [past !== undefined], [1]);
     return feeds;
   }
 

@@ -4,8 +4,9 @@ import { dirname, join } from 'node:path';
 import { UserError } from '../../core/errors';
 import { writeAtomic } from '../../node/files';
 import { INSTRUMENT_VERSION, instrumentDecoder, type InstrumentManifest } from './instrument';
+import { findDecoderSites, type MergedSites } from './mergedDecoder';
 import { locateModel, readModelFolder, summarize, type ModelSummary } from './modelFolder';
-import { discoverSites, type LayerSites } from './sites';
+import type { LayerSites } from './sites';
 
 export interface InstrumentedModel {
   /** The instrumented graph in the cache. */
@@ -13,6 +14,8 @@ export interface InstrumentedModel {
   manifest: InstrumentManifest;
   summary: ModelSummary;
   sites: LayerSites[];
+  /** A merged decoder's sites in both branches (`sites` are those of the branch without past). */
+  merged?: MergedSites;
   config?: Record<string, unknown>;
   genaiConfig?: Record<string, unknown>;
 }
@@ -60,7 +63,7 @@ export function ensureInstrumented(req: InstrumentRequest): InstrumentedModel {
   req.log(`Instrumenting ${probe.onnxFile} (cached in ${dir}).`);
   const folder = readModelFolder(req.path, req.file, graphBytes);
   const summary = summarize(folder);
-  const sites = discoverSites(folder.graph, summary.architecture, { layers: summary.layers, override: req.site });
+  const found = findDecoderSites(folder.graph, summary.architecture, { layers: summary.layers, override: req.site });
   if (summary.hiddenSize === undefined) {
     throw new UserError(
       'the model width is unknown: neither config.json (hidden_size, n_embd, d_model) nor genai_config.json (hidden_size, or heads x head_size) gives it',
@@ -68,10 +71,10 @@ export function ensureInstrumented(req: InstrumentRequest): InstrumentedModel {
     );
   }
   const logits = logitsName(folder.genaiConfig);
-  const { bytes, manifest } = instrumentDecoder(folder.model, sites, { width: summary.hiddenSize, dtype: summary.dtype, logits });
+  const { bytes, manifest } = instrumentDecoder(folder.model, found, { width: summary.hiddenSize, dtype: summary.dtype, logits });
   mkdirSync(dir, { recursive: true });
   writeAtomic(graphFile, bytes);
-  const entry: CacheEntry = { source: probe.onnxFile, manifest, summary, sites, config: folder.config, genaiConfig: folder.genaiConfig };
+  const entry: CacheEntry = { source: probe.onnxFile, manifest, summary, ...found, config: folder.config, genaiConfig: folder.genaiConfig };
   writeAtomic(entryFile, JSON.stringify(entry));
   return { ...entry, graphFile };
 }

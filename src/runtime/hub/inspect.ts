@@ -1,10 +1,13 @@
+import { findDecoderSites, type MergedSites } from './mergedDecoder';
 import { readModelFolder, summarize, type ModelSummary } from './modelFolder';
-import { discoverSites, type LayerSites } from './sites';
+import type { LayerSites } from './sites';
 
 export interface InspectReport extends Omit<ModelSummary, 'layers'> {
   /** The number of decoder layers. */
   layers: number;
   sites: LayerSites[];
+  /** A merged decoder's sites in both branches (`sites` are those of the branch without past). */
+  merged?: MergedSites;
 }
 
 export interface InspectOptions {
@@ -18,6 +21,6 @@ export interface InspectOptions {
 export function inspectModel(path: string, options: InspectOptions = {}): InspectReport {
   const folder = readModelFolder(path, options.file);
   const summary = summarize(folder);
-  const sites = discoverSites(folder.graph, summary.architecture, { layers: summary.layers, override: options.site });
-  return { ...summary, layers: summary.layers ?? sites.length, sites };
+  const found = findDecoderSites(folder.graph, summary.architecture, { layers: summary.layers, override: options.site });
+  return { ...summary, layers: summary.layers ?? found.sites.length, ...found };
 }

@@ -1,19 +1,20 @@
-import { toBinary } from '@bufbuild/protobuf';
-import { ModelProtoSchema, type GraphProto, type ModelProto, type NodeProto } from 'onnx-buf';
+import { clone, toBinary } from '@bufbuild/protobuf';
+import { ModelProtoSchema, ValueInfoProtoSchema, type GraphProto, type ModelProto, type NodeProto } from 'onnx-buf';
 import { UserError } from '../../core/errors';
 import { SITE_OPERATION, SITES, type Site } from '../../core/model';
 import { DType, GraphBuilder, type AttrValue } from '../onnx/graphBuilder';
-import { bySite, declareSparseInputs, editRows, gatherRows, replaceRows, siteNames, stackLayers } from '../onnx/sites';
+import { bySite, declareSparseInputs, editRows, gatherRows, replaceRows, siteNames, stackLayers, type SparseInputs } from '../onnx/sites';
 import { topologicalSort } from '../onnx/topologicalSort';
+import { mergedDecoder, type DecoderSites, type MergedDecoder } from './mergedDecoder';
 import type { ActivationDType } from './modelFolder';
 import type { LayerSites } from './sites';
 
 /**
  * Bump when the instrumentation changes (2: inputs and taps named by siteNames; 3: resid_post found
- * through casts and post-attention norms, attn_out after a bias fed by an Identity): cached
- * instrumented graphs of another version are rebuilt.
+ * through casts and post-attention norms, attn_out after a bias fed by an Identity; 4: merged
+ * decoders instrumented in both branches): cached instrumented graphs of another version are rebuilt.
  */
-export const INSTRUMENT_VERSION = 3;
+export const INSTRUMENT_VERSION = 4;
 
 /** Names of what instrumentation adds to an exported decoder (prefixed so they cannot collide with the export's). */
 export const IV = {
@@ -46,6 +47,23 @@ const ROWWISE = new Set(['Cast', 'Div', 'Mul', 'Tanh', 'Add', 'Sub', 'Identity']
 
 const ACT_CODE: Record<ActivationDType, number> = { float32: DType.float, float16: DType.float16, bfloat16: 16 };
 
+/** What every instrumented body reads: the graph inputs that instrumentation adds. */
+interface AddedInputs {
+  edits: Record<Site, SparseInputs | undefined>;
+  tapIndex: string;
+  logitIndex: string;
+}
+
+/** A graph that computes the decoder: the top graph, or one branch of a merged decoder's If. */
+interface Body {
+  graph: GraphProto;
+  sites: readonly LayerSites[];
+  /** Fresh names of this body (a branch's must not repeat the outer graph's). */
+  prefix: string;
+  /** The body's logits output. */
+  logits: string;
+}
+
 /**
  * Adds to an exported decoder (in place) what the embedded graph has: sparse additive edits at each
  * layer's attention output and head outputs, replacement of the residual stream after each block,
@@ -53,30 +71,54 @@ const ACT_CODE: Record<ActivationDType, number> = { float32: DType.float, float1
  * inputs and outputs, including its KV cache, stay as they are (except `logits`, which becomes
  * `iv_logits` [K, V]). Activations are flattened to rows [batch * length, d], so a position is the
  * row b * length + t of the current call. Every added node uses opset-11 operators; values enter as
- * float32 and are cast to the activations' dtype, taps and logits leave as float32.
+ * float32 and are cast to the activations' dtype, taps and logits leave as float32. A merged decoder
+ * is instrumented in both branches of its If, which then outputs the taps and logits of the branch
+ * the call runs.
  */
-export function instrumentDecoder(
-  model: ModelProto,
-  sites: readonly LayerSites[],
-  options: InstrumentOptions,
-): { bytes: Uint8Array; manifest: InstrumentManifest } {
+export function instrumentDecoder(model: ModelProto, found: DecoderSites, options: InstrumentOptions): { bytes: Uint8Array; manifest: InstrumentManifest } {
   const graph = model.graph!;
   const opset = Number(model.opsetImport.find((o) => !o.domain || o.domain === 'ai.onnx')?.version ?? 0);
   if (opset < 11) throw new UserError(`the model uses ONNX opset ${opset}; instrumentation needs opset 11 or newer (re-export the model with a newer opset)`);
+  const merged = found.merged && mergedDecoder(graph);
+  const bodies: Body[] = merged
+    ? (['then', 'else'] as const).map((name) => ({
+        graph: merged[name],
+        sites: found.merged![name],
+        prefix: `iv/${name}/`,
+        logits: merged[name].output[logitsAt(merged, options.logits)].name,
+      }))
+    : [{ graph, sites: found.sites, prefix: 'iv/', logits: options.logits }];
+
+  const g = new GraphBuilder(graph.name, { graph, prefix: 'iv/' });
+  // A site is offered where every layer (of every body) has it; attn_out always does.
+  const available = SITES.filter((site) => bodies.every((b) => b.sites.every((s) => s.tensors[site])));
+  const act = ACT_CODE[options.dtype];
+  const inputs: AddedInputs = {
+    edits: bySite((site) => (available.includes(site) ? declareSparseInputs(g, site, IV.site(site), options.width, act) : undefined)),
+    tapIndex: g.input(IV.tapIndex, DType.int64, ['tap_count']),
+    logitIndex: g.input(IV.logitIndex, DType.int64, ['logit_count']),
+  };
+  const modes = bodies.map((b) => instrumentBody(b, available, inputs, options));
+  if (merged) liftOutputs(graph, merged, options.logits);
+  graph.valueInfo.length = 0;
+  // The If reads the added inputs (and their casts) from its branches: the sort sees through subgraphs.
+  topologicalSort(graph);
+  const logits = modes.includes('gathered') ? 'gathered' : 'selected';
+  return { bytes: toBinary(ModelProtoSchema, model), manifest: { version: INSTRUMENT_VERSION, sites: available, logits } };
+}
+
+/** Edits, taps and row-selected logits in one body; its logits output is replaced by taps and `iv_logits`. */
+function instrumentBody(body: Body, available: readonly Site[], inputs: AddedInputs, options: InstrumentOptions): InstrumentManifest['logits'] {
+  const { graph, prefix } = body;
   const d = options.width;
   const act = ACT_CODE[options.dtype];
   const original = [...graph.node];
   const producer = new Map<string, NodeProto>();
   for (const n of original) for (const o of n.output) if (o) producer.set(o, n);
-  const g = new GraphBuilder(graph.name, { graph, prefix: 'iv/' });
+  const g = new GraphBuilder(graph.name, { graph, prefix });
+  const { edits } = inputs;
 
-  // A site is offered where every layer has it (attn_out always does).
-  const available = SITES.filter((site) => sites.every((s) => s.tensors[site]));
-  const edits = bySite((site) => (available.includes(site) ? declareSparseInputs(g, site, IV.site(site), d, act) : undefined));
-  const tapIndex = g.input(IV.tapIndex, DType.int64, ['tap_count']);
-  const logitIndex = g.input(IV.logitIndex, DType.int64, ['logit_count']);
-
-  const rowsShape = g.ints([-1, d], 'iv/rows_shape');
+  const rowsShape = g.ints([-1, d], `${prefix}rows_shape`);
   const flat = (x: string) => g.op1('Reshape', [x, rowsShape]);
   /** Points every original consumer of `tensor` at `replacement` (rows [N, d], reshaped back to the tensor's shape). */
   const rewire = (tensor: string, rows: string) => {
@@ -84,12 +126,12 @@ export function instrumentDecoder(
     for (const n of original) n.input.forEach((i, k) => i === tensor && (n.input[k] = shaped));
   };
   const taps = bySite((): string[] => []);
-  for (const s of sites) {
+  for (const s of body.sites) {
     for (const site of available) {
       const tensor = s.tensors[site]!;
       const rows = editRows(g, flat(tensor), edits[site]!, s.layer);
       rewire(tensor, rows);
-      taps[site].push(gatherRows(g, rows, tapIndex));
+      taps[site].push(gatherRows(g, rows, inputs.tapIndex));
       // A fused Skip*LayerNormalization also wrote the normalized sum: renormalize the replaced rows there.
       const fused = producer.get(tensor);
       if (SITE_OPERATION[site] === 'replace' && fused && NORM_OF_SKIP[fused.opType] && fused.output[3] === tensor) {
@@ -103,11 +145,38 @@ export function instrumentDecoder(
   }
   for (const site of available) stackLayers(g, taps[site], IV.site(site).taps, d, act);
 
-  const logits = selectLogits(g, graph, producer, options.logits, logitIndex, flat);
+  const mode = selectLogits(g, graph, producer, body.logits, inputs.logitIndex, flat);
   // Shapes recorded by the exporter no longer hold where rows were selected; ONNX Runtime infers them again.
   graph.valueInfo.length = 0;
   topologicalSort(graph);
-  return { bytes: toBinary(ModelProtoSchema, model), manifest: { version: INSTRUMENT_VERSION, sites: available, logits } };
+  return mode;
+}
+
+/** The position of the logits among the If's outputs (a branch's outputs match the If's by position). */
+function logitsAt(merged: MergedDecoder, logits: string): number {
+  const at = merged.node.output.indexOf(logits);
+  if (at < 0) throw new UserError(`the merged decoder's If node "${merged.node.name}" has no "${logits}" output (outputs: ${merged.node.output.join(', ')})`);
+  return at;
+}
+
+/**
+ * Both branches now output the taps and `iv_logits` (appended in the same order) instead of the
+ * logits: the If and the graph output them in its place.
+ */
+function liftOutputs(graph: GraphProto, merged: MergedDecoder, logits: string): void {
+  merged.node.output.splice(logitsAt(merged, logits), 1);
+  graph.output.splice(
+    graph.output.findIndex((o) => o.name === logits),
+    1,
+  );
+  const added = merged.then.output.slice(merged.node.output.length);
+  const names = added.map((o) => o.name);
+  const otherNames = merged.else.output.slice(merged.node.output.length).map((o) => o.name);
+  if (names.join('\0') !== otherNames.join('\0')) throw new Error(`the branches were instrumented differently: ${names} vs ${otherNames}`);
+  for (const o of added) {
+    merged.node.output.push(o.name);
+    graph.output.push(clone(ValueInfoProtoSchema, o));
+  }
 }
 
 /** The normalization a fused Skip*LayerNormalization applies after its sum, on rows [m, d]. */
