@@ -70,9 +70,16 @@ export class Engine implements vscode.Disposable {
     // The settings may have changed before their change event reached us: never hand out a model loaded with others.
     if (this.current && this.current.key !== key) void this.reset();
     if (!this.current) {
+      // A dead worker takes the shared model with it: the next command loads a new one. The run that was using it reports the error.
+      const onExit = (e: Error) => {
+        if (this.current !== entry) return;
+        this.current = undefined;
+        this.log.error(e.message);
+        if (entry.leases === 0) void vscode.window.showWarningMessage(`Iterative Vectors: ${e.message}`);
+      };
       const loading = Promise.resolve(
         vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Iterative Vectors: loading ${modelLabel(options.model)}` }, () =>
-          this.load(options),
+          this.load(options, onExit),
         ),
       );
       const entry: Entry = { key, loading, leases: 0, retired: false };
@@ -85,7 +92,7 @@ export class Engine implements vscode.Disposable {
   }
 
   /** Loads a model in a worker and reports where it runs (and what fell back) in the log. */
-  private async load(options: ModelLoadOptions & { threads?: number }): Promise<LoadedModel> {
+  private async load(options: ModelLoadOptions & { threads?: number }, onExit?: (e: Error) => void): Promise<LoadedModel> {
     const details = [
       `device ${options.device}`,
       options.dtype ? `dtype ${options.dtype}` : '',
@@ -95,7 +102,7 @@ export class Engine implements vscode.Disposable {
       options.threads ? `${options.threads} threads` : '',
     ].filter(Boolean);
     this.log.info(`Loading ${options.model} (${details.join(', ')})…`);
-    const loaded = await loadModelInWorker({ ...options, cacheDir: this.context.globalStorageUri.fsPath, log: (m) => this.log.info(m) });
+    const loaded = await loadModelInWorker({ ...options, cacheDir: this.context.globalStorageUri.fsPath, log: (m) => this.log.info(m) }, { onExit });
     const { info, executionProvider } = loaded.model;
     this.log.info(
       `Loaded ${info.name}: ${info.nLayers} layers, d_model ${info.dModel}, execution provider ${executionProvider}${loaded.fallbacks.length ? ` (after ${loaded.fallbacks.length} fallback${loaded.fallbacks.length > 1 ? 's' : ''})` : ''}.`,

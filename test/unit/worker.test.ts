@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { CancelledError, UserError } from '../../src/core/errors';
@@ -30,13 +31,13 @@ describe('model worker protocol: the real worker', () => {
   let model: SteerableModel;
   before(async () => {
     assert.ok(existsSync(WORKER), 'build first: node esbuild.mjs');
-    ({ model } = await loadModelInWorker({ cacheDir: defaultCacheDir(), threads: 2 }, WORKER));
+    ({ model } = await loadModelInWorker({ cacheDir: defaultCacheDir(), threads: 2 }, { workerFile: WORKER }));
   });
   after(() => model?.dispose());
 
   test('a UserError with a location thrown in the worker comes back as a UserError with that location', async () => {
     const missing = join(__dirname, 'no-such-model.onnx');
-    await assert.rejects(loadModelInWorker({ model: missing, cacheDir: defaultCacheDir() }, WORKER), (e: unknown) => {
+    await assert.rejects(loadModelInWorker({ model: missing, cacheDir: defaultCacheDir() }, { workerFile: WORKER }), (e: unknown) => {
       assert.ok(e instanceof UserError);
       assert.deepEqual(e.location, { file: missing });
       assert.match(e.message, /model not found/);
@@ -58,5 +59,32 @@ describe('model worker protocol: the real worker', () => {
     session.dispose();
     await assert.rejects(session.step(5), (e: unknown) => e instanceof Error && !(e instanceof UserError) && /no decoding session/.test(e.message));
     await local.dispose();
+  });
+});
+
+describe('model worker: when it dies', () => {
+  test('a call in flight fails with a UserError that says so, later calls fail at once, onExit is told once, a new worker runs', async () => {
+    // The real worker, killed the moment a forward request reaches it (as an out-of-memory kill or a native crash would).
+    const dir = mkdtempSync(join(tmpdir(), 'iv-worker-'));
+    const dying = join(dir, 'dyingWorker.js');
+    writeFileSync(
+      dying,
+      `require(${JSON.stringify(WORKER)});\nrequire('node:worker_threads').parentPort.on('message', (m) => m.type === 'forward' && process.exit(137));\n`,
+    );
+    const exits: Error[] = [];
+    const { model } = await loadModelInWorker({ cacheDir: defaultCacheDir(), threads: 2 }, { workerFile: dying, onExit: (e) => exits.push(e) });
+    const req = { tokens: [[1, 9038]], logits: [{ seq: 0, pos: 1 }] };
+    const dead = (e: unknown) =>
+      e instanceof UserError && /^the model worker exited with code 137: it was killed, ran out of memory or crashed/.test(e.message);
+    await assert.rejects(model.forward(req), dead);
+    await assert.rejects(model.startDecoding(), dead);
+    assert.equal(exits.length, 1);
+    assert.ok(dead(exits[0]));
+    await model.dispose();
+    const { model: next } = await loadModelInWorker({ cacheDir: defaultCacheDir(), threads: 2 }, { workerFile: WORKER });
+    assert.equal((await next.forward(req)).logits.length, 1);
+    await next.dispose();
+    assert.equal(exits.length, 1, 'disposing is not a death');
+    rmSync(dir, { recursive: true, force: true });
   });
 });
