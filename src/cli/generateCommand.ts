@@ -1,5 +1,6 @@
 import { UserError } from '../core/errors';
 import { generate } from '../core/generate';
+import { SEED_RANGE } from '../core/experiment/spec';
 import { loadModel } from '../runtime/loadModel';
 import { MissingTokenizer, promptBos } from '../runtime/tokenizer/loadTokenizer';
 import { MODEL_OPTIONS, loadOptions, num, parse } from './modelFlags';
@@ -28,7 +29,7 @@ export async function generateCommand(argv: string[]): Promise<void> {
   const sampling = {
     temperature: num(values, 'temperature', 0, { min: 0, max: 100 }),
     topP: num(values, 'top-p', 1, { min: Number.MIN_VALUE, max: 1 }),
-    seed: num(values, 'seed', 42, { integer: true }),
+    seed: num(values, 'seed', 42, SEED_RANGE),
   };
 
   const { model, tokenizer } = await loadModel(loadOptions(values, stderrLog));

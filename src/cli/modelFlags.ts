@@ -1,7 +1,7 @@
 /** Flags of the CLI commands outside the experiment spec (generate, bench, inspect, ...): the spec's model flags plus their own. */
 import { parseArgs } from 'node:util';
 import { UserError } from '../core/errors';
-import { cliFields, cliParseOptions, optionsFromFlags, specFor } from '../core/experiment/spec';
+import { checkNumber, cliFields, cliParseOptions, optionsFromFlags, specFor, type NumberRange } from '../core/experiment/spec';
 import type { LoadOptions } from '../runtime/loadModel';
 import { loadOptionsOf } from './options';
 
@@ -22,13 +22,11 @@ export function loadOptions(values: Record<string, unknown>, log: (m: string) =>
   return loadOptionsOf(optionsFromFlags('model', model), log);
 }
 
-/** A numeric flag of these commands: a clear error names the flag when the value is not a number in range. */
-export function num(values: Record<string, unknown>, flag: string, fallback: number, { min = -Infinity, max = Infinity, integer = false } = {}): number {
+/** A numeric flag of these commands, read by the spec's number reader: a clear error names the flag when the value is not a number in range. */
+export function num(values: Record<string, unknown>, flag: string, fallback: number, range: NumberRange): number {
   const raw = values[flag];
   if (raw === undefined) return fallback;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
-    throw new UserError(`--${flag} must be ${integer ? 'an integer' : 'a number'} in [${min}, ${max}], got "${raw}"`);
-  }
-  return n;
+  const r = checkNumber(raw, range);
+  if ('error' in r) throw new UserError(`--${flag} ${r.error}`);
+  return r.value;
 }

@@ -36,7 +36,7 @@ export interface DatasetSources {
   stdlib: StdlibFiles;
 }
 
-/** Append-only text storage for a sweep's rows, so that a stopped sweep resumes on any storage. */
+/** Text storage for a sweep's rows, appended to as they finish, so that a stopped sweep resumes on any storage. */
 export interface ResultsStore {
   /** The storage's name in messages (a path or URI). */
   readonly name: string;
@@ -44,6 +44,8 @@ export interface ResultsStore {
   read(): Promise<string | undefined>;
   /** Adds `text` at the end, creating the storage when needed. */
   append(text: string): Promise<void>;
+  /** Replaces the whole text, atomically (a resumed sweep drops the row a stopped one left unfinished). */
+  replace(text: string): Promise<void>;
 }
 
 /** Whether a port's error says that nothing is at the path (Node.js `ENOENT`, VS Code `FileNotFound`). */

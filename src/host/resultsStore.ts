@@ -25,5 +25,9 @@ export function workspaceResults(uri: vscode.Uri): ResultsStore {
       text = (text ?? (await read()) ?? '') + more;
       await writeFileAtomic(uri, text);
     },
+    async replace(all) {
+      text = all;
+      await writeFileAtomic(uri, text);
+    },
   };
 }

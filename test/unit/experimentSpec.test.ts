@@ -6,6 +6,7 @@ import { userError } from './assertions';
 import { recipeOf, tensorDifference } from '../../src/core/experiment/recipe';
 import {
   BUILTIN_DEFAULTS,
+  checkNumber,
   checkOptions,
   cliFields,
   cliHelp,
@@ -16,6 +17,7 @@ import {
   FIELDS,
   optionsFromFlags,
   resolveOptions,
+  SEED_RANGE,
   SETTING_FIELDS,
   specFor,
 } from '../../src/core/experiment/spec';
@@ -168,5 +170,29 @@ describe('experiment spec: no silent coercion of numbers', () => {
     userError(() => optionsFromFlags('sweep', { 'ext-grid': '0x1' }), /^--ext-grid must be a list of numbers/);
     userError(() => checkOptions('sweep', { noIterGrid: [0.5, 500] }), /^field "noIterGrid": takes numbers from -100 to 100/);
     assert.deepEqual(optionsFromFlags('sweep', { 'no-iter-grid': '' }).noIterGrid, []);
+  });
+
+  test('a refusal says why where Number() would have read something else than what was written', () => {
+    userError(
+      () => optionsFromFlags('evaluate', { seed: '0o17' }),
+      /^--seed must be an integer in \[0, 4294967295\], got "0o17" \(write numbers in decimal, not in hexadecimal, octal or binary\)$/,
+    );
+    userError(() => optionsFromFlags('evaluate', { strength: '-1e-400' }), /got "-1e-400" \(too small to represent: it would be read as 0\)$/);
+    userError(() => optionsFromFlags('evaluate', { strength: '1e309' }), /got "1e309" \(too large to represent\)$/);
+    userError(() => optionsFromFlags('evaluate', { shots: '' }), /^--shots must be an integer in \[0, 64\], got "" \(empty\)$/);
+    userError(
+      () => optionsFromFlags('sweep', { 'eval-grid': '0.5,0x1' }),
+      /^--eval-grid must be a list of numbers separated by commas, got "0\.5,0x1" \("0x1": write numbers in decimal/,
+    );
+    userError(() => checkOptions('evaluate', { strength: Infinity }), /^field "strength": must be a number in \[-100, 100\], got Infinity$/);
+    userError(() => checkOptions('evaluate', { seed: 2 ** 32 }), /^field "seed": must be an integer in \[0, 4294967295\], got 4294967296$/);
+    // A zero written as zero is 0 (and -0 is 0, not a negative zero).
+    assert.ok(Object.is(optionsFromFlags('evaluate', { strength: '-0' }).strength, 0));
+    assert.equal(optionsFromFlags('evaluate', { strength: '0e5' }).strength, 0);
+    // The CLI's other numeric flags read through the same function.
+    assert.deepEqual(checkNumber('1e3', { min: 0, max: 1e4, integer: true }), { value: 1000 });
+    assert.deepEqual(checkNumber('0x10', SEED_RANGE), {
+      error: 'must be an integer in [0, 4294967295], got "0x10" (write numbers in decimal, not in hexadecimal, octal or binary)',
+    });
   });
 });

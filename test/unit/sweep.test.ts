@@ -1,7 +1,7 @@
 // The sweep's results file: its header of settings, resume only with the same settings, and the
 // parser every reader uses. runSweep runs on the embedded model (real ONNX Runtime sessions).
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -142,14 +142,72 @@ describe('runSweep results file', () => {
     assert.equal(lines(old).length, 2, 'nothing appended');
   });
 
-  test('a truncated or non-row line refuses with its line number', async () => {
+  test('a sweep killed while writing a row resumes: the cut line is dropped with a warning and that row runs again', async () => {
     const text = readFileSync(file, 'utf8');
     const cut = join(dir, 'cut.sweep.jsonl');
+    // What a kill leaves: the header, the first row, and the second row cut mid-line (no newline).
     writeFileSync(cut, text.slice(0, text.length - 20));
-    await assert.rejects(runSweep(loaded.model, task, GRID, options(cut)), userError(/cut\.sweep\.jsonl, line 3: not valid JSON \(the last line/));
-    const odd = join(dir, 'odd.sweep.jsonl');
-    writeFileSync(odd, `${text}[1, 2]\n`);
-    await assert.rejects(runSweep(loaded.model, task, GRID, options(odd)), userError(/odd\.sweep\.jsonl, line 4: not a sweep row: not an object/));
+    const warnings: string[] = [];
+    const computed: SweepRow[] = [];
+    const resumed = await runSweep(loaded.model, task, GRID, { ...options(cut), warn: (m) => warnings.push(m), onRow: (r) => computed.push(r) });
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0], /cut\.sweep\.jsonl, line 3: dropped the unfinished last line .*runs again/);
+    assert.deepEqual(
+      computed.map((r) => r.evalStrength),
+      [0.9],
+      'only the cut row is computed again',
+    );
+    assert.deepEqual(resumed.rows[0], first.rows[0], 'the whole row is read back');
+    assert.deepEqual(
+      resumed.rows.map(({ extractMs: _e, evalMs: _v, ...r }) => r),
+      first.rows.map(({ extractMs: _e, evalMs: _v, ...r }) => r),
+      'the same numbers as the uninterrupted sweep',
+    );
+    // The file is whole again: a header and two rows, each on its own line, and it reads back without a warning.
+    assert.deepEqual(parseSweepResults(readFileSync(cut, 'utf8'), cut), { settings: first.settings, rows: resumed.rows });
+    assert.equal(lines(cut).length, 3);
+
+    // A file cut inside its header: the header is written again and the sweep runs from the start.
+    const header = join(dir, 'header-cut.sweep.jsonl');
+    writeFileSync(header, text.slice(0, 30));
+    const again = await runSweep(loaded.model, task, GRID, { ...options(header), warn: (m) => warnings.push(m) });
+    assert.match(warnings[1], /header-cut\.sweep\.jsonl, line 1: dropped the unfinished last line/);
+    assert.deepEqual(parseSweepResults(readFileSync(header, 'utf8'), header), { settings: first.settings, rows: again.rows });
+  });
+
+  test('a cut line that is not the last, a null line or a non-row line refuses with its line number; the file is left as it was', async () => {
+    const text = readFileSync(file, 'utf8');
+    const [head, row1, row2] = text.trim().split('\n');
+    const refused = async (name: string, content: string, pattern: RegExp) => {
+      const path = join(dir, name);
+      writeFileSync(path, content);
+      await assert.rejects(runSweep(loaded.model, task, GRID, options(path)), userError(pattern));
+      assert.equal(readFileSync(path, 'utf8'), content, `${name} is left as it was`);
+    };
+    await refused('middle.sweep.jsonl', `${head}\n${row1.slice(0, 40)}\n${row2}\n`, /middle\.sweep\.jsonl, line 2: not valid JSON at column 41/);
+    await refused('null.sweep.jsonl', `${text}null\n`, /null\.sweep\.jsonl, line 4: not a sweep row: not an object/);
+    await refused('null-last.sweep.jsonl', `${text}null`, /null-last\.sweep\.jsonl, line 4: not a sweep row: not an object/);
+    await refused('null-header.sweep.jsonl', `null\n${row1}\n`, /null-header\.sweep\.jsonl, line 1: .*not a sweep results file/);
+    await refused('odd.sweep.jsonl', `${text}[1, 2]\n`, /odd\.sweep\.jsonl, line 4: not a sweep row: not an object/);
+    await refused(
+      'twice.sweep.jsonl',
+      `${text}${row1.replace('{', '{"shots":2,')}\n`,
+      /twice\.sweep\.jsonl, line 4, field "shots": the key "shots" appears twice/,
+    );
+  });
+
+  test('a folder where the results file should be is a UserError naming it', async () => {
+    const folder = join(dir, 'folder.sweep.jsonl');
+    mkdirSync(folder);
+    await assert.rejects(
+      runSweep(loaded.model, task, GRID, options(folder)),
+      userError(/folder\.sweep\.jsonl: cannot read the sweep results file: it is a folder/),
+    );
+    const missing = join(dir, 'no-such-folder', 'x.sweep.jsonl');
+    await assert.rejects(
+      runSweep(loaded.model, task, GRID, options(missing)),
+      userError(/x\.sweep\.jsonl: cannot write the sweep results file: its folder does not exist/),
+    );
   });
 });
 
@@ -160,6 +218,7 @@ describe('runSweep results store', () => {
       name: 'memory:pets.sweep.jsonl',
       read: async () => store.text,
       append: async (text) => void (store.text = (store.text ?? '') + text),
+      replace: async (text) => void (store.text = text),
     };
     return store;
   }
@@ -222,8 +281,16 @@ describe('parseSweepResults', () => {
 
   test('an unfinished last line: an error by default, skipped for a reader of a live file', () => {
     const text = `${header}${JSON.stringify(a)}\n{"shots": 1, "refr`;
-    assert.throws(() => parseSweepResults(text, 'x.jsonl'), userError(/x\.jsonl, line 3: not valid JSON/));
-    assert.deepEqual(parseSweepResults(text, 'x.jsonl', { partialLastLine: 'skip' }).rows, [a]);
+    assert.throws(
+      () => parseSweepResults(text, 'x.jsonl'),
+      userError(/x\.jsonl, line 3: not valid JSON at column 19: Unterminated string \(the last line, without its newline/),
+    );
+    assert.deepEqual(parseSweepResults(text, 'x.jsonl', { partialLastLine: 'skip' }), { settings, rows: [a], partialLine: 3 });
+    // whole JSON on the last line is not "unfinished": a null there is refused either way
+    assert.throws(
+      () => parseSweepResults(`${header}null`, 'x.jsonl', { partialLastLine: 'skip' }),
+      userError(/x\.jsonl, line 2: not a sweep row: not an object/),
+    );
     // a bad line that is not the last is an error either way
     assert.throws(() => parseSweepResults(`${header}not json\n${JSON.stringify(b)}\n`, 'x.jsonl', { partialLastLine: 'skip' }), userError(/x\.jsonl, line 2/));
   });

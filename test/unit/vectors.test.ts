@@ -631,3 +631,95 @@ describe('GGUF control vectors', () => {
     throwsUser(() => decodeGguf(mis, F), F, /offset 4 is not a multiple of the alignment 32/);
   });
 });
+
+// ---------------------------------------------------------------------------------------------
+
+describe('vector artifacts: what a file can hide is refused at load', () => {
+  const F = 'odd.ivec.safetensors';
+  /** ivArtifact with one value replaced: layer, row, column. */
+  const withValue = (layer: number, row: number, column: number, value: number) => {
+    const a = ivArtifact();
+    a.tensors.get(`blocks.${layer}.attn_out`)!.data[row * D + column] = value;
+    return a;
+  };
+  /** The artifact's file with its tensors written as they are, NaN included (encodeArtifact refuses those). */
+  const fileOf = (a: VectorArtifact) => encodeSafetensors(a.tensors, { iv: JSON.stringify(a.metadata) });
+
+  test('NaN and infinite values name the file, the tensor, the row and the index of the first', () => {
+    throwsUser(() => decodeArtifact(fileOf(withValue(1, 2, 3, NaN)), F), F, /finite.*tensor "blocks\.1\.attn_out", row 2, index 3 is NaN$/);
+    throwsUser(() => decodeArtifact(fileOf(withValue(0, 1, 0, -Infinity)), F), F, /tensor "blocks\.0\.attn_out", row 1, index 0 is -Infinity$/);
+    const two = withValue(2, 0, 1, Infinity);
+    two.tensors.get('blocks.0.attn_out')!.data[5] = NaN;
+    throwsUser(() => decodeArtifact(fileOf(two), F), F, /tensor "blocks\.0\.attn_out", row 1, index 1 is NaN \(2 values in all are NaN or infinite\)$/);
+  });
+
+  test('a float64 value beyond float32 reads as infinite and is refused, saying why', () => {
+    const a = ivArtifact();
+    const names = [...a.tensors.keys()];
+    const values = names.flatMap((n) => [...a.tensors.get(n)!.data]);
+    values[D + 2] = 1e300; // blocks.0.attn_out, row 1, index 2
+    const data = Buffer.alloc(values.length * 8);
+    values.forEach((x, i) => data.writeDoubleLE(x, i * 8));
+    const bytes = (LABELS.length + 1) * D * 8;
+    const header: Record<string, unknown> = { __metadata__: { iv: JSON.stringify(a.metadata) } };
+    names.forEach((n, i) => (header[n] = { dtype: 'F64', shape: [LABELS.length + 1, D], data_offsets: [i * bytes, (i + 1) * bytes] }));
+    throwsUser(
+      () => decodeArtifact(rawSafetensors(JSON.stringify(header), data), F),
+      F,
+      /tensor "blocks\.0\.attn_out", row 1, index 2 is Infinity \(or a value beyond float32's ±3\.4e38\)$/,
+    );
+  });
+
+  test('non-finite vectors are not written: a UserError, and no file', () => {
+    assert.throws(
+      () => encodeArtifact(withValue(1, 0, 0, NaN)),
+      (e: unknown) =>
+        e instanceof UserError && /cannot save vectors that are not finite numbers: tensor "blocks\.1\.attn_out", row 0, index 0 is NaN/.test(e.message),
+    );
+    const sub = join(dir, 'nan');
+    mkdirSync(sub);
+    assert.throws(() => writeArtifact(join(sub, 'n.ivec.safetensors'), withValue(1, 0, 0, NaN)), UserError);
+    assert.deepEqual(readdirSync(sub), []);
+  });
+
+  test('a tensor named twice in the header, or a metadata key given twice, is refused', () => {
+    const a = ivArtifact();
+    const { length, text } = headerOf(fileOf(a));
+    const real = fileOf(a);
+    // The same name again at the front of the header (JSON.parse would keep the last one).
+    const entry = `"blocks.1.attn_out":${JSON.stringify(JSON.parse(text)['blocks.1.attn_out'])}`;
+    const twice = rawSafetensors(`{${entry},${text.trim().slice(1)}`, real.subarray(8 + length));
+    throwsUser(() => decodeArtifact(twice, F), F, /field "header": the key "blocks\.1\.attn_out" appears twice/);
+
+    const meta = JSON.stringify(a.metadata).replace('{', '{"labels":["a","b"],');
+    throwsUser(() => decodeArtifact(encodeSafetensors(a.tensors, { iv: meta }), F), F, /field "iv": the key "labels" appears twice/);
+    throwsUser(() => decodeSafetensors(rawSafetensors('{"__metadata__":{"a":"1","a":"2"}}'), F), F, /the key "a" appears twice/);
+  });
+
+  test("checkModelMatch with the model's tokenizer: another tokenizer names both hashes; ignoreHash does not cover it", () => {
+    const P = '/work/vectors/vector.ivec.safetensors';
+    checkModelMatch(ivArtifact(), modelInfo(), P, { tokenizerSha256: 'ab'.repeat(32) });
+    const other = 'cd'.repeat(32);
+    throwsUser(
+      () => checkModelMatch(ivArtifact(), modelInfo(), P, { tokenizerSha256: other }),
+      P,
+      new RegExp(`: tokenizer sha256 ${'ab'.repeat(32)} vs ${other} differ$`),
+    );
+    throwsUser(() => checkModelMatch(ivArtifact(), modelInfo(), P, { tokenizerSha256: other, ignoreHash: true }), P, /tokenizer sha256/);
+  });
+
+  test('export: a row difference, the layer strength or the scale that overflows float32 is a UserError naming the layer and index', () => {
+    const big = withValue(2, 1, 3, 3e38);
+    big.tensors.get('blocks.2.attn_out')!.data[3] = -3e38;
+    assert.throws(
+      () => controlVectorFromArtifact(big, { row: { positive: 1, negative: 0 }, useLayerStrengths: false }),
+      (e: unknown) => e instanceof UserError && /layer 2 is Infinity at index 3 .*float32/.test(e.message),
+    );
+    // layerStrengths [1, 0.5, 2]: 3e38 × 2 overflows at layer 2.
+    assert.throws(() => controlVectorFromArtifact(withValue(2, 2, 0, 3e38), { row: 'query' }), /layer 2 is Infinity at index 0/);
+    assert.throws(
+      () => controlVectorFromArtifact(ivArtifact(), { row: 'query', scale: 1e37 }),
+      (e: unknown) => e instanceof UserError && /scale 1e\+37/.test(e.message),
+    );
+  });
+});

@@ -51,8 +51,10 @@ export interface SweepOptions {
    * Where the rows are appended as they finish (JSON Lines), after a header line with the settings
    * (see sweepResults.ts). Rows already there are not run again when the header's settings are this
    * run's; other settings, a store without a header or a bad line are a UserError naming the store.
+   * An unfinished last line (a sweep stopped while appending it) is dropped with a warning.
    */
   results?: ResultsStore;
+  warn?: (message: string) => void;
   cancellation?: Cancellation;
   onRow?: (row: SweepRow, done: number, total: number) => void;
 }
@@ -110,11 +112,20 @@ export async function runSweep(
   const settings = sweepSettings(model, task, options);
   const store = options.results;
   if (store) {
-    const text = (await store.read()) ?? '';
-    const recorded = parseSweepResults(text, store.name);
+    let text = (await store.read()) ?? '';
+    const recorded = parseSweepResults(text, store.name, { partialLastLine: 'skip' });
+    // Refused settings leave the store as it was.
+    if (recorded.settings !== null) checkSweepSettings(recorded.settings, settings, store.name);
+    if (recorded.partialLine !== undefined) {
+      // What a sweep killed while appending a row leaves: that row, cut. Its configuration runs again.
+      text = text.slice(0, text.lastIndexOf('\n') + 1);
+      await store.replace(text);
+      options.warn?.(
+        `${store.name}, line ${recorded.partialLine}: dropped the unfinished last line (a sweep stopped while writing it); its configuration runs again`,
+      );
+    }
     if (recorded.settings === null) await store.append(`${text && !text.endsWith('\n') ? '\n' : ''}${sweepHeaderLine(settings)}`);
     else {
-      checkSweepSettings(recorded.settings, settings, store.name);
       for (const row of recorded.rows) done.set(configKey(row), row);
       // A last row without its newline (an edited file): the next row must start a line of its own.
       if (!text.endsWith('\n')) await store.append('\n');

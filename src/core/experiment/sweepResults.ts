@@ -9,6 +9,7 @@
  * text through parseSweepResults.
  */
 import { UserError } from '../errors';
+import { parseJson } from '../json';
 import type { SweepRow } from './sweep';
 
 export const SWEEP_FORMAT = 'iv-sweep/1';
@@ -20,12 +21,15 @@ export interface SweepResults {
   /** The header's settings; null only for a file with no lines at all (a new file). */
   settings: SweepSettings | null;
   rows: SweepRow[];
+  /** The 1-based line of an unfinished last line that was skipped (see ParseSweepOptions); absent when none was. */
+  partialLine?: number;
 }
 
 export interface ParseSweepOptions {
   /**
-   * A last line without its newline that does not parse: 'error' (default) refuses it like any bad
-   * line; 'skip' ignores it, for a reader that only looks at a file a sweep may still be writing.
+   * A last line without its newline that is not valid JSON (what a sweep killed while appending a
+   * row leaves): 'error' (default) refuses it like any bad line; 'skip' leaves it out and says so in
+   * `partialLine`, for a sweep that resumes and for a reader of a file a sweep may still be writing.
    */
   partialLastLine?: 'error' | 'skip';
 }
@@ -38,7 +42,8 @@ export function sweepHeaderLine(settings: SweepSettings): string {
 /**
  * The settings and rows of a results file's text. Blank lines are skipped. A missing header (a file
  * written before results files carried their settings, or not a sweep file), a header of another
- * format, a line that is not JSON or not a row is a UserError naming the file and the 1-based line.
+ * format, a line that is not JSON (or names a key twice) or not a row is a UserError naming the
+ * file and the 1-based line.
  */
 export function parseSweepResults(text: string, file?: string, options: ParseSweepOptions = {}): SweepResults {
   const lines = text.split('\n');
@@ -48,24 +53,24 @@ export function parseSweepResults(text: string, file?: string, options: ParseSwe
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i];
     if (!line.trim()) continue;
-    const partial = i === lines.length - 1 && options.partialLastLine === 'skip';
+    const last = i === lines.length - 1;
     let value: unknown;
     try {
-      value = JSON.parse(line);
+      value = parseJson(line);
     } catch (e) {
-      if (partial) break;
-      const cut = i === lines.length - 1 ? ' (the last line, without its newline: a sweep stopped while writing it?)' : '';
-      throw new UserError(`not valid JSON${cut}: ${(e as Error).message}. ${fix}`, { file, line: i + 1 });
+      if (last && options.partialLastLine === 'skip') return { settings, rows, partialLine: i + 1 };
+      const cut = last ? ' (the last line, without its newline: a sweep stopped while writing it?)' : '';
+      // Each line is a JSON text of its own: parseJson's "line 1" is the file's line i + 1, its field the key named twice.
+      const field = e instanceof UserError ? e.location.field : undefined;
+      const reason = (e as Error).message.replace(/^field "[^"]*": /, '').replace(/\bline 1, (column \d+)/, '$1');
+      throw new UserError(`${reason}${cut}. ${fix}`, { file, line: i + 1, field });
     }
     if (settings === null) {
       settings = headerSettings(value, file, i + 1, fix);
       continue;
     }
     const problem = sweepRowProblem(value);
-    if (problem) {
-      if (partial) break;
-      throw new UserError(`not a sweep row: ${problem}. ${fix}`, { file, line: i + 1 });
-    }
+    if (problem) throw new UserError(`not a sweep row: ${problem}. ${fix}`, { file, line: i + 1 });
     rows.push(value as SweepRow);
   }
   return { settings, rows };

@@ -16,9 +16,10 @@
  */
 import { createHash } from 'node:crypto';
 import { UserError } from '../errors';
+import { parseJson } from '../json';
 import { SITES, type ModelInfo, type Site } from '../model';
 import { baseName } from '../paths';
-import { decodeSafetensors, encodeSafetensors, float32Bytes, type Tensor } from './safetensors';
+import { decodeSafetensors, encodeSafetensors, float32Bytes, type ReadableDtype, type Tensor } from './safetensors';
 
 export const FORMAT_VERSION = 1;
 export const ARTIFACT_EXTENSION = '.ivec.safetensors';
@@ -215,6 +216,27 @@ function tensorProblems(tensors: ReadonlyMap<string, Tensor>, m: ArtifactMetadat
   return p;
 }
 
+/**
+ * Where the first value that is NaN or infinite is, in layer order, with the count of such values;
+ * undefined when all are finite. (One NaN wrecks every logit it reaches, and an evaluation would
+ * only say so after its last episode.) Tensors are [rows, width], as tensorProblems checked.
+ */
+function nonFiniteProblem(tensors: ReadonlyMap<string, Tensor>, dtypes?: ReadonlyMap<string, ReadableDtype>): string | undefined {
+  let first: string | undefined;
+  let count = 0;
+  for (const [name, t] of ordered(tensors)) {
+    const width = t.shape[1];
+    for (let i = 0; i < t.data.length; i++) {
+      if (Number.isFinite(t.data[i])) continue;
+      count++;
+      // A float64 value beyond float32's range reads as infinite: say so, as the file holds a finite number there.
+      const why = dtypes?.get(name) === 'F64' && !Number.isNaN(t.data[i]) ? " (or a value beyond float32's ±3.4e38)" : '';
+      first ??= `tensor "${name}", row ${Math.floor(i / width)}, index ${i % width} is ${t.data[i]}${why}`;
+    }
+  }
+  return first && `${first}${count > 1 ? ` (${count} values in all are NaN or infinite)` : ''}`;
+}
+
 function ordered(tensors: ReadonlyMap<string, Tensor>): Map<string, Tensor> {
   const entries = [...tensors.entries()];
   const layerOf = (n: string) => parseTensorName(n)?.layer ?? Number.MAX_SAFE_INTEGER;
@@ -238,6 +260,9 @@ export function encodeArtifact(a: VectorArtifact, options: EncodeOptions = {}): 
   const mp = metadataProblems(a.metadata);
   const problems = mp.length ? mp : tensorProblems(a.tensors, a.metadata);
   if (problems.length) throw new Error(`invalid vector artifact: ${problems.join('; ')}`);
+  // Not a bug: a model can compute non-finite activations (an overflow in half precision, say).
+  const nonFinite = nonFiniteProblem(a.tensors);
+  if (nonFinite) throw new UserError(`cannot save vectors that are not finite numbers: ${nonFinite}`);
   const m = storedMetadata(a.metadata, options.deterministic ?? false);
   return encodeSafetensors(a.tensors, {
     iv: canonicalJson(m),
@@ -262,22 +287,19 @@ export function encodeArtifactFiles(a: VectorArtifact, options: EncodeOptions = 
 }
 
 export function decodeArtifact(bytes: Uint8Array, file: string): VectorArtifact {
-  const { tensors, metadata } = decodeSafetensors(bytes, file);
+  const { tensors, metadata, dtypes } = decodeSafetensors(bytes, file);
   const json = metadata.iv;
   if (json === undefined) {
     throw new UserError('not an Iterative Vectors artifact: the safetensors metadata has no "iv" entry', { file });
   }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(json);
-  } catch (e) {
-    throw new UserError(`the "iv" metadata is not valid JSON: ${(e as Error).message}`, { file, field: 'iv' });
-  }
+  const parsed = parseJson(json, { file, field: 'iv' });
   const mp = metadataProblems(parsed);
   if (mp.length) throw new UserError(`invalid artifact metadata: ${mp.join('; ')}`, { file, field: 'iv' });
   const m = parsed as ArtifactMetadata;
   const tp = tensorProblems(tensors, m);
   if (tp.length) throw new UserError(`tensors do not match the artifact metadata: ${tp.join('; ')}`, { file });
+  const nonFinite = nonFiniteProblem(tensors, dtypes);
+  if (nonFinite) throw new UserError(`the vectors must be finite numbers: ${nonFinite}`, { file });
   return { tensors: ordered(tensors), metadata: m };
 }
 
@@ -294,11 +316,17 @@ const describe = (m: { name: string; nLayers: number; dModel: number; sha256: st
   `${m.name} (${m.nLayers} layers, d=${m.dModel}, sha256 ${short(m.sha256)})`;
 
 /**
- * Throws a UserError naming what differs (layers, width, vocabulary, weights hash) when the
- * artifact was extracted with another model than `model`. `ignoreHash` accepts a model whose
- * weights differ but whose shape matches (e.g. the same model re-exported), at the caller's risk.
+ * Throws a UserError naming what differs (layers, width, vocabulary, weights hash and, when given,
+ * the tokenizer's hash: other token ids make other prompts) when the artifact was extracted with
+ * another model than `model`. `ignoreHash` accepts a model whose weights differ but whose shape
+ * matches (e.g. the same model re-exported), at the caller's risk; it does not cover the tokenizer.
  */
-export function checkModelMatch(artifact: VectorArtifact, model: ModelInfo, file: string, options: { ignoreHash?: boolean } = {}): void {
+export function checkModelMatch(
+  artifact: VectorArtifact,
+  model: ModelInfo,
+  file: string,
+  options: { ignoreHash?: boolean; tokenizerSha256?: string } = {},
+): void {
   const a = artifact.metadata.model;
   const diffs: string[] = [];
   if (a.nLayers !== model.nLayers) diffs.push(`layers ${a.nLayers} vs ${model.nLayers}`);
@@ -306,6 +334,10 @@ export function checkModelMatch(artifact: VectorArtifact, model: ModelInfo, file
   if (a.vocabSize !== model.vocabSize) diffs.push(`vocabulary ${a.vocabSize} vs ${model.vocabSize} tokens`);
   if (a.sha256 !== model.sha256 && !(options.ignoreHash && diffs.length === 0)) {
     diffs.push(`weights sha256 ${short(a.sha256)} vs ${short(model.sha256)}`);
+  }
+  const tokenizer = options.tokenizerSha256;
+  if (tokenizer !== undefined && artifact.metadata.tokenizerSha256 !== tokenizer) {
+    diffs.push(`tokenizer sha256 ${artifact.metadata.tokenizerSha256 || '(none)'} vs ${tokenizer || '(none)'}`);
   }
   if (diffs.length === 0) return;
   throw new UserError(`${baseName(file)} was extracted with ${describe(a)} but the loaded model is ${describe(model)}: ${diffs.join(', ')} differ`, { file });

@@ -296,8 +296,8 @@ function siteNote(site: Site): string {
 
 /**
  * Builds a llama.cpp control vector from one d-vector per source layer (index = block index;
- * null/undefined entries are left out). Throws (a bug) on vectors of different widths or with
- * non-finite values.
+ * null/undefined entries are left out). Throws (a bug) on vectors of different widths, and a
+ * UserError on values that are not finite float32 numbers once scaled.
  */
 export function encodeControlVector(perLayer: readonly (Float32Array | null | undefined)[], options: ControlVectorOptions = {}): ControlVectorExport {
   const modelHint = options.modelHint ?? 'llama';
@@ -338,8 +338,10 @@ export function encodeControlVector(perLayer: readonly (Float32Array | null | un
     const data = new Float32Array(v.length);
     let s = 0;
     for (let i = 0; i < v.length; i++) {
-      if (!Number.isFinite(v[i])) throw new Error(`control vector for layer ${layer} has a non-finite value at ${i}`);
       data[i] = v[i] * scale;
+      // Finite rows (decodeArtifact checks) can still overflow float32 once differenced, weighted by the layer's strength and scaled.
+      if (!Number.isFinite(data[i]))
+        throw new UserError(`the control vector for layer ${layer} is ${data[i]} at index ${i} (${v[i]} × scale ${scale}): beyond float32's ±3.4e38`);
       s += data[i] * data[i];
     }
     const name = `direction.${target}`;

@@ -18,6 +18,7 @@
  * that names the file.
  */
 import { UserError } from '../errors';
+import { parseJson } from '../json';
 
 export interface Tensor {
   /** Row-major dimensions; the product is data.length (an empty shape is a scalar). */
@@ -194,12 +195,8 @@ export function decodeSafetensors(bytes: Uint8Array, file: string): SafetensorsC
     fail(file, 'safetensors header is not valid UTF-8 (not a safetensors file?)');
   }
   if (!text.startsWith('{')) fail(file, 'safetensors header is not a JSON object (not a safetensors file?)');
-  let header: unknown;
-  try {
-    header = JSON.parse(text);
-  } catch (e) {
-    fail(file, `safetensors header is not valid JSON: ${(e as Error).message}`);
-  }
+  // parseJson refuses a tensor named twice: JSON.parse would keep the last one, another reader the first.
+  const header = parseJson(text, { file, field: 'header' });
   if (!isRecord(header)) fail(file, 'safetensors header is not a JSON object');
 
   const dataStart = 8 + n;

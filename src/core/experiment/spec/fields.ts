@@ -27,6 +27,16 @@ export const METHOD_DESCRIPTIONS: Record<EvalMethod, string> = {
   'icl-calibrated': 'in-context learning with contextual calibration fitted on validation',
 };
 
+/** What a number must be: between min and max (inclusive), and whole where `integer`. */
+export interface NumberRange {
+  min: number;
+  max: number;
+  integer?: boolean;
+}
+
+/** Seeds are unsigned 32-bit (the generator keeps the low 32 bits): a larger one would repeat a smaller one's stream. */
+export const SEED_RANGE: NumberRange = { min: 0, max: 2 ** 32 - 1, integer: true };
+
 export type Kind =
   | { kind: 'int'; min: number; max: number }
   | { kind: 'number'; min: number; max: number }
@@ -35,7 +45,7 @@ export type Kind =
   | { kind: 'enum'; values: readonly string[] }
   | { kind: 'mapping' }
   | { kind: 'list' }
-  | { kind: 'numbers'; allowEmpty?: boolean; range: { min: number; max: number; integer?: boolean } }
+  | { kind: 'numbers'; allowEmpty?: boolean; range: NumberRange }
   | { kind: 'path' }
   | { kind: 'row' }
   /** A site pattern: a regex with {l} for the layer index, or "" for the runtime's site table. */
@@ -99,7 +109,7 @@ const TABLE = {
     default: DEFAULT_TOKENIZATION,
     title: 'how prompt pieces become tokens (segments: each piece on its own, as the official code)',
   }),
-  seed: int(0, 2 ** 32 - 1, { flag: 'seed', setting: 'seed', default: EXTRACT_DEFAULTS.seed, title: 'seed of the splits and episodes' }),
+  seed: int(SEED_RANGE.min, SEED_RANGE.max, { flag: 'seed', setting: 'seed', default: EXTRACT_DEFAULTS.seed, title: 'seed of the splits and episodes' }),
   // extraction
   method: oneOf(EVAL_METHODS, { flag: 'method', title: `method: ${EVAL_METHODS.join(', ')}` }),
   extEpisodes: int(1, 1e6, { flag: 'ext-episodes', setting: 'episodes', default: EXTRACT_DEFAULTS.episodes, title: 'extraction episodes (E)' }),
@@ -206,7 +216,7 @@ const TABLE = {
   },
   maxNewTokens: int(1, 4096, { setting: 'inline.maxNewTokens', default: 48, title: 'new tokens generated for each completion' }),
   temperature: num(0, 100, { setting: 'inline.temperature', default: 0, title: 'sampling temperature of inline completions (0: greedy)' }),
-  inlineSeed: int(0, 2 ** 32 - 1, { setting: 'inline.seed', default: 42, title: 'seed of inline sampling' }),
+  inlineSeed: int(SEED_RANGE.min, SEED_RANGE.max, { setting: 'inline.seed', default: 42, title: 'seed of inline sampling' }),
   codeLens: { kind: 'boolean', setting: 'inline.codeLens', default: true, title: 'show "Run steered / Compare / Show layers" above prompt blocks' },
   heatmap: oneOf(HEATMAP_METRICS, {
     setting: 'inline.heatmap',

@@ -11,7 +11,7 @@ import type { InjectAt, ZeroShotPosition } from '../../iv/extract';
 import type { FunctionVectorVariant } from '../../baselines/functionVectors';
 import type { ControlVectorPlacement } from '../../vectors/gguf';
 import { sitePatternProblem, type DeviceSetting, type DTypeSetting, type TokenizerSetting } from '../../modelSettings';
-import { COMMAND_FIELDS, FIELDS, specFor, type CommandName, type EvalMethod, type FieldName, type FieldSpec } from './fields';
+import { COMMAND_FIELDS, FIELDS, specFor, type CommandName, type EvalMethod, type FieldName, type FieldSpec, type NumberRange } from './fields';
 
 /** A file given programmatically: a path (absolute, or relative to the workspace folder) or a URI-like object (`vscode.Uri` or its JSON form). */
 export type PathValue = string | UriLike;
@@ -112,20 +112,36 @@ function fieldError(command: CommandName, field: FieldName, naming: Naming, mess
 /** Plain decimal notation only: no hex, binary or octal forms, no empty strings. */
 const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
 
-/** A number written as text, or NaN: `0x10`, `""` and values too small to represent (`2e-324`, not 0) are refused. */
-function textNumber(text: string): number {
-  const t = text.trim();
-  if (!DECIMAL.test(t)) return NaN;
+/**
+ * A number given as a JS number or as text: its value, or why it is not one. `reason` is set only
+ * where Number() would have silently read something else than what was written (`0x10` as 16,
+ * `2e-324` as 0, `1e309` as Infinity, `""` as 0).
+ */
+function readNumber(raw: unknown): { value: number } | { reason?: string } {
+  if (typeof raw === 'number') return Number.isFinite(raw) ? { value: raw === 0 ? 0 : raw } : {};
+  if (typeof raw !== 'string') return {};
+  const t = raw.trim();
+  if (t === '') return { reason: 'empty' };
+  if (!DECIMAL.test(t)) return /^[+-]?0[box]/i.test(t) ? { reason: 'write numbers in decimal, not in hexadecimal, octal or binary' } : {};
   const n = Number(t);
-  return n === 0 && /[1-9]/.test(t.replace(/e.*$/i, '')) ? NaN : n;
+  if (!Number.isFinite(n)) return { reason: 'too large to represent' };
+  if (n === 0 && /[1-9]/.test(t.replace(/e.*$/i, ''))) return { reason: 'too small to represent: it would be read as 0' };
+  return { value: n === 0 ? 0 : n }; // -0 is 0
 }
 
-function parseNumber(raw: unknown, spec: { min: number; max: number }, integer: boolean): number | string {
-  const n = typeof raw === 'number' ? raw : typeof raw === 'string' ? textNumber(raw) : NaN;
-  if (!Number.isFinite(n) || n < spec.min || n > spec.max || (integer && !Number.isInteger(n))) {
-    return `must be ${integer ? 'an integer' : 'a number'} in [${spec.min}, ${spec.max}], got ${JSON.stringify(raw)}`;
-  }
-  return n;
+const inRange = (n: number, r: NumberRange) => n >= r.min && n <= r.max && (!r.integer || Number.isInteger(n));
+
+/**
+ * The one number reader for values from users (spec fields, grids, the CLI's other numeric flags):
+ * the value in `range`, or the message saying why it is refused (to follow the field's or flag's name).
+ */
+export function checkNumber(raw: unknown, range: NumberRange): { value: number } | { error: string } {
+  const r = readNumber(raw);
+  if ('value' in r && inRange(r.value, range)) return r;
+  const why = 'reason' in r && r.reason ? ` (${r.reason})` : '';
+  // JSON.stringify writes Infinity and NaN as null.
+  const shown = typeof raw === 'number' ? String(raw) : JSON.stringify(raw);
+  return { error: `must be ${range.integer ? 'an integer' : 'a number'} in [${range.min}, ${range.max}], got ${shown}${why}` };
 }
 
 function parseMapping(raw: unknown): Record<string, string> | string {
@@ -157,12 +173,16 @@ function parseList(raw: unknown): string[] | string {
 function parseNumbers(raw: unknown, spec: Extract<FieldSpec, { kind: 'numbers' }>): number[] | string {
   const list = typeof raw === 'string' ? (raw.trim() === '' ? [] : raw.split(',').map((s) => s.trim())) : raw;
   if (!Array.isArray(list)) return `must be a list of numbers (or one string separated by commas), got ${JSON.stringify(raw)}`;
-  const values = list.map((x) => (typeof x === 'number' ? x : typeof x === 'string' ? textNumber(x) : NaN));
-  if (values.some((v) => !Number.isFinite(v))) return `must be a list of numbers separated by commas, got ${JSON.stringify(raw)}`;
+  const values: number[] = [];
+  for (const x of list) {
+    const r = readNumber(x);
+    if (!('value' in r))
+      return `must be a list of numbers separated by commas, got ${JSON.stringify(raw)}${r.reason ? ` (${JSON.stringify(x)}: ${r.reason})` : ''}`;
+    values.push(r.value);
+  }
   if (values.length === 0 && !spec.allowEmpty) return 'needs at least one value';
   const r = spec.range;
-  if (values.some((v) => v < r.min || v > r.max || (r.integer && !Number.isInteger(v))))
-    return `takes ${r.integer ? 'whole numbers' : 'numbers'} from ${r.min} to ${r.max}, got ${JSON.stringify(raw)}`;
+  if (!values.every((v) => inRange(v, r))) return `takes ${r.integer ? 'whole numbers' : 'numbers'} from ${r.min} to ${r.max}, got ${JSON.stringify(raw)}`;
   return values;
 }
 
@@ -189,10 +209,8 @@ function parseValue(spec: FieldSpec, raw: unknown): { value: unknown } | { error
   const wrap = (v: unknown) => (typeof v === 'string' ? { error: v } : { value: v });
   switch (spec.kind) {
     case 'int':
-    case 'number': {
-      const v = parseNumber(raw, spec, spec.kind === 'int');
-      return typeof v === 'string' ? { error: v } : { value: v };
-    }
+    case 'number':
+      return checkNumber(raw, { min: spec.min, max: spec.max, integer: spec.kind === 'int' });
     case 'string':
       return typeof raw === 'string' && raw.trim() !== '' ? { value: raw.trim() } : { error: `must be a non-empty string, got ${JSON.stringify(raw)}` };
     case 'boolean':

@@ -62,6 +62,7 @@ export async function compareUseCase(
         eval: validation,
         injectAt: 'all',
         results: extra.sweepResults,
+        warn: (message) => ports.warn(message),
         ...run,
         onRow: (row, done, total) => ports.log(`sweep [${done}/${total}] ${describeRow(row)}: macro-F1 ${row.macroF1.toFixed(3)}`),
       })

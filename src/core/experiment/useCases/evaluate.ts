@@ -1,6 +1,6 @@
 /** Evaluate: Algorithm 2 for one method on a split; its vectors from a file, or extracted now on train. */
 import { UserError } from '../../errors';
-import type { VectorArtifact } from '../../vectors/artifact';
+import { checkModelMatch, type VectorArtifact } from '../../vectors/artifact';
 import { specFromArtifact, STRENGTH_SOURCES, type StrengthSource } from '../artifacts';
 import { extractArtifact } from '../extraction';
 import { evaluateMethod, fitCalibration, type EvalResult, type MethodSpec } from '../methods';
@@ -40,6 +40,8 @@ export async function evaluateUseCase(
   ports: RunPorts,
   vector?: VectorFile,
 ): Promise<EvaluateOutcome> {
+  // The vector file's model and tokenizer, before any forward pass (specFromArtifact checks the model only).
+  if (vector) checkModelMatch(vector.artifact, m.model.info, vector.name, { tokenizerSha256: m.tokenizerSha256 });
   const r = resolveOptions('evaluate', given, d);
   const options = evalOptionsOf(r);
   const run = { cancellation: ports.cancellation, onProgress: ports.progress };

@@ -1,6 +1,6 @@
 /** Re-run: rebuild an artifact's vectors from its recipe and check that the tensors are byte-identical. */
 import { UserError } from '../../errors';
-import type { VectorArtifact } from '../../vectors/artifact';
+import { checkModelMatch, type VectorArtifact } from '../../vectors/artifact';
 import { recipeOf, tensorDifference } from '../recipe';
 import type { Task } from '../task';
 import type { Defaults } from '../spec/requests';
@@ -34,8 +34,7 @@ export async function rerunUseCase(m: ModelHandle, task: Task, stored: VectorArt
       { file },
     );
   }
-  if (meta.tokenizerSha256 !== m.tokenizerSha256)
-    throw new UserError('cannot be re-run: the tokenizer differs from the one the vectors were extracted with', { file });
+  checkModelMatch(stored, m.model.info, file, { tokenizerSha256: m.tokenizerSha256 });
   const x = await extractUseCase(m, task, recipeOf(meta, file), d, ports);
   const difference = tensorDifference(stored, x.artifact);
   return { artifact: x.artifact, identical: difference === undefined, difference, ms: x.ms };

@@ -49,6 +49,7 @@ export async function sweepAndSelect(
         eval: validationOptionsOf(r),
         injectAt: r.injectAt!,
         results,
+        warn: (message) => ports.warn(message),
         cancellation: ports.cancellation,
         onRow: (row, done, n) => {
           ports.log(`[${done}/${n}] ${describeRow(row)}: macro-F1 ${row.macroF1.toFixed(3)}, accuracy ${row.accuracy.toFixed(3)}`);
