@@ -34,8 +34,11 @@ export class DecoderIO {
   readonly cache: CachePair[];
   readonly staticCache?: StaticCache;
   readonly cacheBranch?: string;
+  /** The width of a cache row, for a cache whose last axis the exporter left symbolic (onnxruntime-genai's `kv_cache_dim`). */
+  private readonly headSize?: number;
 
   constructor(summary: ModelSummary, genaiInputs: Record<string, unknown> = {}) {
+    this.headSize = summary.headSize;
     const inputs = new Map(summary.inputs.map((t) => [t.name, t]));
     const used = new Set<string>();
     const int = (key: string, fallback: string, required: boolean): IntTensor | undefined => {
@@ -54,7 +57,18 @@ export class DecoderIO {
     this.positions = int('position_ids', 'position_ids', false);
     const kv = summary.kv;
     this.cache = kv ? cachePairs(kv, summary) : [];
-    for (const c of this.cache) used.add(c.past.name);
+    for (const c of this.cache) {
+      used.add(c.past.name);
+      // onnxruntime-genai's windowed layers keep a ring buffer of the window (GroupQueryAttention refuses a shorter one).
+      const windowed = c.past.shape?.find((d) => typeof d === 'string' && /sliding|window/i.test(d));
+      if (windowed !== undefined) {
+        throw new UserError(
+          `the KV cache input "${c.past.name}" is a sliding-window ring buffer (axis "${windowed}"), which this runtime does not feed: ` +
+            'rebuild the model with the onnxruntime-genai builder option --extra_options windowed_kv_cache=false',
+          { file: summary.onnxFile },
+        );
+      }
+    }
     const writeIndices = int('write_indices', 'write_indices', false);
     const nonpadLength = int('nonpad_kv_seqlen', 'nonpad_kv_seqlen', false);
     if (writeIndices && nonpadLength) {
@@ -90,7 +104,7 @@ export class DecoderIO {
       feeds[writeIndices.name] = intTensor(writeIndices.type, new BigInt64Array(batch).fill(BigInt(pastLength)), [batch]);
       feeds[nonpadLength.name] = intTensor(nonpadLength.type, new BigInt64Array(batch).fill(BigInt(total)), [batch]);
     }
-    for (const c of this.cache) feeds[c.past.name] = past?.tensors[c.past.name] ?? emptyPast(c.past, batch, !!this.staticCache);
+    for (const c of this.cache) feeds[c.past.name] = past?.tensors[c.past.name] ?? emptyPast(c.past, batch, !!this.staticCache, this.headSize);
     // A fresh batch runs the branch without past (the one exported for prompts; its past inputs, empty, go unread).
     if (this.cacheBranch) feeds[this.cacheBranch] = new ort.Tensor('bool', [past !== undefined], [1]);
     return feeds;
@@ -137,10 +151,25 @@ function intTensor(type: 'int32' | 'int64', values: BigInt64Array, dims: number[
   return type === 'int64' ? new ort.Tensor('int64', values, dims) : new ort.Tensor('int32', Int32Array.from(values, Number), dims);
 }
 
-/** A cache before the first token: length 0 along the symbolic sequence axis, or a zeroed static cache. */
-function emptyPast(info: TensorInfo, batch: number, isStatic: boolean): ort.Tensor {
+/**
+ * A cache before the first token: length 0 along the symbolic sequence axis (a zeroed static cache:
+ * one slot), the batch, and the head size on a symbolic last axis that is not a length
+ * (onnxruntime-genai declares [batch_size, kv heads, past_sequence_length, kv_cache_dim]).
+ */
+function emptyPast(info: TensorInfo, batch: number, isStatic: boolean, headSize: number | undefined): ort.Tensor {
   const shape = info.shape ?? [];
-  const dims = shape.map((d) => (typeof d === 'number' ? d : /batch/i.test(d) ? batch : isStatic ? 1 : 0));
+  const dims = shape.map((d, axis) => {
+    if (typeof d === 'number') return d;
+    if (/batch/i.test(d)) return batch;
+    if (axis === shape.length - 1 && !/seq|len/i.test(d)) {
+      if (headSize === undefined)
+        throw new UserError(
+          `the KV cache input "${info.name}" has a symbolic row width "${d}" and the head size is unknown (config.json head_dim, genai_config.json head_size)`,
+        );
+      return headSize;
+    }
+    return isStatic ? 1 : 0;
+  });
   const size = dims.reduce((a, b) => a * b, 1);
   if (info.dtype === 'float16') return new ort.Tensor('float16', new Uint16Array(size), dims);
   if (info.dtype === 'float32') return new ort.Tensor('float32', new Float32Array(size), dims);

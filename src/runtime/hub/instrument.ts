@@ -4,6 +4,7 @@ import { UserError } from '../../core/errors';
 import { SITE_OPERATION, SITES, type Site } from '../../core/model';
 import { DType, GraphBuilder, type AttrValue } from '../onnx/graphBuilder';
 import { bySite, declareSparseInputs, editRows, gatherRows, replaceRows, siteNames, stackLayers, type SparseInputs } from '../onnx/sites';
+import { elementTypes, isFloating } from '../onnx/elementTypes';
 import { topologicalSort } from '../onnx/topologicalSort';
 import { mergedDecoder, type DecoderSites, type MergedDecoder } from './mergedDecoder';
 import type { ActivationDType } from './modelFolder';
@@ -12,9 +13,9 @@ import type { LayerSites } from './sites';
 /**
  * Bump when the instrumentation changes (2: inputs and taps named by siteNames; 3: resid_post found
  * through casts and post-attention norms, attn_out after a bias fed by an Identity; 4: merged
- * decoders instrumented in both branches): cached instrumented graphs of another version are rebuilt.
+ * decoders instrumented in both branches; 5: edits cast to each site's own dtype): cached instrumented graphs of another version are rebuilt.
  */
-export const INSTRUMENT_VERSION = 4;
+export const INSTRUMENT_VERSION = 5;
 
 /** Names of what instrumentation adds to an exported decoder (prefixed so they cannot collide with the export's). */
 export const IV = {
@@ -92,13 +93,14 @@ export function instrumentDecoder(model: ModelProto, found: DecoderSites, option
   const g = new GraphBuilder(graph.name, { graph, prefix: 'iv/' });
   // A site is offered where every layer (of every body) has it; attn_out always does.
   const available = SITES.filter((site) => bodies.every((b) => b.sites.every((s) => s.tensors[site])));
-  const act = ACT_CODE[options.dtype];
+  // Edits enter as float32; each body casts them to the type of the site they edit.
   const inputs: AddedInputs = {
-    edits: bySite((site) => (available.includes(site) ? declareSparseInputs(g, site, IV.site(site), options.width, act) : undefined)),
+    edits: bySite((site) => (available.includes(site) ? declareSparseInputs(g, site, IV.site(site), options.width) : undefined)),
     tapIndex: g.input(IV.tapIndex, DType.int64, ['tap_count']),
     logitIndex: g.input(IV.logitIndex, DType.int64, ['logit_count']),
   };
-  const modes = bodies.map((b) => instrumentBody(b, available, inputs, options));
+  const outer = elementTypes(graph);
+  const modes = bodies.map((b) => instrumentBody(b, available, inputs, options, merged ? elementTypes(b.graph, outer) : outer));
   if (merged) liftOutputs(graph, merged, options.logits);
   graph.valueInfo.length = 0;
   // The If reads the added inputs (and their casts) from its branches: the sort sees through subgraphs.
@@ -108,15 +110,35 @@ export function instrumentDecoder(model: ModelProto, found: DecoderSites, option
 }
 
 /** Edits, taps and row-selected logits in one body; its logits output is replaced by taps and `iv_logits`. */
-function instrumentBody(body: Body, available: readonly Site[], inputs: AddedInputs, options: InstrumentOptions): InstrumentManifest['logits'] {
+function instrumentBody(
+  body: Body,
+  available: readonly Site[],
+  inputs: AddedInputs,
+  options: InstrumentOptions,
+  types: ReadonlyMap<string, number>,
+): InstrumentManifest['logits'] {
   const { graph, prefix } = body;
   const d = options.width;
-  const act = ACT_CODE[options.dtype];
   const original = [...graph.node];
   const producer = new Map<string, NodeProto>();
   for (const n of original) for (const o of n.output) if (o) producer.set(o, n);
   const g = new GraphBuilder(graph.name, { graph, prefix });
-  const { edits } = inputs;
+  // A site is an activation: a type propagated as anything but floating is not trusted.
+  const typeOf = (tensor: string) => {
+    const type = types.get(tensor);
+    return isFloating(type) ? type! : ACT_CODE[options.dtype];
+  };
+  const cast = new Map<string, SparseInputs>();
+  /** The site's edit inputs with values cast (once per body) to the type of `tensor`. */
+  const editsFor = (site: Site, tensor: string): SparseInputs => {
+    const s = inputs.edits[site]!;
+    const type = typeOf(tensor);
+    if (type === DType.float) return s;
+    const key = `${site}:${type}`;
+    if (!cast.has(key)) cast.set(key, { ...s, value: g.op1('Cast', [s.value], { to: type }) });
+    return cast.get(key)!;
+  };
+  const asFloat = (rows: string, tensor: string) => (typeOf(tensor) === DType.float ? rows : g.op1('Cast', [rows], { to: DType.float }));
 
   const rowsShape = g.ints([-1, d], `${prefix}rows_shape`);
   const flat = (x: string) => g.op1('Reshape', [x, rowsShape]);
@@ -129,21 +151,22 @@ function instrumentBody(body: Body, available: readonly Site[], inputs: AddedInp
   for (const s of body.sites) {
     for (const site of available) {
       const tensor = s.tensors[site]!;
-      const rows = editRows(g, flat(tensor), edits[site]!, s.layer);
+      const edits = editsFor(site, tensor);
+      const rows = editRows(g, flat(tensor), edits, s.layer);
       rewire(tensor, rows);
-      taps[site].push(gatherRows(g, rows, inputs.tapIndex));
+      taps[site].push(asFloat(gatherRows(g, rows, inputs.tapIndex), tensor));
       // A fused Skip*LayerNormalization also wrote the normalized sum: renormalize the replaced rows there.
       const fused = producer.get(tensor);
       if (SITE_OPERATION[site] === 'replace' && fused && NORM_OF_SKIP[fused.opType] && fused.output[3] === tensor) {
         const normed = fused.output[0];
         rewire(
           normed,
-          replaceRows(g, flat(normed), edits[site]!, s.layer, (v) => normalizeLike(g, fused, v)),
+          replaceRows(g, flat(normed), edits, s.layer, (v) => normalizeLike(g, fused, v)),
         );
       }
     }
   }
-  for (const site of available) stackLayers(g, taps[site], IV.site(site).taps, d, act);
+  for (const site of available) stackLayers(g, taps[site], IV.site(site).taps, d);
 
   const mode = selectLogits(g, graph, producer, body.logits, inputs.logitIndex, flat);
   // Shapes recorded by the exporter no longer hold where rows were selected; ONNX Runtime infers them again.
