@@ -12,6 +12,7 @@ import { inspectCommand } from './cli/inspectCommand';
 import { sweepCommand } from './cli/sweepCommand';
 import { rerunCommand } from './cli/rerunCommand';
 import { HelpRequested } from './cli/options';
+import { installInterruptHandlers, interruptedMessage } from './node/interrupt';
 
 const USAGE = `iv: Iterative Vectors, headless
 
@@ -64,6 +65,9 @@ Common options:
   --cache-dir   where converted models, instrumented graphs and hub downloads are cached
                 (default $IV_CACHE_DIR or ~/.cache/iterative-vectors)
   --json        print one JSON object on stdout; progress goes to stderr
+
+Exit status 2: bad input (the message says what and where; output paths are checked before any work).
+Exit status 130: stopped by Ctrl-C, at the next step (a second Ctrl-C stops at once); nothing is left half-written.
 `;
 
 const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
@@ -92,6 +96,7 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`iv: unknown command "${name}"\n\n${USAGE}`);
     return 2;
   }
+  installInterruptHandlers(`iv ${name}`);
   try {
     await command(rest);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
@@ -100,7 +105,10 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(e.text);
       return 0;
     }
-    if (e instanceof CancelledError) return 130;
+    if (e instanceof CancelledError) {
+      process.stderr.write(`iv ${name}: ${interruptedMessage()}\n`);
+      return 130;
+    }
     const known = e instanceof UserError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
     process.stderr.write(`iv ${name}: ${known ? (e as Error).message : ((e as Error).stack ?? String(e))}\n`);
     return known ? 2 : 1;

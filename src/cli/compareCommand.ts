@@ -5,7 +5,7 @@ import { BUILTIN_DEFAULTS, resolveOptions } from '../core/experiment/spec';
 import { toJsonText } from '../core/experiment/sweepReport';
 import { compareUseCase } from '../core/experiment/useCases';
 import { writeArtifact } from '../node/artifactFiles';
-import { writeAtomic } from '../node/files';
+import { checkWritableOutputs, writeAtomic } from '../node/files';
 import { resultsFile } from '../node/sweepResults';
 import { runEngineBaseline } from '../runtime/bench/engineBench';
 import { cliPorts, loadOptionsOf, parseCommand, pathOf, stderrLog } from './options';
@@ -22,8 +22,11 @@ export async function compareCommand(argv: string[]): Promise<void> {
   if (out) checkArtifactName(out, 'flag');
   const results = pathOf(given.results, 'results');
   const sweepRows = pathOf(given.sweepResults, 'sweep-results');
+  // The artifact's and the report's folders are made at the end; the sweep rows are appended from the start.
+  checkWritableOutputs({ '--out': out, '--results': results }, { makeFolders: true });
+  checkWritableOutputs({ '--sweep-results': sweepRows });
   const ports = cliPorts('compare');
-  await runOnTask(resolveOptions('compare', given), loadOptionsOf(given, stderrLog), ports, undefined, async (loaded, task) => {
+  await runOnTask('compare', resolveOptions('compare', given), loadOptionsOf(given, stderrLog), ports, undefined, async (loaded, task) => {
     const c = await compareUseCase(handleOf(loaded), task, given, BUILTIN_DEFAULTS, ports, {
       engine: () => runEngineBaseline(loaded.model),
       sweepResults: sweepRows ? resultsFile(sweepRows) : undefined,

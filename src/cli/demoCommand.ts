@@ -4,7 +4,7 @@ import { BUILTIN_DEFAULTS, extractRequestOf, resolveOptions } from '../core/expe
 import { toJsonText } from '../core/experiment/sweepReport';
 import { compareUseCase } from '../core/experiment/useCases';
 import { writeArtifact } from '../node/artifactFiles';
-import { writeAtomic } from '../node/files';
+import { checkWritableOutputs, writeAtomic } from '../node/files';
 import { runEngineBaseline } from '../runtime/bench/engineBench';
 import { MODEL_OPTIONS, loadOptions, num, parse } from './modelFlags';
 import { cliPorts, stderrLog } from './options';
@@ -23,9 +23,10 @@ export async function demoCommand(argv: string[]): Promise<void> {
   const outDir = values['out-dir'] as string;
   // 1000 test episodes: the 95% interval of an accuracy near 0.5 is then about +-0.035 (resampled by name).
   const episodes = num(values, 'episodes', 1000, { min: 10, max: 1e6, integer: true });
+  checkWritableOutputs({ '--out-dir': outDir }, { folder: true });
   const given = { dataset: DEMO_TASK.dataset, labelWords: { ...DEMO_TASK.labelWords }, bos: DEMO_TASK.bos, episodes };
   const ports = cliPorts('demo');
-  await runOnTask(resolveOptions('compare', given), loadOptions(values, stderrLog), ports, undefined, async (loaded, task) => {
+  await runOnTask('compare', resolveOptions('compare', given), loadOptions(values, stderrLog), ports, undefined, async (loaded, task) => {
     const { dataset } = task;
     stderrLog(
       `demo: ${loaded.model.info.name} on ${dataset.id} (${dataset.labels.join(' / ')}): ${dataset.counts.train?.rows} train, ${dataset.counts.validation?.rows} validation, ${dataset.counts.test?.rows} test names`,

@@ -5,13 +5,14 @@ import { toJsonText } from '../core/experiment/sweepReport';
 import { evaluateUseCase } from '../core/experiment/useCases';
 import { formatMetricsTable } from '../core/metrics';
 import { readArtifact } from '../node/artifactFiles';
-import { writeAtomic } from '../node/files';
+import { checkWritableOutputs, writeAtomic } from '../node/files';
 import { cliPorts, loadOptionsOf, parseCommand, pathOf, stderrLog } from './options';
 import { handleOf, runOnTask, seededByArtifact } from './task';
 
 export async function evalCommand(argv: string[]): Promise<void> {
   const { options: flags } = parseCommand('eval', 'evaluate', 'Algorithm 2 for one method on a split, with item-resampled intervals', argv);
   const vectorPath = pathOf(flags.vector, 'vector');
+  checkWritableOutputs({ '--results': pathOf(flags.results, 'results'), '--episodes-out': pathOf(flags.episodesOut, 'episodes-out') });
   const artifact = vectorPath ? readArtifact(vectorPath) : undefined;
   const method = evaluateMethodOf(flags, artifact?.metadata.method);
   if (!method) throw new UserError(`--method is required: one of ${EVAL_METHODS.join(', ')} (or --vector, whose file says its method)`);
@@ -19,7 +20,7 @@ export async function evalCommand(argv: string[]): Promise<void> {
   const given = seededByArtifact(flags, artifact);
   const r = resolveOptions('evaluate', given);
   const ports = cliPorts(`eval ${method}`);
-  await runOnTask(r, loadOptionsOf(given, stderrLog), ports, artifact, async (loaded, task) => {
+  await runOnTask('evaluate', r, loadOptionsOf(given, stderrLog), ports, artifact, async (loaded, task) => {
     const e = await evaluateUseCase(handleOf(loaded), task, method, given, BUILTIN_DEFAULTS, ports, artifact && { artifact, name: vectorPath! });
     const episodesOut = pathOf(given.episodesOut, 'episodes-out');
     if (episodesOut) {

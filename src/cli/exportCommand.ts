@@ -3,6 +3,7 @@ import { controlVectorFromArtifact } from '../core/vectors';
 import { resolveRow } from '../core/vectors/rows';
 import { resolveOptions } from '../core/experiment/spec';
 import { readArtifact, writeControlVector } from '../node/artifactFiles';
+import { checkWritableOutputs } from '../node/files';
 import { parseCommand, pathOf, stderrLog } from './options';
 
 /**
@@ -20,6 +21,7 @@ export async function exportCommand(argv: string[]): Promise<void> {
   const vector = pathOf(given.vector, 'vector');
   const out = pathOf(given.out, 'out');
   if (!vector || !out) throw new UserError('export-gguf needs --vector <file>.ivec.safetensors and --out <file>.gguf');
+  checkWritableOutputs({ '--out': out });
   const r = resolveOptions('exportGguf', given);
   const artifact = readArtifact(vector);
   const m = artifact.metadata;

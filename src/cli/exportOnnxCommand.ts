@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { UserError } from '../core/errors';
 import { parseLlama2cCheckpoint } from '../runtime/embedded/checkpoint';
 import { defaultCacheDir } from '../runtime/embedded/embeddedModel';
+import { checkWritableOutputs } from '../node/files';
 import { exportHubFolder, hubExportFiles } from '../runtime/embedded/hubExport';
 import type { HubVariant } from '../runtime/embedded/quantize';
 import { resolveCheckpoint } from '../runtime/loadModel';
@@ -32,6 +33,7 @@ export async function exportOnnxCommand(argv: string[]): Promise<void> {
   const variants = Object.hasOwn(DTYPES, values.dtype) ? DTYPES[values.dtype] : undefined;
   if (!variants) throw new UserError(`--dtype must be one of ${Object.keys(DTYPES).join(', ')}, not ${values.dtype}`);
   const cacheDir = values['cache-dir'] ?? defaultCacheDir();
+  checkWritableOutputs({ '--out': values.out, '--cache-dir': cacheDir }, { folder: true });
   const spec = values.model;
   if (spec !== 'default' && !(spec.endsWith('.bin') && existsSync(spec) && statSync(spec).isFile())) {
     throw new UserError(`export-onnx exports the built-in model or a llama2.c checkpoint: give "default" or the path of a .bin, not ${spec}`, { file: spec });

@@ -2,7 +2,9 @@ import { UserError } from '../core/errors';
 import { generate } from '../core/generate';
 import { SEED_RANGE } from '../core/experiment/spec';
 import { loadModel } from '../runtime/loadModel';
+import { checkPromptIds } from '../runtime/requestValidation';
 import { MissingTokenizer, promptBos } from '../runtime/tokenizer/loadTokenizer';
+import { pollInterruption } from '../node/interrupt';
 import { MODEL_OPTIONS, loadOptions, num, parse } from './modelFlags';
 import { stderrLog } from './options';
 
@@ -37,6 +39,7 @@ export async function generateCommand(argv: string[]): Promise<void> {
     const ids = promptIds ?? tokenizer.encode(prompt, { bos: promptBos(tokenizer) });
     // On token ids, text is shown only when the model has a tokenizer.
     const text = promptIds && tokenizer instanceof MissingTokenizer ? undefined : tokenizer;
+    checkPromptIds(ids, model.info, text?.vocabSize);
     const room = model.info.maxSeqLen - ids.length;
     if (room < 1) throw new UserError(`the prompt has ${ids.length} tokens; ${model.info.name} has a context of ${model.info.maxSeqLen}`);
     if (maxNewTokens > room) stderrLog(`note: ${model.info.name} has a context of ${model.info.maxSeqLen} tokens; generating at most ${room}.`);
@@ -47,6 +50,8 @@ export async function generateCommand(argv: string[]): Promise<void> {
     const result = await generate(model, ids, {
       maxNewTokens: Math.min(maxNewTokens, room),
       ...sampling,
+      // Ctrl-C stops after the current token.
+      cancellation: pollInterruption(),
       onToken: (id) => {
         const piece = stream.push(id);
         out += piece;

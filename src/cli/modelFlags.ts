@@ -2,6 +2,8 @@
 import { parseArgs } from 'node:util';
 import { UserError } from '../core/errors';
 import { checkNumber, cliFields, cliParseOptions, optionsFromFlags, specFor, type NumberRange } from '../core/experiment/spec';
+import { checkWritableOutputs } from '../node/files';
+import { interruption } from '../node/interrupt';
 import type { LoadOptions } from '../runtime/loadModel';
 import { loadOptionsOf } from './options';
 
@@ -16,10 +18,15 @@ export function parse<T extends OptionSpec>(argv: string[], options: T, allowPos
   return parseArgs({ args: argv, options, allowPositionals, strict: true });
 }
 
-/** The model flags among parsed values, checked by the spec, as load options. */
+/**
+ * The model flags among parsed values, checked by the spec, as load options; the cache folder is
+ * checked up front, and Ctrl-C cancels a hub download.
+ */
 export function loadOptions(values: Record<string, unknown>, log: (m: string) => void): LoadOptions {
   const model = Object.fromEntries(Object.entries(values).filter(([k]) => MODEL_FLAGS.has(k)));
-  return loadOptionsOf(optionsFromFlags('model', model), log);
+  const load = loadOptionsOf(optionsFromFlags('model', model), log);
+  checkWritableOutputs({ '--cache-dir': load.cacheDir }, { folder: true });
+  return { ...load, cancel: interruption };
 }
 
 /** A numeric flag of these commands, read by the spec's number reader: a clear error names the flag when the value is not a number in range. */

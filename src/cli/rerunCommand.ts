@@ -4,6 +4,7 @@ import { recipeOf } from '../core/experiment/recipe';
 import { BUILTIN_DEFAULTS, resolveOptions } from '../core/experiment/spec';
 import { rerunUseCase } from '../core/experiment/useCases';
 import { readArtifact, writeArtifact } from '../node/artifactFiles';
+import { checkWritableOutputs } from '../node/files';
 import { cliPorts, loadOptionsOf, parseCommand, pathOf, stderrLog } from './options';
 import { handleOf, runOnTask } from './task';
 
@@ -21,13 +22,14 @@ export async function rerunCommand(argv: string[]): Promise<void> {
   );
   const file = positionals[0] ?? pathOf(given.vector, 'vector');
   if (!file || positionals.length > 1) throw new UserError('rerun takes one vector file: iv rerun <file>.ivec.safetensors');
+  checkWritableOutputs({ '--out': pathOf(given.out, 'out') });
   const stored = readArtifact(file);
   const recipe = recipeOf(stored.metadata, file);
   // The data may have moved: --dataset points at it (its sha256 must still match).
   const dataset = pathOf(given.dataset, 'dataset') ?? (recipe.dataset as string);
   const ports = cliPorts('rerun');
   const r = resolveOptions('extract', { ...recipe, dataset });
-  await runOnTask(r, loadOptionsOf(given, stderrLog), ports, stored, async (loaded, task) => {
+  await runOnTask('extract', r, loadOptionsOf(given, stderrLog), ports, stored, async (loaded, task) => {
     const x = await rerunUseCase(handleOf(loaded), task, stored, file, BUILTIN_DEFAULTS, ports);
     const out = pathOf(given.out, 'out');
     if (out) writeArtifact(out, x.artifact);

@@ -55,10 +55,16 @@ function duplicateKey(text: string): { key: string; offset: number } | undefined
       expectKey = keys[keys.length - 1] instanceof Set;
     } else if (c === 0x22 /* " */) {
       const start = i;
-      for (i++; text.charCodeAt(i) !== 0x22; i++) if (text.charCodeAt(i) === 0x5c /* \ */) i++;
+      let escaped = false;
+      for (i++; text.charCodeAt(i) !== 0x22; i++) {
+        if (text.charCodeAt(i) === 0x5c /* \ */) {
+          escaped = true;
+          i++;
+        }
+      }
       const seen = keys[keys.length - 1];
       if (expectKey && seen) {
-        const key = JSON.parse(text.slice(start, i + 1)) as string;
+        const key = escaped ? (JSON.parse(text.slice(start, i + 1)) as string) : text.slice(start + 1, i);
         if (seen.has(key)) return { key, offset: start };
         seen.add(key);
         expectKey = false;

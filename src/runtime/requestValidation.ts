@@ -1,6 +1,25 @@
 import { UserError } from '../core/errors';
 import { SITES, type ForwardRequest, type ModelInfo, type Position, type StepEdit } from '../core/model';
 
+const isTokenId = (id: number, vocabSize: number) => Number.isSafeInteger(id) && id >= 0 && id < vocabSize;
+const outside = (id: number, vocabSize: number) =>
+  `token id ${id} is ${Number.isInteger(id) ? 'outside' : 'not an integer in'} the vocabulary 0..${vocabSize - 1}`;
+
+/**
+ * Checks a prompt given as token ids (generate --ids) before anything runs on it or prints it: each id
+ * an integer inside the model's vocabulary, and inside the tokenizer's when one shows the ids as text.
+ */
+export function checkPromptIds(ids: readonly number[], info: Pick<ModelInfo, 'name' | 'vocabSize'>, tokenizerVocab?: number): void {
+  ids.forEach((id, t) => {
+    if (!isTokenId(id, info.vocabSize)) throw new UserError(`prompt position ${t}: ${outside(id, info.vocabSize)} of ${info.name} (${info.vocabSize} tokens)`);
+    if (tokenizerVocab !== undefined && tokenizerVocab > 0 && id >= tokenizerVocab) {
+      throw new UserError(
+        `prompt position ${t}: token id ${id} is beyond the tokenizer's ${tokenizerVocab} tokens (ids 0..${tokenizerVocab - 1}), so it has no text`,
+      );
+    }
+  });
+}
+
 /** Checks a forward request against the model before any tensor is built; errors name the offending item (and an edit's site). */
 export function validateRequest(req: ForwardRequest, info: ModelInfo, call = 'forward'): void {
   if (req.tokens.length === 0) throw new UserError(`${call}: the batch is empty (no sequences)`);
@@ -8,8 +27,7 @@ export function validateRequest(req: ForwardRequest, info: ModelInfo, call = 'fo
     if (seq.length === 0) throw new UserError(`${call}: sequence ${b} is empty; a prompt needs at least one token`);
     if (seq.length > info.maxSeqLen) throw new UserError(`${call}: sequence ${b} has ${seq.length} tokens; ${info.name} accepts at most ${info.maxSeqLen}`);
     seq.forEach((id, t) => {
-      if (!Number.isInteger(id) || id < 0 || id >= info.vocabSize)
-        throw new UserError(`${call}: sequence ${b}, position ${t}: token id ${id} is outside the vocabulary 0..${info.vocabSize - 1}`);
+      if (!isTokenId(id, info.vocabSize)) throw new UserError(`${call}: sequence ${b}, position ${t}: ${outside(id, info.vocabSize)}`);
     });
   });
   const checkPosition = (what: string, p: Position) => {

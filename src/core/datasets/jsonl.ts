@@ -1,27 +1,28 @@
 import { UserError } from '../errors';
-import { assertNotEmpty, decodeText, RawRow, RawTable, sha256Hex } from './table';
+import { parseJson } from '../json';
+import { assertNotBlank, RawRow, RawTable, sha256Hex, textLines } from './table';
 
 /**
- * Parses JSON Lines: one JSON object per line, blank lines skipped. A line that is not valid JSON,
- * or not an object, is a UserError with its line number.
+ * Parses JSON Lines: one JSON object per line, blank lines skipped, read line by line (a file may
+ * hold more text than one JavaScript string). A line that is not valid JSON (with parseJson: a key
+ * repeated in one object too), or not an object, is a UserError with its line number.
  */
 export function parseJsonl(bytes: Uint8Array, file: string): RawTable {
-  const text = decodeText(bytes, file);
-  assertNotEmpty(text, file);
-  const lines = text.split('\n');
+  assertNotBlank(bytes, file);
   const rows: RawRow[] = [];
-  for (let i = 0; i < lines.length; i++) {
-    const src = lines[i].trim();
+  for (const { text, line } of textLines(bytes, file)) {
+    const src = text.trim();
     if (src === '') continue;
-    const line = i + 1;
     let value: unknown;
     try {
-      value = JSON.parse(src);
+      value = parseJson(src, { file, line });
     } catch (e) {
-      const hint = rows.length === 0 && src.startsWith('[') ? ' (a JSON array? write one object per line: JSON Lines)' : '';
-      // The parser's own "line 1" position refers to this one line only: keep just the column.
-      const why = (e as Error).message.replace(/ \(line \d+ column (\d+)\)/, ' (column $1)');
-      throw new UserError(`malformed JSON: ${why}${hint}`, { file, line });
+      if (e instanceof UserError) {
+        // parseJson's "line 1" is this one line's: keep just the column (and the words this reader always used).
+        const hint = rows.length === 0 && src.startsWith('[') ? ' (a JSON array? write one object per line: JSON Lines)' : '';
+        e.message = `${e.message.replace('not valid JSON', 'malformed JSON').replace(/ at line 1, column /g, ' at column ')}${hint}`;
+      }
+      throw e;
     }
     if (value === null || typeof value !== 'object' || Array.isArray(value)) {
       const what = Array.isArray(value) ? 'an array' : value === null ? 'null' : `a ${typeof value}`;

@@ -46,6 +46,8 @@ export async function readTable(file: string, files: DatasetFiles, delimiter?: s
   try {
     bytes = await files.readFile(file);
   } catch (e) {
+    // The storage's own refusal (a folder, a named pipe, a file above the size cap) says it best.
+    if (e instanceof UserError) throw e;
     throw new UserError(isNotFound(e) ? 'no such file' : `cannot read the file (${ioReason(e)})`, { file });
   }
   return parseTable(bytes, file, format, delimiter);

@@ -1,4 +1,5 @@
 import { UserError } from '../errors';
+import { parseJson } from '../json';
 import type { StdlibFiles } from '../ports';
 import { buildDataset } from './build';
 import { mailToText } from './email';
@@ -151,14 +152,9 @@ async function spamLists(stdlib: StdlibFiles, maxChars: number): Promise<Builtin
       fileList.slice(start, start + BATCH).map(async (rel, i) => {
         const jsonRel = rel.replace(/\.txt$/, '.json');
         const { bytes, path } = await stdlib.read('spam-assassin', jsonRel);
-        let mail: { text?: unknown; group?: unknown };
-        try {
-          mail = JSON.parse(new TextDecoder().decode(bytes)) as { text?: unknown; group?: unknown };
-        } catch (e) {
-          throw new UserError(`malformed JSON in the built-in data: ${(e as Error).message}`, { file: path });
-        }
-        const group = typeof mail.group === 'string' ? mail.group : rel.split('/')[0];
-        const text = typeof mail.text === 'string' ? mailToText(mail.text, maxChars) : '';
+        const mail = parseJson(new TextDecoder().decode(bytes), { file: path }) as { text?: unknown; group?: unknown } | null;
+        const group = typeof mail?.group === 'string' ? mail.group : rel.split('/')[0];
+        const text = typeof mail?.text === 'string' ? mailToText(mail.text, maxChars) : '';
         return { rel: jsonRel, hash: sha256Hex(bytes), group, text, line: start + i + 1 };
       }),
     );
@@ -171,12 +167,7 @@ async function spamLists(stdlib: StdlibFiles, maxChars: number): Promise<Builtin
 }
 
 function parseStringList(bytes: Uint8Array, file: string): string[] {
-  let value: unknown;
-  try {
-    value = JSON.parse(new TextDecoder().decode(bytes));
-  } catch (e) {
-    throw new UserError(`malformed JSON in the built-in data: ${(e as Error).message}`, { file });
-  }
+  const value = parseJson(new TextDecoder().decode(bytes), { file });
   if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) throw new UserError('expected a JSON list of strings', { file });
   return (value as string[]).map((s) => s.trim()).filter((s) => s !== '');
 }

@@ -10,7 +10,7 @@ export const SPLIT_NAMES: readonly SplitName[] = ['train', 'validation', 'test']
 
 /** One labelled row. */
 export interface Example {
-  /** The text, trimmed at both ends. */
+  /** The text, trimmed at both ends, at most `MAX_TEXT_CHARS` characters. */
   text: string;
   /** Index into `Dataset.labels`. */
   label: number;
@@ -101,6 +101,15 @@ export interface LoadDatasetOptions {
   /** `stdlib:spam`: the most characters of subject + body kept per mail (default 400). */
   maxTextChars?: number;
 }
+
+/**
+ * The most characters of a row's text kept: the rest is cut before anything tokenizes it (the notes
+ * say which rows). A prompt uses at most the first `maxSampleTokens` tokens of a sample (256 unless a
+ * vector file says otherwise: prepareTask in src/core/experiment/task.ts), and no tokenizer averages
+ * 256 characters a token, so the cut leaves every prompt as it was; it bounds what tokenizing costs
+ * (one 10 MB row took 112 s and 3.6 GB, for the 256 tokens used).
+ */
+export const MAX_TEXT_CHARS = 64 * 1024;
 
 /** Candidate text columns, in order of preference. */
 export const DEFAULT_TEXT_FIELDS: readonly string[] = ['text', 'sentence', 'question', 'content', 'review', 'tweet', 'document', 'input'];

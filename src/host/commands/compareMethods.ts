@@ -11,6 +11,7 @@ import { workspaceResults } from '../resultsStore';
 import { notify, runCommand, withRunProgress, type Cancelled } from '../run';
 import { readDefaults } from '../settings';
 import { classifyArg, datasetCommandOptions, handleOf, hintUri, hostPorts, runOnTask, modelJson, requireFolderOrAbsolute, type CommandDeps } from './common';
+import { checkWritableOutputs } from '../../node/files';
 
 /** What `iterativeVectors.compareMethods` returns: the CLI's `iv compare --json` report plus the files. */
 export type CompareCommandResult = Record<string, unknown> & { command: 'compareMethods'; table: string; results: string; artifact: string };
@@ -43,6 +44,7 @@ async function runCompare(deps: CommandDeps, o: CheckedOptions): Promise<Compare
   if (out) checkArtifactName(fileName(out));
   const resultsUri = o.results !== undefined ? toUri(o.results, base, 'results') : undefined;
   const sweepUri = o.sweepResults !== undefined ? toUri(o.sweepResults, base, 'sweepResults') : undefined;
+  checkWritableOutputs({ out, results: resultsUri, sweepResults: sweepUri }, { makeFolders: true });
   return withRunProgress('Iterative Vectors: comparing every method', (ctx) => {
     const ports = hostPorts(deps, ctx);
     ctx.phase('loading the dataset');

@@ -14,6 +14,7 @@ import { notify, runCommand, withRunProgress, type Cancelled } from '../run';
 import { runWizard } from '../quickPick';
 import { readDefaults } from '../settings';
 import { checkCommandOptions, classifyArg, handleOf, hintUri, hostPorts, runOnTask, modelJson, requireFolderOrAbsolute, type CommandDeps } from './common';
+import { checkWritableOutputs } from '../../node/files';
 
 /** What `iterativeVectors.evaluate` returns: the CLI's `iv eval --json` object plus the files. */
 export type EvaluateCommandResult = EvalResultJson & {
@@ -80,6 +81,7 @@ async function runEvaluate(deps: CommandDeps, o: CheckedOptions): Promise<Evalua
   const base = vector ? parentOf(vector.uri) : vscode.workspace.workspaceFolders?.length ? await outputFolder(hint) : undefined;
   const resultsUri = o.results !== undefined ? toUri(o.results, base, 'results') : undefined;
   const episodesOut = o.episodesOut !== undefined ? toUri(o.episodesOut, base, 'episodesOut') : undefined;
+  checkWritableOutputs({ results: resultsUri, episodesOut }, { makeFolders: true });
   return withRunProgress(`Iterative Vectors: evaluating ${method}${vector ? ` (${fileName(vector.uri)})` : ''}`, (ctx) => {
     const ports = hostPorts(deps, ctx);
     ctx.phase('loading the dataset');

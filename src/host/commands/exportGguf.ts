@@ -8,6 +8,7 @@ import { artifactBase } from '../../core/experiment/fileNames';
 import type { CheckedOptions } from '../../core/experiment/spec';
 import { resolveRow, rowChoices, type RowChoice } from '../../core/vectors/rows';
 import { checkCommandOptions } from './common';
+import { checkWritableOutputs } from '../../node/files';
 
 /** What `iterativeVectors.exportGguf` returns. */
 export interface ExportGgufResult {
@@ -67,6 +68,7 @@ export function exportGgufCommand(deps: CommandDeps, arg?: unknown): Promise<Exp
         ? toUri(o.out, parentOf(source), 'out')
         : vscode.Uri.joinPath(parentOf(source), `${artifactBase(fileName(source))}.${choice.tag}.gguf`);
     if (!fileName(target).endsWith('.gguf')) throw new UserError(`must end with .gguf, got "${fileName(target)}"`, { field: 'out' });
+    checkWritableOutputs({ out: target }, { makeFolders: true });
     const exported = controlVectorFromArtifact(artifact, {
       row: choice.row,
       scale: o.scale,

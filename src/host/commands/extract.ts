@@ -11,6 +11,7 @@ import { readDefaults } from '../settings';
 import { VECTOR_EDITOR_VIEW_TYPE } from '../vectorEditorHtml';
 import { classifyArg, datasetCommandOptions, handleOf, hintUri, hostPorts, runOnTask, modelJson, requireFolderOrAbsolute, type CommandDeps } from './common';
 import { COMMAND_IDS } from '../commandIds';
+import { checkWritableOutputs } from '../../node/files';
 
 /** What `iterativeVectors.extract` returns (plain JSON). */
 export interface ExtractCommandResult {
@@ -58,6 +59,7 @@ async function runExtract(deps: CommandDeps, o: CheckedOptions): Promise<Extract
     checkArtifactName(fileName(out));
   }
   const episodesOut = o.episodesOut !== undefined ? toUri(o.episodesOut, base, 'episodesOut') : undefined;
+  checkWritableOutputs({ out, episodesOut }, { makeFolders: true });
   const datasetName = typeof o.dataset === 'string' ? o.dataset : o.dataset ? fileName(toUri(o.dataset, undefined, 'dataset')) : '';
   return withRunProgress(`Iterative Vectors: extracting ${method} on ${datasetName}`, (ctx) => {
     const ports = hostPorts(deps, ctx);

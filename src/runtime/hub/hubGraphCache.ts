@@ -5,7 +5,19 @@ import { UserError } from '../../core/errors';
 import { writeAtomic } from '../../node/files';
 import { INSTRUMENT_VERSION, instrumentDecoder, type InstrumentManifest } from './instrument';
 import { findDecoderSites, type MergedSites } from './mergedDecoder';
-import { locateModel, readModelFolder, summarize, type ModelSummary } from './modelFolder';
+import {
+  checkConfigAgainstSites,
+  checkExternalFiles,
+  checkLayerCount,
+  CONFIG_JSON_LIMIT,
+  locateModel,
+  ONNX_FILE_LIMIT,
+  readChecked,
+  readModelFolder,
+  summarize,
+  type ExternalRef,
+  type ModelSummary,
+} from './modelFolder';
 import type { LayerSites } from './sites';
 
 export interface InstrumentedModel {
@@ -22,6 +34,8 @@ export interface InstrumentedModel {
 
 interface CacheEntry extends Omit<InstrumentedModel, 'graphFile'> {
   source: string;
+  /** The source graph's external tensors: checked against their files on every load. */
+  externalData: ExternalRef[];
 }
 
 export interface InstrumentRequest {
@@ -42,28 +56,33 @@ export interface InstrumentRequest {
  */
 export function ensureInstrumented(req: InstrumentRequest): InstrumentedModel {
   const probe = locateModel(req.path, req.file);
-  const graphBytes = readFileSync(probe.onnxFile);
+  const graphBytes = readChecked(probe.onnxFile, { what: 'the ONNX graph', ...ONNX_FILE_LIMIT });
   const hash = createHash('sha256')
     .update(graphBytes)
     .update(`\0v${INSTRUMENT_VERSION}\0${req.site ?? ''}`);
   // The configs give the sizes, special ids and input names: an edited config is a different model.
   for (const name of ['config.json', 'genai_config.json']) {
-    const file = join(probe.folder, name);
-    hash.update(`\0${name}\0`).update(existsSync(file) ? readFileSync(file) : '');
+    const text = readChecked(join(probe.folder, name), { ...CONFIG_JSON_LIMIT, optional: true });
+    hash.update(`\0${name}\0`).update(text ?? '');
   }
   const key = hash.digest('hex').slice(0, 24);
   const dir = join(req.cacheDir, 'hub-graphs', key);
   const graphFile = join(dir, 'model.onnx');
   const entryFile = join(dir, 'entry.json');
-  if (existsSync(graphFile) && existsSync(entryFile)) {
-    const entry = JSON.parse(readFileSync(entryFile, 'utf8')) as CacheEntry;
+  const entry = existsSync(graphFile) ? readEntry(entryFile) : undefined;
+  if (entry) {
+    // The weights may have changed since (a truncated download, a deleted file): their files are checked on every load.
+    checkExternalFiles(entry.externalData, probe.onnxFile);
     // The folder may have moved since: where the weights are is always the current one.
     return { ...entry, summary: { ...entry.summary, folder: probe.folder, onnxFile: probe.onnxFile }, graphFile };
   }
   req.log(`Instrumenting ${probe.onnxFile} (cached in ${dir}).`);
   const folder = readModelFolder(req.path, req.file, graphBytes);
+  checkExternalFiles(folder.externalData, folder.onnxFile);
   const summary = summarize(folder);
+  checkLayerCount(folder, summary);
   const found = findDecoderSites(folder.graph, summary.architecture, { layers: summary.layers, override: req.site });
+  checkConfigAgainstSites(folder, summary, found.sites, req.site);
   if (summary.hiddenSize === undefined) {
     throw new UserError(
       'the model width is unknown: neither config.json (hidden_size, n_embd, d_model) nor genai_config.json (hidden_size, or heads x head_size) gives it',
@@ -72,11 +91,44 @@ export function ensureInstrumented(req: InstrumentRequest): InstrumentedModel {
   }
   const logits = logitsName(folder.genaiConfig);
   const { bytes, manifest } = instrumentDecoder(folder.model, found, { width: summary.hiddenSize, dtype: summary.dtype, logits });
-  mkdirSync(dir, { recursive: true });
-  writeAtomic(graphFile, bytes);
-  const entry: CacheEntry = { source: probe.onnxFile, manifest, summary, ...found, config: folder.config, genaiConfig: folder.genaiConfig };
-  writeAtomic(entryFile, JSON.stringify(entry));
-  return { ...entry, graphFile };
+  const made: CacheEntry = {
+    source: probe.onnxFile,
+    manifest,
+    summary,
+    ...found,
+    config: folder.config,
+    genaiConfig: folder.genaiConfig,
+    externalData: folder.externalData,
+  };
+  writeCache(dir, 'the instrumented graph', () => {
+    writeAtomic(graphFile, bytes);
+    writeAtomic(entryFile, JSON.stringify(made));
+  });
+  return { ...made, graphFile };
+}
+
+/** A cache entry as written by ensureInstrumented; undefined when absent, unreadable or from older code (then rebuilt). */
+function readEntry(entryFile: string): CacheEntry | undefined {
+  try {
+    const entry = JSON.parse(readFileSync(entryFile, 'utf8')) as CacheEntry;
+    return Array.isArray(entry.externalData) && entry.summary && entry.manifest ? entry : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Creates `dir` and runs `write` in it; a failure (read-only, not a folder, disk full) is a UserError naming the folder. */
+function writeCache(dir: string, what: string, write: () => void): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+    write();
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    throw new UserError(
+      `cannot write ${what} into the cache folder ${dir}: ${err.code ? `${err.code}, ` : ''}${err.message.replace(/^\w+: /, '')}. Choose a writable cache folder (--cache-dir, or IV_CACHE_DIR)`,
+      { file: dir },
+    );
+  }
 }
 
 function logitsName(genai: Record<string, unknown> | undefined): string {
@@ -101,7 +153,6 @@ export async function modelSha256(files: string[], cacheDir: string): Promise<st
     for await (const chunk of createReadStream(f)) hash.update(chunk as Buffer);
   }
   const digest = hash.digest('hex');
-  mkdirSync(dirname(memo), { recursive: true });
-  writeAtomic(memo, digest);
+  writeCache(dirname(memo), "the model's hash", () => writeAtomic(memo, digest));
   return digest;
 }

@@ -48,10 +48,28 @@ export async function loadHubModel(options: HubLoadOptions): Promise<LoadedHubMo
   // External data stays in the model's folder: the instrumented graph is loaded from bytes with that folder named.
   const source = dataFiles.length ? readFileSync(instrumented.graphFile) : instrumented.graphFile;
   if (dataFiles.length) opts.extra = { session: { model_external_initializers_file_folder_path: dirname(summary.onnxFile) } };
-  const { session, provider, fallbacks } = await createSession(source, options.device, opts);
+  const { session, provider, fallbacks } = await createSession(source, options.device, opts).catch((e: unknown) => {
+    throw sessionError(e, summary.onnxFile);
+  });
   for (const f of fallbacks) options.log(`Execution provider ${f}; falling back.`);
   options.log(`Model ${info.name} (${summary.architecture}, ${summary.dtype}, ${info.nLayers} layers) runs on ${provider}.`);
   return { model: new HubSteerableModel(info, provider, session, io, instrumented.manifest, summary.onnxFile), fallbacks, instrumented };
+}
+
+/**
+ * ONNX Runtime's refusal of a graph (an operator it does not have, a type it cannot run, ...) as a
+ * UserError on the model's file, quoting ORT: the graph it was given is the cached instrumented copy,
+ * whose path would only mislead.
+ */
+function sessionError(e: unknown, onnxFile: string): UserError {
+  const raw = e instanceof Error ? e.message : String(e);
+  const message = raw
+    .replace(/^Load model from .*? failed:/s, '')
+    .replace(/^\/onnxruntime_src\/\S+:\d+ .*?\) (?=\S)/, '')
+    .trim()
+    .split('\n')[0];
+  const quoted = message.length > 1200 ? `${message.slice(0, 1200)}...` : message;
+  return new UserError(`ONNX Runtime cannot load this model: ${quoted}`, { file: onnxFile });
 }
 
 function genaiDecoder(m: InstrumentedModel): Record<string, unknown> {

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Tokenizer as HfTokenizer, SequenceDecoder } from '@huggingface/tokenizers';
 import { UserError } from '../../core/errors';
+import { parseJson } from '../../core/json';
+import { CONFIG_JSON_LIMIT, readTextChecked, TOKENIZER_JSON_LIMIT } from '../hub/modelFolder';
 import type { Tokenizer } from '../../core/model';
 
 /**
@@ -112,12 +113,7 @@ export class HubTokenizer implements Tokenizer {
 
   /** A tokenizer from tokenizer.json text alone (no tokenizer_config): `sha256` is that of the text. */
   static fromJsonText(text: string, options: Omit<HubTokenizerOptions, 'sha256'> = {}): HubTokenizer {
-    let json: HubTokenizerJson;
-    try {
-      json = JSON.parse(text) as HubTokenizerJson;
-    } catch (e) {
-      throw new UserError(`tokenizer.json is not valid JSON: ${(e as Error).message}`, { file: options.file });
-    }
+    const json = parseJsonFile(text, options.file) as HubTokenizerJson;
     return new HubTokenizer(json, { ...options, sha256: createHash('sha256').update(text).digest('hex') });
   }
 
@@ -346,22 +342,14 @@ function wellFormed(text: string): string {
 // ---------------------------------------------------------------------------------------------
 // Loading from a model folder
 
-async function readOptional(path: string): Promise<string | undefined> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new UserError(`cannot read ${path}: ${(e as Error).message}`, { file: path });
-  }
+/** A file of the folder (stat'ed first: a folder, FIFO or device is refused; capped in size), undefined when absent. */
+async function readOptional(path: string, limit: { maxBytes: number; why: string } = CONFIG_JSON_LIMIT): Promise<string | undefined> {
+  return readTextChecked(path, { ...limit, optional: true });
 }
 
-function parseJsonFile(text: string, file: string): Json {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (e) {
-    throw new UserError(`not valid JSON: ${(e as Error).message}`, { file });
-  }
+/** parseJson (line and column of a syntax error, duplicate keys refused), for an object. */
+function parseJsonFile(text: string, file: string | undefined): Json {
+  const value = parseJson(text, { file });
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new UserError('expected a JSON object', { file });
   return value as Json;
 }
@@ -397,7 +385,7 @@ interface SpecialSource {
  */
 export async function loadHubTokenizer(folder: string): Promise<HubTokenizer> {
   const file = join(folder, 'tokenizer.json');
-  const text = await readOptional(file);
+  const text = await readOptional(file, TOKENIZER_JSON_LIMIT);
   if (text === undefined) {
     throw new UserError(
       `no tokenizer.json in ${folder}: the model's Hugging Face tokenizer is needed to turn text into tokens (save it next to the model, e.g. with tokenizer.save_pretrained)`,

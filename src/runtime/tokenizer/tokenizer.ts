@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
 import { UserError } from '../../core/errors';
 import { writeAtomic } from '../../node/files';
+import { checkFile, TOKENIZER_JSON_LIMIT } from '../hub/modelFolder';
 import type { Tokenizer } from '../../core/model';
 import { BOS_ID, EOS_ID, FIRST_BYTE_ID, SPACE_NORMALIZER, SPIECE_SPACE, tokenizerJsonFromLlama2cBin, type TokenizerJson } from './tokenizerJson';
 
@@ -138,6 +139,8 @@ function isPrintOrSpace(b: number): boolean {
  */
 export async function loadLlama2cTokenizer(tokenizerBinPath: string, cacheDir: string = dirname(tokenizerBinPath)): Promise<LlamaTokenizer> {
   let bin: Buffer;
+  // stat first: a FIFO or a device would block or never end.
+  checkFile(tokenizerBinPath, { what: 'the tokenizer', ...TOKENIZER_JSON_LIMIT });
   try {
     bin = await readFile(tokenizerBinPath);
   } catch (e) {

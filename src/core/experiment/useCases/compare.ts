@@ -16,6 +16,7 @@ import type { Task } from '../task';
 import type { CheckedOptions } from '../spec/parse';
 import { evalOptionsOf, extractRequestOf, resolveOptions, storedDatasetOptions, sweepGridOf, validationOptionsOf, type Defaults } from '../spec/requests';
 import { cutNote } from './evaluate';
+import { reportKeptRows } from './sweepAndSelect';
 import type { ModelHandle, RunPorts } from './ports';
 
 export interface CompareRow {
@@ -56,17 +57,22 @@ export async function compareUseCase(
   const sweepStart = performance.now();
   const run = { cancellation: ports.cancellation };
   if (r.sweep) {
-    sweepRows = (
-      await runSweep(model, task, sweepGridOf(r), {
-        extract: req.iv,
-        eval: validation,
-        injectAt: 'all',
-        results: extra.sweepResults,
-        warn: (message) => ports.warn(message),
-        ...run,
-        onRow: (row, done, total) => ports.log(`sweep [${done}/${total}] ${describeRow(row)}: macro-F1 ${row.macroF1.toFixed(3)}`),
-      })
-    ).rows;
+    try {
+      sweepRows = (
+        await runSweep(model, task, sweepGridOf(r), {
+          extract: req.iv,
+          eval: validation,
+          injectAt: 'all',
+          results: extra.sweepResults,
+          warn: (message) => ports.warn(message),
+          ...run,
+          onRow: (row, done, total) => ports.log(`sweep [${done}/${total}] ${describeRow(row)}: macro-F1 ${row.macroF1.toFixed(3)}`),
+        })
+      ).rows;
+    } catch (e) {
+      reportKeptRows(e, extra.sweepResults, ports);
+      throw e;
+    }
     iv = bestRow(sweepRows.filter((x) => x.refreshEvery !== 0));
     const flat = sweepRows.filter((x) => x.refreshEvery === 0);
     if (flat.length) noIter = bestRow(flat);

@@ -12,6 +12,8 @@ export interface RunPorts {
   phase?(message: string, share?: number): void;
   progress?(done: number, total: number): void;
   cancellation?: Cancellation;
+  /** What a run that stops leaves behind on purpose (a sweep's finished rows, to resume from), for the face to say. */
+  kept?(what: string): void;
 }
 
 /** The loaded model as the use cases need it. */

@@ -58,10 +58,7 @@ export async function sweepAndSelect(
       })
     ).rows;
   } catch (e) {
-    // Not when the results store itself was refused (other settings, no header, a bad line): resuming from it is what failed.
-    const refused = e instanceof UserError && e.location.file === results?.name;
-    if (results && !refused)
-      ports.log(`The rows finished so far are in ${results.name}; run the sweep again with the same settings and results set to it to resume.`);
+    reportKeptRows(e, results, ports);
     throw e;
   }
   const best = bestRow(rows);
@@ -88,4 +85,13 @@ export async function sweepAndSelect(
     datasetOptions: storedDatasetOptions(task.dataset, given),
   };
   return { grid, rows, best, artifact, result, test: evalResultJson('iv (best)', spec, test, result) };
+}
+
+/** After a sweep stopped (by an error or by the user): where its finished rows are, to resume from. */
+export function reportKeptRows(e: unknown, results: ResultsStore | undefined, ports: Pick<RunPorts, 'log' | 'kept'>): void {
+  // Not when the results store itself was refused (other settings, no header, a bad line): resuming from it is what failed.
+  const refused = e instanceof UserError && e.location.file === results?.name;
+  if (!results || refused) return;
+  ports.log(`The rows finished so far are in ${results.name}; run the sweep again with the same settings and results set to it to resume.`);
+  ports.kept?.(`the finished sweep rows in ${results.name}`);
 }
