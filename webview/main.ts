@@ -175,6 +175,7 @@ function render(): void {
       restored: view.restored,
       sequence: ++sequence,
       runtime,
+      ...(view.results?.heatmap ? { sweepResults: view.results.heatmap.source } : {}),
     }),
   );
 }

@@ -211,6 +211,9 @@ export function gridSpecs(view: ViewState): GridSpec[] {
   return grids;
 }
 
+/** How to make a sweep whose rows the panel finds: the palette command and its CLI equivalent. */
+export const SWEEP_HINT = '"Iterative Vectors: Sweep Hyperparameters…" from the Command Palette (CLI: iv sweep --dataset <data> --out <name>.ivec.safetensors)';
+
 /** A line under a section's heading when it has nothing (yet) to draw, or says where the data came from. */
 export function sectionNotes(view: ViewState): Partial<Record<SectionId, string>> {
   const notes: Partial<Record<SectionId, string>> = {};
@@ -225,7 +228,7 @@ export function sectionNotes(view: ViewState): Partial<Record<SectionId, string>
   if (!h || h.grids.length === 0)
     notes.heatmap = h?.source
       ? `${h.source} has no sweep rows.`
-      : 'No sweep results found next to the vectors (<name>.sweep.jsonl or sweep.jsonl; see iv sweep --results).';
+      : `No sweep results for these vectors. Run ${SWEEP_HINT}, then show the layers of the vectors it writes: they record where its rows are.`;
   else notes.heatmap = `From ${h.source}.`;
   if (view.restored) notes.effects = `Restored from the last session${view.info ? ` (${view.info.episodes} episodes)` : ''}: rerun to refresh.`;
   return notes;

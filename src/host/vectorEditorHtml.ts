@@ -11,7 +11,12 @@ export const VECTOR_EDITOR_VIEW_TYPE = 'iterativeVectors.vectorEditor';
 /** Buttons on the page and the commands they run with the file: its URI as the argument, or `{ vector: uri }` (steerPrompt's options). */
 export const EDITOR_ACTIONS = {
   evaluate: { label: 'Evaluate', command: COMMAND_IDS.evaluate, title: 'Evaluate these vectors on their dataset', arg: 'uri' },
-  steer: { label: 'Steer a prompt', command: COMMAND_IDS.steerPrompt, title: 'Run a prompt steered by these vectors', arg: 'vector' },
+  steer: {
+    label: 'Steer a prompt',
+    command: COMMAND_IDS.steerPrompt,
+    title: 'Run a prompt steered by these vectors: the unsteered and steered completions open side by side',
+    arg: 'vector',
+  },
   export: { label: 'Export GGUF (approximate)', command: COMMAND_IDS.exportGguf, title: 'Write a llama.cpp control vector next to this file', arg: 'uri' },
   showLayers: { label: 'Show layers', command: COMMAND_IDS.showLayers, title: 'Per-layer steering effects in the panel', arg: 'uri' },
   rerun: { label: 'Re-run', command: COMMAND_IDS.rerun, title: 'Rebuild these vectors from their recipe and check they are byte-identical', arg: 'uri' },

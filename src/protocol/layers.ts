@@ -348,6 +348,8 @@ export interface DataReport {
   sequence: number;
   /** The execution-provider line as shown (null: no run has loaded a model yet). */
   runtime?: string | null;
+  /** The sweep results file the heatmap shows (null: none found; absent: nothing read yet). */
+  sweepResults?: string | null;
 }
 export const isDataReport: Guard<DataReport> = object({
   runId: nullable(isRunId),
@@ -359,6 +361,7 @@ export const isDataReport: Guard<DataReport> = object({
   restored: isBoolean,
   sequence: isInteger,
   runtime: optional(nullable(isString)),
+  sweepResults: optional(nullable(isString)),
 });
 
 export const ReadyCommand = new IpcCommand<Empty>('layers/ready', isEmpty);

@@ -5,9 +5,22 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Dataset, Example } from '../../src/core/datasets';
 import { CancelledError, UserError } from '../../src/core/errors';
+import { makeArtifact } from '../../src/core/experiment/artifacts';
 import {
+  recordedSweepResults,
+  relativePath,
+  sweepFileNames,
+  sweepReportNames,
+  sweepRowsCandidates,
+  sweepRowsName,
+  sweepStem,
+  withSweepResults,
+} from '../../src/core/experiment/fileNames';
+import {
+  checkLayerVectors,
   convergencePoints,
   layerEffects,
+  layerEffectsInputOf,
   meanGoldMargin,
   onlyLayerEnvelope,
   sweepHeatmaps,
@@ -23,7 +36,8 @@ import { LayerTaps, type ForwardRequest, type ForwardResult, type ModelInfo, typ
 import { updateMessage } from '../../src/host/panel/wire';
 import { StateNotification, emptyResults, isResultsSnapshot, reduceSnapshot, HOST_TO_WEBVIEW, type IpcMessage, type RunSnapshot } from '../../src/protocol';
 import { INITIAL_STATE, reduce } from '../../webview/state';
-import { chartSpecs, gridSpecs } from '../../webview/specs';
+import { chartSpecs, gridSpecs, sectionNotes, SWEEP_HINT } from '../../webview/specs';
+import { readFileSync } from 'node:fs';
 
 // ---------------------------------------------------------------------------------------------
 // Stand-ins
@@ -471,3 +485,111 @@ function row(shots: number, b: number, a1: number, a2: number, f1: number): Swee
     evalMs: 1,
   };
 }
+
+// ---------------------------------------------------------------------------------------------
+
+describe('the vectors of an artifact, checked against the loaded model and its tokenizer', () => {
+  const artifact = (tokenizerSha256: string, labels = LABELS, model: ModelInfo = INFO) => {
+    const task = makeTask();
+    return makeArtifact('iterative-vectors', 'attn_out', new Map(VECTORS.map((v, l) => [l, v])), labels.length + 1, {
+      task: { ...task, labels },
+      model,
+      tokenizerSha256,
+      options: { seed: 3 },
+      history: [{ episode: 5, relativeChange: 0.2 }],
+    });
+  };
+  const handle = (tokenizerSha256 = charTokenizer.sha256) => ({ model: new LabelModel(), tokenizerSha256 });
+  const F = '/w/.iv/toy.iv-sweep.ivec.safetensors';
+
+  test("the model's own vectors: the per-layer matrices and the history, ready for layerEffects", async () => {
+    const a = artifact(charTokenizer.sha256);
+    checkLayerVectors(a, F, handle());
+    const input = layerEffectsInputOf(a, F, handle(), makeTask(), A2, 'all');
+    assert.deepEqual(
+      input.vectors.map((v) => Array.from(v)),
+      VECTORS.map((v) => Array.from(v)),
+    );
+    assert.deepEqual(input.history, [{ episode: 5, relativeChange: 0.2 }]);
+    const r = await layerEffects(new LabelModel(), makeTask(), input, options());
+    assert.equal(r.layers.length, L);
+  });
+
+  test('vectors made with another tokenizer are refused before any forward pass, naming both hashes (as evaluate refuses them)', () => {
+    const a = artifact('ab'.repeat(32));
+    const m = handle();
+    const refused = (e: unknown) => {
+      assert.ok(e instanceof UserError, String(e));
+      assert.equal(e.location.file, F);
+      assert.match(e.message, new RegExp(`tokenizer sha256 ${'ab'.repeat(32)} vs chars differ$`));
+      return true;
+    };
+    assert.throws(() => checkLayerVectors(a, F, m), refused);
+    assert.throws(() => layerEffectsInputOf(a, F, m, makeTask(), A2, 'all'), refused);
+    assert.equal(m.model.requests.length, 0);
+    // The same vectors on a model whose tokenizer has that hash pass.
+    layerEffectsInputOf(a, F, handle('ab'.repeat(32)), makeTask(), A2, 'all');
+  });
+
+  test('another model, or other labels, are refused too', () => {
+    assert.throws(
+      () => layerEffectsInputOf(artifact(charTokenizer.sha256, LABELS, { ...INFO, sha256: 'other' }), F, handle(), makeTask(), A2, 'all'),
+      (e: unknown) => e instanceof UserError && /weights sha256 other vs stub differ$/.test(e.message),
+    );
+    assert.throws(
+      () => layerEffectsInputOf(artifact(charTokenizer.sha256, ['no', 'yes']), F, handle(), makeTask(), A2, 'all'),
+      (e: unknown) => e instanceof UserError && /labels \[no, yes\] but the dataset's labels are \[yes, no\]/.test(e.message),
+    );
+  });
+});
+
+describe("a sweep's file names: one definition for the writers and the panel", () => {
+  test('the files of a sweep from one stem', () => {
+    assert.deepEqual(sweepFileNames('sentiment'), {
+      vectors: 'sentiment.iv-sweep.ivec.safetensors',
+      rows: 'sentiment.sweep.jsonl',
+      summary: 'sentiment.sweep.json',
+      csv: 'sentiment.sweep.csv',
+    });
+    assert.deepEqual(sweepReportNames('runs.jsonl'), { summary: 'runs.json', csv: 'runs.csv' });
+  });
+
+  test("the panel's first candidate for a sweep's vectors is that sweep's rows file, numbered stems included", () => {
+    for (const stem of ['sentiment', 'sentiment-2', 'first-names', 'a.b']) {
+      const names = sweepFileNames(stem);
+      assert.equal(sweepStem(names.vectors), stem);
+      assert.equal(sweepRowsName(names.vectors), names.rows);
+      assert.equal(sweepRowsCandidates(names.vectors)[0], names.rows, stem);
+    }
+    // Vectors named otherwise (an explicit out): `<base>.sweep.jsonl` first, then the names earlier versions looked for.
+    assert.deepEqual(sweepRowsCandidates('sst2.ivec.safetensors'), ['sst2.sweep.jsonl', 'sst2.sweep-results.jsonl', 'sweep.jsonl', 'sweep-results.jsonl']);
+    assert.equal(sweepRowsName('best.ivec.safetensors'), 'best.sweep.jsonl');
+    assert.equal(sweepStem('.iv-sweep.ivec.safetensors'), '.iv-sweep');
+  });
+
+  test('the rows file the vectors record: relative to their folder', () => {
+    assert.equal(relativePath('/w/.iv', '/w/.iv/sentiment.sweep.jsonl'), 'sentiment.sweep.jsonl');
+    assert.equal(relativePath('/w/.iv/', '/w/runs/s.sweep.jsonl'), '../runs/s.sweep.jsonl');
+    assert.equal(relativePath('/w/a/b', '/w/s.jsonl'), '../../s.jsonl');
+    assert.equal(relativePath('/', '/s.jsonl'), 's.jsonl');
+    const options = withSweepResults({ seed: 3, selectedBy: 'validation macro-F1 sweep' }, 'sentiment.sweep.jsonl');
+    assert.deepEqual(options, { seed: 3, selectedBy: 'validation macro-F1 sweep', sweepResults: 'sentiment.sweep.jsonl' });
+    assert.equal(recordedSweepResults(options), 'sentiment.sweep.jsonl');
+    for (const bad of [undefined, '', ' ', 3, null, ['x']]) assert.equal(recordedSweepResults({ sweepResults: bad }), undefined);
+  });
+
+  test("the panel's note without a sweep names the palette command by its title, and the CLI equivalent", () => {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+      contributes: { commands: { command: string; title: string; category: string }[] };
+    };
+    const sweep = pkg.contributes.commands.find((c) => c.command === 'iterativeVectors.sweep')!;
+    assert.ok(SWEEP_HINT.includes(`"${sweep.category}: ${sweep.title}"`), SWEEP_HINT);
+    assert.match(SWEEP_HINT, /\(CLI: iv sweep --dataset <data> --out <name>\.ivec\.safetensors\)/);
+    const view = reduce(INITIAL_STATE, updateMessage(1, { kind: 'heatmap', grids: [] }, null));
+    const note = sectionNotes(view).heatmap!;
+    assert.ok(note.includes(SWEEP_HINT), note);
+    assert.doesNotMatch(note, /see iv sweep --results/);
+    const found = reduce(INITIAL_STATE, updateMessage(1, { kind: 'heatmap', grids: [] }, '/w/.iv/s.sweep.jsonl'));
+    assert.equal(sectionNotes(found).heatmap, '/w/.iv/s.sweep.jsonl has no sweep rows.');
+  });
+});

@@ -15,10 +15,12 @@ import type { DemoOrder } from '../icl/episodes';
 import type { InjectAt } from '../iv/extract';
 import type { ScoredPrediction } from '../metrics';
 import type { SteerableModel } from '../model';
-import type { RefreshRecord } from '../vectors/artifact';
+import { checkModelMatch, type RefreshRecord, type VectorArtifact } from '../vectors/artifact';
+import { specFromArtifact } from './artifacts';
 import { evaluateMethod, type EvalOptions, type MethodSpec } from './methods';
 import type { SweepRow } from './sweep';
 import type { Task } from './task';
+import type { ModelHandle } from './useCases/ports';
 
 /** What one evaluation of a method scored on the episodes. */
 export interface EffectScore {
@@ -178,6 +180,37 @@ export function sweepHeatmaps(rows: readonly SweepRow[]): SweepHeatmap[] {
   });
   const bOrder = (b: number) => (b === 0 ? Number.MAX_SAFE_INTEGER : b);
   return grids.sort((a, b) => a.shots - b.shots || bOrder(a.refreshEvery) - bOrder(b.refreshEvery));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The vectors of an artifact
+
+/**
+ * Whether the vectors in `file` may run on the loaded model: extracted with this model and this
+ * tokenizer (other token ids make other prompts), checked as the evaluate use case checks a vector
+ * file. A UserError naming what differs; call it before loading anything else.
+ */
+export function checkLayerVectors(artifact: VectorArtifact, file: string, m: ModelHandle): void {
+  checkModelMatch(artifact, m.model.info, file, { tokenizerSha256: m.tokenizerSha256 });
+}
+
+/**
+ * The layer-effects input of an Iterative Vectors artifact on the loaded model and task: checked
+ * against the model and its tokenizer (checkLayerVectors) and the task's labels (specFromArtifact),
+ * with the artifact's refresh history. Sweep rows are the caller's to add.
+ */
+export function layerEffectsInputOf(
+  artifact: VectorArtifact,
+  file: string,
+  m: ModelHandle,
+  task: Task,
+  strength: number,
+  injectAt: InjectAt,
+): LayerEffectsInput {
+  checkLayerVectors(artifact, file, m);
+  const spec = specFromArtifact(artifact, file, m.model.info, task, strength, injectAt);
+  if (spec.method !== 'iv') throw new UserError(`layer effects read Iterative Vectors artifacts only; this file holds a ${artifact.metadata.method}`, { file });
+  return { vectors: spec.vectors, history: artifact.metadata.history };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import {
   type TokenEffects,
 } from '../../core/steering';
 import type { SteerableModel } from '../../core/model';
+import { checkModelMatch } from '../../core/vectors/artifact';
 import { promptBos, type TextTokenizer } from '../../runtime/tokenizer/loadTokenizer';
 import type { Engine } from '../engine';
 import { cancellationOf, reportFailure } from '../run';
@@ -349,6 +350,8 @@ export class InlineController implements vscode.Disposable {
     tokenizer: TextTokenizer,
   ): Promise<SteerResult | CompareResult> {
     const artifact = this.vectors.load(spec.vector);
+    // The vector file's model and tokenizer, as evaluate checks them (chooseRows checks the model only).
+    checkModelMatch(artifact, model.info, spec.vector, { tokenizerSha256: tokenizer.sha256 });
     const { strength, source: strengthSource } = resolveStrength(artifact, given, DEFAULT_STRENGTH);
     const chosen = chooseRows(artifact, model.info, spec.vector, spec.row);
     const name = vectorName(spec.vector);
@@ -408,9 +411,13 @@ export class InlineController implements vscode.Disposable {
     this.showMarks(source, gen, effects, tokenizer, `${name} · ${chosen.rowName} · a=${strength}`);
     this.updateStatus(`${name} (${chosen.rowName})`);
     const diffTitle = `unsteered ↔ steered (a=${strength}) · ${name} ${chosen.rowName}`;
-    if (spec.mode === 'compare') await this.openDiff(uris.unsteered, uris.steered, diffTitle, where === 'window');
+    const diff = { left: uris.unsteered.toString(), right: uris.steered.toString(), title: diffTitle };
+    // A prompt typed in the InputBox (the palette, the vector editor's "Steer a prompt") has no
+    // document to draw the heatmap on: the completions show in the diff, as Compare shows them.
+    const typed = !source.document && where === 'notification';
+    if (spec.mode === 'compare' || typed) await this.openDiff(uris.unsteered, uris.steered, diffTitle, where === 'window');
     else if (isDiffOpen(uris.steered)) await this.openDiff(uris.unsteered, uris.steered, diffTitle, true);
-    return spec.mode === 'compare' ? { ...result, diff: { left: uris.unsteered.toString(), right: uris.steered.toString(), title: diffTitle } } : result;
+    return spec.mode === 'compare' || typed ? { ...result, diff } : result;
   }
 
   /** Opens the diff; an open one is replaced so that its title shows the new strength. */

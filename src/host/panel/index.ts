@@ -37,7 +37,7 @@ export interface ShowLayersArgs {
   injectAt?: InjectAt;
   /** Base envelope for the run (default: the artifact's metadata.layerStrengths, else all 1). */
   envelope?: number[];
-  /** A sweep results JSONL (default: `<name>.sweep.jsonl`, `sweep.jsonl`, ... next to the vectors). */
+  /** A sweep results JSONL (default: the rows file the vectors record, metadata.options.sweepResults, else sweepRowsCandidates next to them). */
   sweepResults?: string;
   /** Start the analysis at once (default true). */
   run?: boolean;

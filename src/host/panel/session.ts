@@ -2,13 +2,22 @@ import * as vscode from 'vscode';
 import { STDLIB_DATASETS, type Dataset, type SplitName } from '../../core/datasets';
 import { loadDataset } from '../../node/datasets';
 import { CancelledError, throwIfCancelled, UserError } from '../../core/errors';
-import { artifactPromptOptions, specFromArtifact } from '../../core/experiment/artifacts';
-import { convergencePoints, layerEffects, sweepHeatmaps, vectorNorms, type LayerEffectsUpdate } from '../../core/experiment/layerEffects';
+import { artifactPromptOptions } from '../../core/experiment/artifacts';
+import { recordedSweepResults, sweepRowsCandidates } from '../../core/experiment/fileNames';
+import {
+  checkLayerVectors,
+  convergencePoints,
+  layerEffects,
+  layerEffectsInputOf,
+  sweepHeatmaps,
+  vectorNorms,
+  type LayerEffectsUpdate,
+} from '../../core/experiment/layerEffects';
 import type { SweepRow } from '../../core/experiment/sweep';
 import { parseSweepResults } from '../../core/experiment/sweepResults';
 import { prepareTask, type Task } from '../../core/experiment/task';
 import type { InjectAt } from '../../core/iv/extract';
-import { ARTIFACT_EXTENSION, tensorName, type VectorArtifact } from '../../core/vectors/artifact';
+import { tensorName, type VectorArtifact } from '../../core/vectors/artifact';
 import type { LoadedModel } from '../../runtime/loadModel';
 import {
   EnvelopeSavedNotification,
@@ -37,7 +46,7 @@ import { providerSummary } from '../commands/modelSpec';
 import { reportFailure, withRunProgress } from '../run';
 import { RunSlot, type Run, type RunOutcome } from '../runLifecycle';
 import { localResourceRoots, panelHtml } from './html';
-import { envelopeProblem, sweepCandidates, updateMessage } from './wire';
+import { envelopeProblem, updateMessage } from './wire';
 
 /** How a panel's analysis runs (from the command's arguments, the artifact and the settings). */
 export interface SessionOptions {
@@ -273,12 +282,14 @@ export class LayersSession implements vscode.Disposable {
       // A full state: the webview shows the execution provider (and any fallback) from now on.
       if (!run.superseded) this.postState();
       throwIfCancelled(run);
+      // The vectors' model and tokenizer before the dataset is looked for (or asked for).
+      const handle = { model: loaded.model, tokenizerSha256: loaded.tokenizer.sha256 };
+      checkLayerVectors(artifact, displayPath(this.uri), handle);
       ctx.phase('loading the dataset');
       progress(0, 0, 'loading the dataset');
       const task = await this.loadTask(loaded, interactive);
       throwIfCancelled(run);
-      const spec = specFromArtifact(artifact, displayPath(this.uri), loaded.model.info, task, this.options.strength, this.options.injectAt);
-      if (spec.method !== 'iv') throw new UserError('the layer-effects panel reads Iterative Vectors artifacts only', { file: displayPath(this.uri) });
+      const input = layerEffectsInputOf(artifact, displayPath(this.uri), handle, task, this.options.strength, this.options.injectAt);
       const L = loaded.model.info.nLayers;
       const settings = 2 + 2 * L;
       ctx.phase(`${this.options.episodes} episodes x ${settings} settings`);
@@ -288,7 +299,7 @@ export class LayersSession implements vscode.Disposable {
       const result = await layerEffects(
         loaded.model,
         task,
-        { vectors: spec.vectors, history: m.history, sweepRows },
+        { ...input, sweepRows },
         {
           split: this.options.split,
           shots: this.options.shots,
@@ -316,12 +327,18 @@ export class LayersSession implements vscode.Disposable {
     return total;
   }
 
-  /** The sweep rows: the explicit file, else the first candidate next to the artifact; undefined when none. */
+  /**
+   * The sweep rows: the explicit file, else the one the vectors record (metadata.options.sweepResults,
+   * written by the sweep that made them), else the first of sweepRowsCandidates next to the
+   * artifact; undefined when none.
+   */
   private async readSweepRows(): Promise<SweepRow[] | undefined> {
     const explicit = this.options.sweepResults;
     const dir = vscode.Uri.joinPath(this.uri, '..');
-    const stem = this.name.endsWith(ARTIFACT_EXTENSION) ? this.name.slice(0, -ARTIFACT_EXTENSION.length) : this.name;
-    const candidates = explicit ? [explicit] : sweepCandidates(stem).map((name) => vscode.Uri.joinPath(dir, name));
+    // Only a JSON Lines file: the name comes from the vector file, which anyone may have written.
+    const recorded = recordedSweepResults(this.artifact.metadata.options);
+    const fromRecord = recorded?.endsWith('.jsonl') ? [recordedUri(dir, recorded)] : [];
+    const candidates = explicit ? [explicit] : [...fromRecord, ...sweepRowsCandidates(this.name).map((name) => vscode.Uri.joinPath(dir, name))];
     for (const uri of candidates) {
       if (!(await exists(uri))) {
         if (explicit) throw new UserError('the sweep results file does not exist', { file: displayPath(uri) });
@@ -435,4 +452,12 @@ export class LayersSession implements vscode.Disposable {
     for (const d of this.disposables) d.dispose();
     this.deps.onDispose();
   }
+}
+
+/** The URI of a rows file as the vectors in `dir` record it: relative to `dir`, an absolute path, or a URI. */
+function recordedUri(dir: vscode.Uri, recorded: string): vscode.Uri {
+  if (/^[A-Za-z]:[\\/]/.test(recorded) || recorded.startsWith('\\\\')) return vscode.Uri.file(recorded);
+  if (/^[a-z][a-z0-9+.-]+:/i.test(recorded)) return vscode.Uri.parse(recorded, true);
+  if (recorded.startsWith('/')) return dir.with({ path: recorded });
+  return vscode.Uri.joinPath(dir, recorded);
 }

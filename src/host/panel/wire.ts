@@ -2,6 +2,8 @@
  * The core's layer-effects results as protocol messages. Pure (no vscode), so the conversion is
  * checked against the webview's guards in the unit tests.
  */
+import { sweepRowsCandidates } from '../../core/experiment/fileNames';
+import { ARTIFACT_EXTENSION } from '../../core/vectors/artifact';
 import type { EffectScore as CoreScore, LayerEffect as CoreEffect, LayerEffectsUpdate, SweepHeatmap } from '../../core/experiment/layerEffects';
 import {
   ConfusionsNotification,
@@ -64,9 +66,9 @@ export function updateMessage(runId: number, update: LayerEffectsUpdate, sweepSo
   }
 }
 
-/** Files next to `<stem>.ivec.safetensors` that may hold its sweep rows, in the order they are tried. */
+/** Files next to `<stem>.ivec.safetensors` that may hold its sweep rows, in the order they are tried (sweepRowsCandidates, fileNames.ts). */
 export function sweepCandidates(stem: string): string[] {
-  return [`${stem}.sweep.jsonl`, `${stem}.sweep-results.jsonl`, 'sweep.jsonl', 'sweep-results.jsonl'];
+  return sweepRowsCandidates(`${stem}${ARTIFACT_EXTENSION}`);
 }
 
 /** Problems with an envelope for an `nLayers`-layer model (undefined: fine). */
