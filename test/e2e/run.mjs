@@ -341,6 +341,22 @@ async function performUi(page, req, nextShot) {
           .first()
           .textContent({ timeout: req.timeout ?? 15_000 })) ?? ''
       );
+    case 'count':
+      return (await scope()).locator(req.selector).count();
+    case 'inlineScript': {
+      // An inline <script> added to the document as an injected payload would be: the CSP must block it.
+      const frame = await scope();
+      const marker = `__ivInline${req.id}`;
+      await frame
+        .locator('body')
+        .evaluate((body, name) => {
+          const s = body.ownerDocument.createElement('script');
+          s.textContent = `window.${name} = true`;
+          body.appendChild(s);
+        }, marker)
+        .catch(() => {});
+      return { ran: await frame.locator('body').evaluate((body, name) => body.ownerDocument.defaultView[name] === true, marker) };
+    }
     case 'waitForSelector':
       await (
         await scope()

@@ -91,6 +91,10 @@ function makeContext(dir, config, results) {
       click: (selector, opts = {}) => request('click', { selector, ...opts }),
       /** Resolves to the text content of a selector (first match); `{ webview: true }` as for click. */
       text: (selector, opts = {}) => request('text', { selector, ...opts }),
+      /** Resolves to how many elements match a selector; `{ webview: true }` as for click. */
+      count: (selector, opts = {}) => request('count', { selector, ...opts }),
+      /** Appends an inline <script> to the visible webview's document; resolves to `{ ran }`, whether it executed. */
+      inlineScript: () => request('inlineScript', { webview: true }),
       /** Waits until a selector is visible (or `{ state: 'hidden' | 'attached' | 'detached' }`). */
       waitForSelector: (selector, opts = {}) => request('waitForSelector', { selector, ...opts }),
     },
